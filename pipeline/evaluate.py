@@ -1,0 +1,139 @@
+"""Evaluation: overall, per-class and slice metrics, calibration, for any bundle on any labelled data.
+
+:func:`classification_metrics` is the one place metrics are computed, used by training (cross-validation
+and held-out sets, written into the bundle) and by ``voc evaluate``. Slices are defined by
+:data:`SLICES` on the raw text, so that they mean the same thing for every backend.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+_NEGATION_RE = re.compile(r"\b(not|no|never|nothing|nobody|none|cannot|can't|cant|won't|wont|don't|dont|didn't|didnt|"
+                          r"isn't|isnt|wasn't|wasnt|aren't|haven't|hasn't|n't)\b", re.IGNORECASE)
+_SARCASM_RE = re.compile(r"(#sarcasm|\bthanks? (a lot|for nothing|for (losing|ruining|cancel|delay))|\byeah right\b|"
+                         r"\bjust great\b|\bso helpful\b|\bgreat job\b.*\b(not|never|lost|late|delay|cancel)|"
+                         r"\blove (it )?when\b|\bnot\b.*\b(lol|lmao)\b|🙄|😒|\"(great|helpful|service)\")", re.IGNORECASE)
+_QUESTION_WORD_RE = re.compile(r"^\W*(\S+\s+){0,3}(how|what|when|where|why|who|which|can|could|will|would|is|are|do|does|"
+                               r"did|should|any way|anyone)\b", re.IGNORECASE)
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+_HASHTAG_OR_MENTION_RE = re.compile(r"[#@]\w+|https?://\S+")
+
+
+def _is_emoji_only(text: str) -> bool:
+    stripped = _HASHTAG_OR_MENTION_RE.sub(" ", text)
+    return not _WORD_RE.search(stripped) and any(ord(ch) > 0x2000 for ch in stripped)
+
+
+def _is_hashtags_only(text: str) -> bool:
+    words = text.split()
+    content = [w for w in words if not w.startswith("@") and not w.startswith("http")]
+    return bool(content) and all(w.startswith("#") for w in content)
+
+
+def _content_words(text: str) -> int:
+    return len(_WORD_RE.findall(_HASHTAG_OR_MENTION_RE.sub(" ", text)))
+
+
+SLICES: dict[str, Callable[[str], bool]] = {
+    "negation": lambda t: bool(_NEGATION_RE.search(t)),
+    "sarcasm_markers": lambda t: bool(_SARCASM_RE.search(t)),
+    "question_without_mark": lambda t: "?" not in t and bool(_QUESTION_WORD_RE.search(_HASHTAG_OR_MENTION_RE.sub(" ", t))),
+    "emoji_only": _is_emoji_only,
+    "hashtags_only": _is_hashtags_only,
+    "very_short": lambda t: _content_words(t) <= 4,
+    "very_long": lambda t: len(t) >= 200,
+}
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = 15) -> tuple[float, list[dict[str, float]]]:
+    """ECE of the top-label confidence, and the reliability table behind it."""
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == y).astype(float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    ece = 0.0
+    table = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (confidence > lo) & (confidence <= hi)
+        if not mask.any():
+            continue
+        gap = abs(correct[mask].mean() - confidence[mask].mean())
+        ece += mask.mean() * gap
+        table.append({"low": float(lo), "high": float(hi), "n": int(mask.sum()),
+                      "confidence": float(confidence[mask].mean()), "accuracy": float(correct[mask].mean())})
+    return float(ece), table
+
+
+def classification_metrics(labels: Sequence[str], proba: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Overall, per-class and calibration metrics of calibrated probabilities against gold labels.
+
+    Gold labels outside ``classes`` (a model that does not know a label) count as errors.
+    """
+    classes = list(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.asarray([index.get(label, -1) for label in labels])
+    pred = proba.argmax(axis=1) if len(proba) else np.zeros(0, dtype=int)
+    gold_classes = [c for c in classes if c in set(labels)]
+    per_class: dict[str, dict[str, float]] = {}
+    for c in classes:
+        k = index[c]
+        tp = int(np.sum((pred == k) & (y == k)))
+        fp = int(np.sum((pred == k) & (y != k)))
+        fn = int(np.sum((pred != k) & (y == k)))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[c] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                        "support": int(np.sum(y == k))}
+    supported = [per_class[c] for c in gold_classes]
+    n = len(y)
+    known = y >= 0
+    ece, reliability = expected_calibration_error(proba[known], y[known]) if known.any() else (0.0, [])
+    log_loss = float(-np.mean(np.log(np.clip(proba[known, y[known]], 1e-12, 1.0)))) if known.any() else 0.0
+    confusion = [[int(np.sum((y == i) & (pred == j))) for j in range(len(classes))] for i in range(len(classes))]
+    weights = np.asarray([p["support"] for p in supported], dtype=float)
+    return {
+        "overall": {
+            "n": n,
+            "accuracy": round(float(np.mean(pred == y)) if n else 0.0, 4),
+            "macro_f1": round(float(np.mean([p["f1"] for p in supported])) if supported else 0.0, 4),
+            "macro_recall": round(float(np.mean([p["recall"] for p in supported])) if supported else 0.0, 4),
+            "weighted_f1": round(float(np.average([p["f1"] for p in supported], weights=weights)) if supported else 0.0, 4),
+            "ece": round(ece, 4),
+            "log_loss": round(log_loss, 4),
+        },
+        "per_class": per_class,
+        "confusion": {"labels": classes, "matrix": confusion},
+        "reliability": reliability,
+    }
+
+
+def slice_metrics(texts: Sequence[str], labels: Sequence[str], proba: np.ndarray, classes: Sequence[str],
+                  groups: Sequence[str] | None = None, min_size: int = 10) -> dict[str, dict[str, Any]]:
+    """Accuracy and macro-F1 on each slice of :data:`SLICES` (and per group, e.g. brand) with n ≥ min_size."""
+    result: dict[str, dict[str, Any]] = {}
+    named: dict[str, np.ndarray] = {name: np.asarray([rule(t) for t in texts], dtype=bool) for name, rule in SLICES.items()}
+    if groups is not None:
+        for group in sorted(set(groups) - {""}):
+            named[f"brand={group}"] = np.asarray([g == group for g in groups], dtype=bool)
+    labels_array = np.asarray(labels, dtype=object)
+    for name, mask in named.items():
+        count = int(mask.sum())
+        if count < min_size:
+            result[name] = {"n": count}
+            continue
+        overall = classification_metrics(list(labels_array[mask]), proba[mask], classes)["overall"]
+        result[name] = {"n": count, "accuracy": overall["accuracy"], "macro_f1": overall["macro_f1"],
+                        "macro_recall": overall["macro_recall"]}
+    return result
+
+
+def evaluate_predictions(texts: Sequence[str], labels: Sequence[str], proba: np.ndarray, classes: Sequence[str],
+                         groups: Sequence[str] | None = None) -> dict[str, Any]:
+    report = classification_metrics(labels, proba, classes)
+    report["slices"] = slice_metrics(texts, labels, proba, classes, groups)
+    return report

@@ -1,0 +1,120 @@
+"""The model card (README.md) written into every bundle, generated from its metadata.
+
+Like SetFit's ``model_card.py``: the card is data-driven, so the numbers in it are the numbers measured
+when the bundle was trained, never hand-copied.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.bundle import ModelBundle
+
+# Provenance and licence of each dataset name (see shared/data/*/SOURCE.md).
+DATASET_NOTES: dict[str, str] = {
+    "brand-intent": "1,800 tweets to US airlines labelled with one primary intent by the project's annotators "
+    "(kappa 0.925). Texts: Twitter US Airline Sentiment, CC BY-NC-SA 4.0.",
+    "airline-sentiment": "Twitter US Airline Sentiment (CrowdFlower / Kaggle), deduplicated by tweet id. CC BY-NC-SA 4.0, "
+    "non-commercial.",
+    "airline-sentiment:train": "Twitter US Airline Sentiment, deduplicated by tweet id, the fixed 80% split by a hash of the "
+    "id. CC BY-NC-SA 4.0, non-commercial.",
+    "airline-sentiment:test": "Twitter US Airline Sentiment, the fixed 20% split by a hash of the id (never trained on). "
+    "CC BY-NC-SA 4.0.",
+    "semeval-2013-2016": "SemEval 2013-2016 Task 4 Subtask A English training data, deduplicated, with every tweet "
+    "of the 2017 test set removed. Licence not stated (research use; Twitter terms).",
+    "semeval-2017-test": "SemEval-2017 Task 4A English test set (= TweetEval sentiment test). Evaluation only.",
+    "tweeteval-sentiment:val": "TweetEval sentiment validation split. Released without restrictions; Twitter terms.",
+    "tweeteval-sentiment:test": "TweetEval sentiment test split (= SemEval-2017 test). Evaluation only.",
+    "speech-acts": "Tweet Act Classification (Saha et al. 2019). BSD-2-Clause.",
+    "twcs": "Customer Support on Twitter excerpts (Kaggle thoughtvector). CC BY-NC-SA 4.0.",
+    "ibm-cdp": "IBM Twitter customer-care conversations (EMNLP 2020). Apache 2.0.",
+}
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _metrics_section(metrics: dict[str, Any]) -> str:
+    rows = []
+    for task, reports in metrics.items():
+        for name, report in reports.items():
+            o = report["overall"]
+            rows.append([task, name, f"{o['n']:,}", f"{o['accuracy']:.3f}", f"{o['macro_f1']:.3f}",
+                         f"{o['macro_recall']:.3f}", f"{o['ece']:.3f}"])
+    if not rows:
+        return "No evaluation was run."
+    out = [_table(rows, ["task", "evaluated on", "n", "accuracy", "macro-F1", "macro-recall", "ECE"])]
+    for task, reports in metrics.items():
+        for name, report in reports.items():
+            per_class = report.get("per_class", {})
+            if not per_class:
+                continue
+            class_rows = [[label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])]
+                          for label, m in per_class.items()]
+            out.append(f"\n**{task} on {name}, per class**\n\n" + _table(class_rows, ["label", "precision", "recall", "F1", "support"]))
+            slices = report.get("slices", {})
+            slice_rows = [[s, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}"]
+                          for s, m in slices.items() if "accuracy" in m]
+            if slice_rows:
+                out.append(f"\n**{task} on {name}, slices**\n\n" + _table(slice_rows, ["slice", "n", "accuracy", "macro-F1"]))
+    return "\n".join(out)
+
+
+def render_model_card(bundle: ModelBundle) -> str:
+    meta = bundle.metadata
+    config = bundle.config
+    lines = [
+        "# voc-pipeline model bundle",
+        "",
+        "Intent (complaint, question, praise, favour-seeking, other) and sentiment (negative, neutral, positive) of",
+        "customer posts to brands, with calibrated probabilities. Load it with `voc predict --model DIR` or",
+        "`pipeline.predict.Predictor.from_path(DIR)`.",
+        "",
+        "## Model",
+        "",
+    ]
+    for task, clf in bundle.classifiers.items():
+        lines.append(f"- **{task}**: `{clf.name}`, labels {', '.join(clf.classes_)}; parameters `{clf.get_params()}`")
+    lines += [f"- **normaliser**: `{bundle.normaliser.name}` `{bundle.normaliser.get_config()}`", ""]
+    lines += ["## Training data", ""]
+    seen: set[str] = set()
+    for task, entries in meta.get("training_data", {}).items():
+        for entry in entries:
+            files = ", ".join(f"`{f['path']}`" for f in entry["files"])
+            lines.append(f"- {task}: **{entry['dataset']}**, {entry['rows']:,} rows ({files}); labels {entry['label_counts']}")
+            seen.add(entry["dataset"])
+    lines += ["", "### Sources and licences", ""]
+    for name in sorted(seen):
+        lines.append(f"- `{name}`: {DATASET_NOTES.get(name, 'see the dataset SOURCE.md')}")
+    lines += [
+        "",
+        "Because the airline and twcs texts are CC BY-NC-SA 4.0, **this bundle is for non-commercial use**; retrain",
+        "on your own data (`voc train`) for commercial use.",
+        "",
+        "## Evaluation",
+        "",
+        "Cross-validation rows (`cv:`) use out-of-fold predictions of the same folds that fit the calibration;",
+        "held-out rows were never trained on.",
+        "",
+        _metrics_section(meta.get("metrics", {})),
+        "",
+        "## Reproduce",
+        "",
+        f"- seed {meta.get('seed')}, config hash `{meta.get('config_hash')}`, created {meta.get('created_at', 'at save')}",
+        f"- training time (s): {meta.get('training_seconds')}",
+        f"- libraries: {meta.get('library_versions')}",
+        "- `voc train --config <the config.json in this bundle> --output DIR --data-dir ../shared/data`",
+        "",
+        "## Limitations",
+        "",
+        "- Intent training posts are all to US airlines (2015); expect lower accuracy on other industries.",
+        "- Sarcasm, questions without a question mark and very short replies are the weakest slices (see above).",
+        "- English only.",
+    ]
+    if config.get("taxonomy"):
+        lines += ["", f"Default taxonomy: `{config['taxonomy']}` (shipped as `taxonomy.yaml`)."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,68 @@
+"""Prediction: from raw texts to the contract's prediction objects.
+
+:class:`Predictor` holds a loaded bundle and turns a batch of texts into one dict per text with ``intent``,
+``intent_scores``, ``sentiment``, ``sentiment_scores`` and ``truncated`` (the text was longer than the
+normaliser's ``max_chars`` and only its start was scored). The heavy work is batched: the normaliser
+tokenises the batch once, each classifier does one sparse matrix product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.bundle import ModelBundle
+
+
+class Predictor:
+    """Scores texts with a model bundle; built once per process and reused for every batch."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle = bundle
+        self.normaliser = bundle.normaliser
+        self.classifiers = bundle.classifiers
+
+    @classmethod
+    def from_path(cls, model: str | Path | None = None) -> Predictor:
+        return cls(ModelBundle.load(model))
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+        """Normalised texts and, per task, an (n, n_classes) array of calibrated probabilities."""
+        normalised = self.normaliser.normalise_many(texts)
+        return normalised, {task: clf.predict_proba(normalised) for task, clf in self.classifiers.items()}
+
+    def predict(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """One prediction object per text, in order."""
+        if ids is None:
+            ids = [str(i) for i in range(len(texts))]
+        if not texts:
+            return []
+        _, probabilities = self.predict_proba(texts)
+        max_chars = self.normaliser.max_chars
+        results: list[dict[str, Any]] = [{"id": i, "truncated": len(t) > max_chars} for i, t in zip(ids, texts)]
+        for task, proba in probabilities.items():
+            classes = self.classifiers[task].classes_
+            best = proba.argmax(axis=1)
+            rows = proba.tolist()
+            for result, row, j in zip(results, rows, best):
+                result[task] = classes[j]
+                result[f"{task}_scores"] = dict(zip(classes, row))
+        # Key order of the contract: id, intent, intent_scores, sentiment, sentiment_scores, then flags.
+        order = ["id", "intent", "intent_scores", "sentiment", "sentiment_scores", "truncated"]
+        return [{key: r[key] for key in order if key in r} for r in results]
+
+
+def format_line(text: str, prediction: dict[str, Any], width: int = 60) -> str:
+    """A one-line human summary: ``complaint 0.93  negative 0.88  my bag never arrived``."""
+    parts = []
+    for task in ("intent", "sentiment"):
+        if task in prediction:
+            label = prediction[task]
+            parts.append(f"{label:<14} {prediction[f'{task}_scores'][label]:.2f}")
+    shown = " ".join(text.split())
+    if len(shown) > width:
+        shown = shown[: width - 1] + "…"
+    return "  ".join([*parts, shown])

@@ -1,0 +1,792 @@
+"""Topics of posts: guided assignment to a taxonomy, and discovery of the topics the taxonomy misses.
+
+Guided assignment (:class:`TopicAssigner`)
+------------------------------------------
+Every post is compared with every taxonomy topic (its label, description and seed phrases) in three ways,
+all on the output of :class:`~pipeline.normalise.TweetNormaliser` passed through a small suffix stripper
+(:func:`stem`; spaCy's blank English pipeline has no lemma tables, and a crude stemmer that is applied the
+same way to seeds and posts is all that matching needs: *cancelled*, *cancellation* and *cancels* all
+become ``cancel``):
+
+* **seed phrases**: a spaCy ``PhraseMatcher`` finds the seeds in the post. Overlapping matches keep the
+  longest one (``delayed bag`` is luggage, not a late flight). Each match adds evidence
+  ``s = 1 - (1 - p) ** (number of tokens)`` (longer phrases are more specific), and the evidence of the
+  matches for one topic combine as independent signals, ``match = 1 - prod(1 - s)``;
+* **word TF-IDF**: cosine between the post's content words (unigrams and bigrams) and the topic's
+  document, with IDF over the topic documents, so that words shared by every topic (``flight``) count
+  little. Words of the post that no topic uses still count in the post's norm (computed without building
+  the full vocabulary), so one relevant word in a long off-topic rant gives a low score;
+* **character n-grams** (3 to 5 characters inside words): the same cosine on character n-grams, which
+  catches spelling variants and typos (``lugage``). Computed per distinct token and summed through a
+  sparse product, because a word-bounded character n-gram vector of a post is exactly the sum of those
+  of its words.
+
+``score = w_match * match + w_word * word_cosine + w_char * char_cosine`` (weights in the assigner's
+settings); the best topic wins, and a post whose best score is below ``min_score`` gets ``other``.
+Everything after tokenisation is sparse matrix algebra over the batch.
+
+Topic discovery (:class:`TopicDiscoverer`)
+------------------------------------------
+Clusters the posts that fit no taxonomy topic: TF-IDF of stemmed content words, reduced by truncated SVD
+(latent semantic analysis), k-means with the number of clusters chosen by the silhouette coefficient over
+a range of k. Each cluster is labelled by class-based TF-IDF (c-TF-IDF, as in BERTopic) over normalised,
+unstemmed n-grams. A cluster's id is derived from its top keywords (``d-refund-voucher-waiting``), and
+when the keywords of a previous run are given, a new cluster whose keywords overlap an old one enough
+takes the old id, so ids stay stable across runs and retrains.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from scipy import sparse
+
+from pipeline.errors import ConfigError
+from pipeline.normalise import TweetNormaliser, normaliser_from_config
+
+OTHER_ID = "other"
+OTHER_LABEL = "Other"
+_KEBAB_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Taxonomy file
+# ---------------------------------------------------------------------------------------------------------
+
+
+class TaxonomyTopic(BaseModel):
+    """One named topic of a taxonomy file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="stable kebab-case id, e.g. lost-luggage")
+    label: str = Field(min_length=1)
+    description: str = ""
+    seeds: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _kebab(cls, value: str) -> str:
+        if not _KEBAB_RE.match(value):
+            raise ValueError(f"topic name {value!r} must be kebab-case (lowercase letters, digits, hyphens)")
+        if value == OTHER_ID:
+            raise ValueError(f"topic name {OTHER_ID!r} is reserved for posts that fit no topic")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _non_empty_seeds(cls, value: list[str]) -> list[str]:
+        if any(not s.strip() for s in value):
+            raise ValueError("seed phrases must not be empty")
+        return value
+
+
+class Taxonomy(BaseModel):
+    """A list of topics with unique names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topics: list[TaxonomyTopic]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Taxonomy:
+        if not self.topics:
+            raise ValueError("a taxonomy needs at least one topic")
+        seen: set[str] = set()
+        for topic in self.topics:
+            if topic.name in seen:
+                raise ValueError(f"duplicate topic name {topic.name!r}")
+            seen.add(topic.name)
+        return self
+
+    def labels(self) -> dict[str, str]:
+        return {t.name: t.label for t in self.topics}
+
+
+def load_taxonomy(path: str | Path) -> Taxonomy:
+    """Read and validate a taxonomy YAML file; every problem becomes a one-line :class:`ConfigError`."""
+    p = Path(path)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"taxonomy file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read taxonomy file {p}: {exc}") from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"taxonomy file {p} is not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"taxonomy file {p} must be a mapping with a 'topics' list")
+    try:
+        return Taxonomy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"]) or "file"
+        msg = str(first["msg"]).replace("\n", " ")
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"invalid taxonomy {p}: {loc}: {msg}{more}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Token helpers shared by assignment and discovery
+# ---------------------------------------------------------------------------------------------------------
+
+_VOWELS = frozenset("aeiouy")
+_NO_UNDOUBLE = frozenset("aeiouy")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A small, deterministic suffix stripper (a rough lemma substitute; not a linguistic stemmer).
+
+    Applied identically to seeds and posts, so only consistency matters: ``cancelled``, ``cancels``,
+    ``cancellation`` -> ``cancel``; ``delayed``, ``delays`` -> ``delay``; ``damaged`` -> ``damag``.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    w = word
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suffix in ("ations", "ation", "ingly", "edly", "ness", "ment", "ing", "ed", "ly"):
+        if w.endswith(suffix):
+            rest = w[: -len(suffix)]
+            # Keep a stem long enough to mean something, with a vowel ("bring" stays "bring").
+            if len(rest) >= 3 and any(c in _VOWELS for c in rest):
+                w = rest
+            break
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in _NO_UNDOUBLE:
+        w = w[:-1]  # cancell -> cancel, stopp -> stop (and call -> cal, consistently for all forms)
+    if len(w) > 4 and w.endswith("e"):
+        w = w[:-1]  # service/serviced -> servic
+    return w
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS  # deferred: importing spaCy is slow
+
+    extra = {"xxuser", "xxurl", "xxhashtag", "xxcaps", "n't", "'s", "'m", "'re", "'ve", "'ll", "'d", "amp",
+             "u", "im", "pls", "plz", "thx", "thank", "thanks", "hi", "hello", "hey", "dm", "rt", "yes", "ok"}
+    return frozenset(STOP_WORDS) | frozenset(extra)
+
+
+def _is_content(token: str, stops: frozenset[str]) -> bool:
+    return token not in stops and len(token) > 1 and any(c.isalpha() for c in token)
+
+
+def content_stems(normalised: str) -> list[str]:
+    """Stemmed content tokens of a normalised post (no stop words, punctuation, placeholders or digits)."""
+    stops = _stop_words()
+    return [stem(t) for t in normalised.split() if _is_content(t, stops)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Guided assignment
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _l2_rows(matrix: sparse.csr_matrix, extra_sq: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Divide each row by its norm; ``extra_sq`` adds squared mass of dimensions kept out of the matrix."""
+    sq = np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
+    if extra_sq is not None:
+        sq = sq + extra_sq
+    norms = np.sqrt(sq)
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+class TopicAssigner:
+    """Assign each post to its best taxonomy topic with a score (see the module docstring).
+
+    sklearn-style: ``__init__`` stores settings only; :meth:`fit` builds the matchers and topic vectors
+    from the taxonomy (it needs no posts), and fitted state ends in ``_``. :meth:`get_config` returns
+    JSON-serialisable settings from which :meth:`from_config` rebuilds an identical assigner, e.g. in a
+    worker process.
+    """
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        *,
+        min_score: float = 0.05,
+        weight_match: float = 0.6,
+        weight_word: float = 0.3,
+        weight_char: float = 0.1,
+        token_evidence: float = 0.5,
+        char_ngrams: tuple[int, int] = (3, 5),
+        normaliser: TweetNormaliser | None = None,
+        encoder: str | None = None,
+        weight_embedding: float = 0.0,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.min_score = min_score
+        self.weight_match = weight_match
+        self.weight_word = weight_word
+        self.weight_char = weight_char
+        self.token_evidence = token_evidence
+        self.char_ngrams = tuple(char_ngrams)
+        self.normaliser = normaliser
+        # Hook for a sentence encoder (e.g. all-MiniLM-L6-v2 through sentence-transformers); not required.
+        self.encoder = encoder
+        self.weight_embedding = weight_embedding
+
+    # -- configuration -----------------------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-serialisable settings, taxonomy included, that rebuild this assigner."""
+        normaliser = self.normaliser or TweetNormaliser()
+        return {
+            "name": "guided_topics.v1",
+            "taxonomy": self.taxonomy.model_dump(),
+            "min_score": self.min_score,
+            "weight_match": self.weight_match,
+            "weight_word": self.weight_word,
+            "weight_char": self.weight_char,
+            "token_evidence": self.token_evidence,
+            "char_ngrams": list(self.char_ngrams),
+            "normaliser": normaliser.get_config(),
+            "encoder": self.encoder,
+            "weight_embedding": self.weight_embedding,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TopicAssigner:
+        """Rebuild (unfitted) from :meth:`get_config` output."""
+        settings = dict(config)
+        settings.pop("name", None)
+        try:
+            taxonomy = Taxonomy.model_validate(settings.pop("taxonomy"))
+        except (KeyError, ValidationError) as exc:
+            raise ConfigError(f"invalid topic assigner config: {exc}".splitlines()[0]) from None
+        normaliser = normaliser_from_config(settings.pop("normaliser", {"name": TweetNormaliser.name}))
+        char_ngrams = settings.pop("char_ngrams", (3, 5))
+        return cls(taxonomy, normaliser=normaliser, char_ngrams=(int(char_ngrams[0]), int(char_ngrams[1])),
+                   **settings)
+
+    # -- fitting -----------------------------------------------------------------------------------------
+
+    def fit(self, texts: Sequence[str] | None = None) -> TopicAssigner:
+        """Build seed matchers and topic vectors from the taxonomy.
+
+        ``texts`` is accepted for the sklearn protocol and ignored: the model depends on the taxonomy only,
+        so an assigner rebuilt from :meth:`get_config` in another process gives identical scores.
+        """
+        from spacy.matcher import PhraseMatcher
+        from spacy.tokens import Doc
+        from spacy.vocab import Vocab
+
+        if self.encoder is not None:
+            raise ConfigError(
+                f"topic encoder {self.encoder!r} is not available in this version; leave 'encoder' unset")
+        self.normaliser_ = self.normaliser or TweetNormaliser()
+        topics = self.taxonomy.topics
+        self.topic_ids_ = [t.name for t in topics]
+        self.topic_labels_ = [t.label for t in topics]
+        n_topics = len(topics)
+
+        # Seed phrases, stemmed; a phrase listed by several topics splits its evidence between them.
+        self.vocab_ = Vocab()
+        self.matcher_ = PhraseMatcher(self.vocab_, attr="ORTH")
+        phrase_topics: dict[tuple[str, ...], set[int]] = {}
+        stops = _stop_words()
+        for ti, topic in enumerate(topics):
+            for seed in topic.seeds:
+                toks = tuple(stem(t) for t in self.normaliser_(seed).split())
+                if not toks or (len(toks) == 1 and not _is_content(toks[0], stops)):
+                    continue  # a lone stop word or punctuation would match everywhere
+                phrase_topics.setdefault(toks, set()).add(ti)
+        self.phrases_ = sorted(phrase_topics)
+        self.seed_tokens_ = frozenset(t for p in self.phrases_ for t in p)
+        rows, cols, vals = [], [], []
+        for pi, phrase in enumerate(self.phrases_):
+            evidence = 1.0 - (1.0 - self.token_evidence) ** len(phrase)
+            owners = sorted(phrase_topics[phrase])
+            for ti in owners:
+                rows.append(pi)
+                cols.append(ti)
+                vals.append(evidence / len(owners))
+            self.matcher_.add(str(pi), [Doc(self.vocab_, words=list(phrase))])
+        self.phrase_topic_ = sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.phrases_), n_topics))
+        self.phrase_len_ = np.array([len(p) for p in self.phrases_], dtype=np.int64)
+        self.match_key_ = {self.vocab_.strings[str(pi)]: pi for pi in range(len(self.phrases_))}
+
+        # Topic documents: label + description + seeds, normalised and stemmed like the posts.
+        topic_docs = [self.normaliser_(" . ".join([t.label, t.description, *t.seeds])) for t in topics]
+        word_docs = [self._word_features(content_stems(d)) for d in topic_docs]
+        self.word_vocab_ = {f: i for i, f in enumerate(sorted({f for d in word_docs for f in d}))}
+        df = np.zeros(len(self.word_vocab_))
+        for d in word_docs:
+            for f in set(d):
+                df[self.word_vocab_[f]] += 1
+        # Smoothed IDF over the topic documents: discriminates between topics. A word no topic uses would
+        # get the largest IDF, which is what the out-of-vocabulary norm term below uses.
+        self.word_idf_ = np.log((1.0 + n_topics) / (1.0 + df)) + 1.0
+        self.word_oov_idf_ = math.log(1.0 + n_topics) + 1.0
+        # How much each feature points to each topic: its share of the feature's (sublinear) counts over
+        # the topics, so a word that only one topic uses belongs wholly to it.
+        tw = self._weighted(self._count_rows(word_docs, self.word_vocab_), np.ones(len(self.word_vocab_)))
+        col = np.asarray(tw.sum(axis=0)).ravel()
+        col[col == 0] = 1.0
+        self.topic_word_ = sparse.csr_matrix(tw @ sparse.diags(1.0 / col))
+
+        char_docs = [self._char_counts(d.split()) for d in topic_docs]
+        self.char_vocab_ = {g: i for i, g in enumerate(sorted({g for d in char_docs for g in d}))}
+        cdf = np.zeros(len(self.char_vocab_))
+        for d in char_docs:
+            for g in d:
+                cdf[self.char_vocab_[g]] += 1
+        self.char_idf_ = np.log((1.0 + n_topics) / (1.0 + cdf)) + 1.0
+        self.char_oov_idf_ = math.log(1.0 + n_topics) + 1.0
+        mat = self._count_rows([list(d.elements()) for d in char_docs], self.char_vocab_)
+        self.topic_char_ = _l2_rows(self._weighted(mat, self.char_idf_))
+        # Per-token character rows are cached across batches: tweets reuse a small working vocabulary.
+        self._token_char_cache: dict[str, tuple[dict[int, float], float]] = {}
+        return self
+
+    # -- feature helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _word_features(tokens: list[str]) -> list[str]:
+        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+    def _char_counts(self, tokens: list[str]) -> Any:
+        from collections import Counter
+
+        lo, hi = self.char_ngrams
+        stops = _stop_words()
+        counts: Counter[str] = Counter()
+        for tok in tokens:
+            if not _is_content(tok, stops):
+                continue
+            padded = f" {tok} "
+            for n in range(lo, hi + 1):
+                for i in range(len(padded) - n + 1):
+                    counts[padded[i: i + n]] += 1
+        return counts
+
+    @staticmethod
+    def _count_rows(docs: list[list[str]], vocab: dict[str, int]) -> sparse.csr_matrix:
+        indptr = [0]
+        indices: list[int] = []
+        for d in docs:
+            indices.extend(vocab[f] for f in d if f in vocab)
+            indptr.append(len(indices))
+        data = np.ones(len(indices))
+        mat = sparse.csr_matrix((data, np.array(indices, dtype=np.int64), np.array(indptr)),
+                                shape=(len(docs), len(vocab)))
+        mat.sum_duplicates()
+        return mat
+
+    @staticmethod
+    def _weighted(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+        out = counts.copy().astype(np.float64)
+        out.data = 1.0 + np.log(out.data)  # sublinear tf
+        return sparse.csr_matrix(out @ sparse.diags(idf))
+
+    def _token_char_row(self, token: str) -> tuple[dict[int, float], float]:
+        """In-vocabulary character n-gram counts of one token, and its out-of-vocabulary n-gram count."""
+        cached = self._token_char_cache.get(token)
+        if cached is None:
+            counts = self._char_counts([token])
+            row: dict[int, float] = {}
+            oov = 0.0
+            for g, c in counts.items():
+                j = self.char_vocab_.get(g)
+                if j is None:
+                    oov += c
+                else:
+                    row[j] = float(c)
+            cached = (row, oov)
+            if len(self._token_char_cache) < 500_000:
+                self._token_char_cache[token] = cached
+        return cached
+
+    # -- scoring -----------------------------------------------------------------------------------------
+
+    def score_matrix(self, texts: Sequence[str], normalised: Sequence[str] | None = None) -> np.ndarray:
+        """Dense (n_posts, n_topics) matrix of combined scores."""
+        if not hasattr(self, "topic_word_"):
+            self.fit()
+        if normalised is None:
+            normalised = self.normaliser_.normalise_many(texts)
+        n = len(normalised)
+        n_topics = len(self.topic_ids_)
+        if n == 0:
+            return np.zeros((0, n_topics))
+        stops = _stop_words()
+        token_lists = [s.split() for s in normalised]
+        stem_lists = [[stem(t) for t in toks] for toks in token_lists]
+        total = np.zeros((n, n_topics))
+
+        if self.weight_match and self.phrases_:
+            total += self.weight_match * self._match_scores(stem_lists)
+
+        if self.weight_word:
+            content = [[s for t, s in zip(toks, stems) if _is_content(t, stops)]
+                       for toks, stems in zip(token_lists, stem_lists)]
+            feats = [self._word_features(c) for c in content]
+            counts = self._count_rows(feats, self.word_vocab_)
+            in_vocab = np.diff(counts.indptr)  # distinct in-vocabulary features per post
+            n_oov = np.array([len(set(f)) for f in feats], dtype=np.float64) - in_vocab
+            weighted = self._weighted(counts, self.word_idf_)
+            post = _l2_rows(weighted, np.maximum(n_oov, 0.0) * self.word_oov_idf_ ** 2)
+            # Share of the post's squared, IDF-weighted content mass that points to each topic (sums to
+            # at most 1 over topics; the rest is words no topic uses).
+            post.data = post.data ** 2
+            total += self.weight_word * np.asarray((post @ self.topic_word_.T).todense())
+
+        if self.weight_char:
+            total += self.weight_char * self._char_scores(token_lists)
+        return total
+
+    def _match_scores(self, stem_lists: list[list[str]]) -> np.ndarray:
+        from spacy.tokens import Doc
+
+        seed_tokens = self.seed_tokens_
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, stems in enumerate(stem_lists):
+            # Tokens that occur in no seed become one placeholder: fewer strings to hash, bounded vocab.
+            words = [s if s in seed_tokens else "_" for s in stems]
+            if not words or all(w == "_" for w in words):
+                continue
+            spans = self.matcher_(Doc(self.vocab_, words=words))
+            if not spans:
+                continue
+            if len(spans) > 1:
+                spans = self._longest(spans)
+            for key, _start, _end in spans:
+                rows.append(i)
+                cols.append(self.match_key_[key])
+        n = len(stem_lists)
+        hits = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(self.phrases_)))
+        # 1 - prod(1 - s) over the matches of a topic, via logs so that it stays a sparse product.
+        log_keep = self.phrase_topic_.copy()
+        log_keep.data = -np.log1p(-np.minimum(log_keep.data, 0.999))
+        evidence = np.asarray((hits @ log_keep).todense())
+        return 1.0 - np.exp(-evidence)
+
+    @staticmethod
+    def _longest(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Drop matches contained in a longer match (as ``spacy.util.filter_spans`` does for spans)."""
+        ordered = sorted(spans, key=lambda m: (m[1] - m[2], m[1]))
+        taken: list[tuple[int, int, int]] = []
+        for m in ordered:
+            if not any(t[1] <= m[1] and m[2] <= t[2] for t in taken):
+                taken.append(m)
+        return taken
+
+    def _char_scores(self, token_lists: list[list[str]]) -> np.ndarray:
+        n = len(token_lists)
+        # Distinct tokens of the batch -> (post x token) counts @ (token x char n-gram) counts.
+        tok_index: dict[str, int] = {}
+        indptr = [0]
+        indices: list[int] = []
+        for toks in token_lists:
+            for t in toks:
+                j = tok_index.get(t)
+                if j is None:
+                    j = tok_index[t] = len(tok_index)
+                indices.append(j)
+            indptr.append(len(indices))
+        post_tok = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, len(tok_index)))
+        post_tok.sum_duplicates()
+        t_rows: list[int] = []
+        t_cols: list[int] = []
+        t_vals: list[float] = []
+        tok_oov = np.zeros(len(tok_index))
+        for t, j in tok_index.items():
+            row, oov = self._token_char_row(t)
+            tok_oov[j] = oov
+            for c, v in row.items():
+                t_rows.append(j)
+                t_cols.append(c)
+                t_vals.append(v)
+        tok_char = sparse.csr_matrix((t_vals, (t_rows, t_cols)), shape=(len(tok_index), len(self.char_vocab_)))
+        counts = sparse.csr_matrix(post_tok @ tok_char)
+        oov_counts = post_tok @ tok_oov
+        weighted = self._weighted(counts, self.char_idf_)
+        # Out-of-vocabulary n-grams approximated as distinct dimensions of weight oov_idf (tf 1 each).
+        post = _l2_rows(weighted, oov_counts * self.char_oov_idf_ ** 2)
+        return np.asarray((post @ self.topic_char_.T).todense())
+
+    def assign(self, texts: Sequence[str], normalised: Sequence[str] | None = None
+               ) -> list[tuple[str, str, float]]:
+        """(topic id, topic label, score) per post; ``("other", "Other", score)`` below ``min_score``.
+
+        ``normalised`` may pass the normaliser's output for ``texts`` when the caller already has it.
+        """
+        scores = self.score_matrix(texts, normalised)
+        if scores.shape[0] == 0:
+            return []
+        best = scores.argmax(axis=1)
+        best_score = scores[np.arange(scores.shape[0]), best]
+        out: list[tuple[str, str, float]] = []
+        for b, s in zip(best.tolist(), best_score.tolist()):
+            s = round(float(s), 4)
+            if s < self.min_score:
+                out.append((OTHER_ID, OTHER_LABEL, s))
+            else:
+                out.append((self.topic_ids_[b], self.topic_labels_[b], s))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Discovery
+# ---------------------------------------------------------------------------------------------------------
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def _slug(text: str) -> str:
+    return _SLUG_RE.sub("-", text.lower()).strip("-")
+
+
+class TopicDiscoverer:
+    """Cluster posts into topics with data-chosen k and keyword labels (see the module docstring).
+
+    After :meth:`fit`: ``labels_`` (topic id per input post, ``"other"`` for posts in clusters smaller than
+    ``min_topic_size``), ``scores_`` (cosine of each post to its cluster centre), ``topics_`` (id ->
+    ``{"label", "keywords", "size", "representative_indices"}``) and ``k_`` (the number of clusters chosen).
+    """
+
+    def __init__(
+        self,
+        *,
+        min_topic_size: int = 5,
+        max_topics: int = 30,
+        min_topics: int = 2,
+        random_state: int = 0,
+        n_components: int = 100,
+        max_fit_posts: int = 20_000,
+        search_sample: int = 5000,
+        silhouette_sample: int = 2000,
+        n_keywords: int = 10,
+        n_representatives: int = 5,
+        previous: dict[str, list[str]] | None = None,
+        match_threshold: float = 0.3,
+        id_prefix: str = "d-",
+        normaliser: TweetNormaliser | None = None,
+    ) -> None:
+        self.min_topic_size = min_topic_size
+        self.max_topics = max_topics
+        self.min_topics = min_topics
+        self.random_state = random_state
+        self.n_components = n_components
+        self.max_fit_posts = max_fit_posts
+        self.search_sample = search_sample
+        self.silhouette_sample = silhouette_sample
+        self.n_keywords = n_keywords
+        self.n_representatives = n_representatives
+        self.previous = previous
+        self.match_threshold = match_threshold
+        self.id_prefix = id_prefix
+        self.normaliser = normaliser
+
+    def fit(self, texts: Sequence[str], normalised: Sequence[str] | None = None) -> TopicDiscoverer:
+        """Cluster ``texts``; ``normalised`` may pass the normaliser's output when the caller has it."""
+        normaliser = self.normaliser or TweetNormaliser()
+        if normalised is None:
+            normalised = normaliser.normalise_many(texts)
+        n = len(normalised)
+        self.labels_: list[str] = [OTHER_ID] * n
+        self.scores_: list[float] = [0.0] * n
+        self.topics_: dict[str, dict[str, Any]] = {}
+        self.k_ = 0
+        if n < max(2 * self.min_topic_size, 4):
+            return self
+        from threadpoolctl import threadpool_limits
+
+        stemmed = [" ".join(content_stems(s)) for s in normalised]
+        # One BLAS/OpenMP thread: these matrices are small, and a thread pool sized for the host's cores
+        # inside a CPU-limited container made SVD and k-means ~100x slower in measurements.
+        with threadpool_limits(limits=1):
+            embedding = self._embed(stemmed)
+            if embedding is None:
+                return self
+            rng = np.random.default_rng(self.random_state)
+            cluster = self._cluster(embedding, rng)
+            self._describe(normalised, embedding, cluster)
+        return self
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def _embed(self, stemmed: list[str]) -> np.ndarray | None:
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import normalize
+
+        n = len(stemmed)
+        vectorizer = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False,
+                                     ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True,
+                                     max_features=20_000)
+        try:
+            x = vectorizer.fit_transform(stemmed)
+        except ValueError:  # empty vocabulary: nothing in common between posts
+            return None
+        if x.shape[1] < 2:
+            return None
+        n_comp = min(self.n_components, x.shape[1] - 1, n - 1)
+        if n_comp >= 2 and x.shape[1] > n_comp:
+            svd = TruncatedSVD(n_components=n_comp, random_state=self.random_state)
+            emb = svd.fit_transform(x)
+        else:
+            emb = x.toarray()
+        return np.asarray(normalize(emb))
+
+    def _cluster(self, emb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """k-means with k chosen by the mean silhouette (cosine) over a range of candidate k."""
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import pairwise_distances, silhouette_score
+
+        n = emb.shape[0]
+        k_hi = max(self.min_topics, min(self.max_topics, n // max(self.min_topic_size, 1)))
+        k_lo = min(self.min_topics, k_hi)
+        # The search runs on a sample with one k-means start per k; the silhouette on a smaller sample
+        # with the distance matrix computed once. Both keep discovery fast on large inputs.
+        search_idx = rng.choice(n, self.search_sample, replace=False) if n > self.search_sample else np.arange(n)
+        search = emb[search_idx]
+        sil_pos = (rng.choice(len(search_idx), self.silhouette_sample, replace=False)
+                   if len(search_idx) > self.silhouette_sample else np.arange(len(search_idx)))
+        dist = pairwise_distances(search[sil_pos], metric="cosine")
+        candidates = sorted({*range(k_lo, min(k_hi, 12) + 1), *range(12, k_hi + 1, 3), k_hi})
+        candidates = [k for k in candidates if k_lo <= k <= k_hi and k < len(sil_pos)]
+        best_k, best_sil = (candidates[0] if candidates else k_lo), -2.0
+        self.silhouettes_: dict[int, float] = {}
+        for k in candidates:
+            model = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state).fit(search)
+            labels = model.labels_[sil_pos]
+            if len(set(labels.tolist())) < 2:
+                continue
+            sil = float(silhouette_score(dist, labels, metric="precomputed"))
+            self.silhouettes_[k] = round(sil, 4)
+            if sil > best_sil:
+                best_k, best_sil = k, sil
+        self.k_ = best_k
+        self.silhouette_ = best_sil
+        fit_idx = rng.choice(n, self.max_fit_posts, replace=False) if n > self.max_fit_posts else np.arange(n)
+        final = KMeans(n_clusters=best_k, n_init=3, random_state=self.random_state).fit(emb[fit_idx])
+        self.centres_ = final.cluster_centers_
+        return np.asarray(final.predict(emb)) if len(fit_idx) < n else np.asarray(final.labels_)
+
+    def _describe(self, normalised: Sequence[str], emb: np.ndarray, cluster: np.ndarray) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        stops = _stop_words()
+        centres = self.centres_ / np.maximum(np.linalg.norm(self.centres_, axis=1, keepdims=True), 1e-12)
+        sims = np.einsum("ij,ij->i", emb, centres[cluster])
+        clusters = [c for c in range(self.k_) if int((cluster == c).sum()) >= self.min_topic_size]
+        if not clusters:
+            return
+        # c-TF-IDF over stemmed content n-grams (so "delay", "delayed", "delays" are one term), each shown
+        # in its most frequent surface form so that labels read naturally.
+        surface: dict[str, Counter[str]] = {}
+        stem_docs: list[str] = []
+        for s_ in normalised:
+            toks = [t for t in s_.split() if _is_content(t, stops)]
+            stems = [stem(t) for t in toks]
+            for t, st in zip(toks, stems):
+                surface.setdefault(st, Counter())[t] += 1
+            stem_docs.append(" ".join(stems))
+        cv = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
+                             min_df=2)
+        try:
+            counts = cv.fit_transform(stem_docs)
+        except ValueError:
+            return
+
+        def shown(term: str) -> str:
+            return " ".join(surface[w].most_common(1)[0][0] if w in surface else w for w in term.split())
+
+        terms = np.asarray(cv.get_feature_names_out())
+        onehot = sparse.csr_matrix((np.ones(len(cluster)), (cluster, np.arange(len(cluster)))),
+                                   shape=(self.k_, len(cluster)))
+        class_counts = np.asarray((onehot @ counts).todense())
+        tf = class_counts / np.maximum(class_counts.sum(axis=1, keepdims=True), 1)
+        avg_words = class_counts.sum() / max(len(clusters), 1)
+        idf = np.log(1.0 + avg_words / np.maximum(class_counts.sum(axis=0), 1))
+        ctfidf = tf * idf
+
+        described: list[tuple[int, list[str]]] = []
+        for c in clusters:
+            order = np.argsort(-ctfidf[c])
+            keywords: list[str] = []
+            chosen: list[str] = []
+            for j in order:
+                if ctfidf[c, j] <= 0 or len(chosen) >= self.n_keywords:
+                    break
+                term = str(terms[j])
+                # Skip a unigram already covered by a chosen bigram and vice versa, for varied keywords.
+                if any(term in k.split() or k in term.split() for k in chosen):
+                    continue
+                chosen.append(term)
+                keywords.append(shown(term))
+            described.append((c, keywords))
+
+        ids = self._assign_ids(described)
+        for (c, keywords), topic_id in zip(described, ids):
+            members = np.flatnonzero(cluster == c)
+            reps = members[np.argsort(-sims[members])][: self.n_representatives]
+            self.topics_[topic_id] = {
+                "label": ", ".join(keywords[:3]) if keywords else topic_id,
+                "keywords": keywords,
+                "size": len(members),
+                "representative_indices": [int(i) for i in reps],
+            }
+            for i in members.tolist():
+                self.labels_[i] = topic_id
+                self.scores_[i] = round(float(sims[i]), 4)
+
+    def _assign_ids(self, described: list[tuple[int, list[str]]]) -> list[str]:
+        """Ids from keywords, re-using a previous run's id where the keyword sets overlap enough."""
+        ids: list[str | None] = [None] * len(described)
+        used: set[str] = set()
+        if self.previous:
+            pairs = []
+            for i, (_c, kws) in enumerate(described):
+                new = set(kws)
+                for old_id, old_kws in self.previous.items():
+                    old = set(old_kws)
+                    union = new | old
+                    jac = len(new & old) / len(union) if union else 0.0
+                    if jac >= self.match_threshold:
+                        pairs.append((jac, i, old_id))
+            for _jac, i, old_id in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
+                if ids[i] is None and old_id not in used:
+                    ids[i] = old_id
+                    used.add(old_id)
+        for i, (c, kws) in enumerate(described):
+            if ids[i] is not None:
+                continue
+            words: list[str] = []
+            for k in kws:
+                for w in _slug(k).split("-"):
+                    if w and w not in words:
+                        words.append(w)
+                if len(words) >= 3:
+                    break
+            base = self.id_prefix + ("-".join(words[:3]) or f"cluster-{c}")
+            candidate, suffix = base, 2
+            while candidate in used or (self.previous and candidate in self.previous):
+                candidate = f"{base}-{suffix}"
+                suffix += 1
+            ids[i] = candidate
+            used.add(candidate)
+        return [i for i in ids if i is not None]

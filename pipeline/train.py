@@ -1,0 +1,158 @@
+"""Training: from a config and the shared datasets to a verified model bundle with its model card.
+
+For each task in the config: load and concatenate the named training sets, normalise them, fit the
+registered classifier (whose calibration folds double as the cross-validation reported in the bundle),
+evaluate it on every named held-out set, and record data files, hashes, row counts and timings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline import registry
+from pipeline.bundle import ModelBundle, library_versions
+from pipeline.config import TrainConfig, config_hash
+from pipeline.datasets import LabelledTexts, concat, file_fingerprint, load_dataset
+from pipeline.errors import ConfigError
+from pipeline.evaluate import evaluate_predictions
+from pipeline.model_card import render_model_card
+from pipeline.normalise import TweetNormaliser, normaliser_from_config
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class TrainingRun:
+    """What training produced, beyond the bundle itself."""
+
+    bundle: ModelBundle
+    seconds: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class _DatasetCache:
+    """Loads each named dataset once and normalises its texts once, whichever tasks use it."""
+
+    def __init__(self, data_dir: Path, normaliser: TweetNormaliser) -> None:
+        self.data_dir = data_dir
+        self.normaliser = normaliser
+        self._data: dict[str, LabelledTexts] = {}
+        self._normalised: dict[str, list[str]] = {}
+
+    def get(self, name: str) -> LabelledTexts:
+        if name not in self._data:
+            self._data[name] = load_dataset(name, self.data_dir)
+        return self._data[name]
+
+    def normalised(self, name: str) -> list[str]:
+        if name not in self._normalised:
+            self._normalised[name] = self.normaliser.normalise_many(self.get(name).texts)
+        return self._normalised[name]
+
+
+def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
+    files = []
+    for path in data.files:
+        try:
+            shown = path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            shown = path.name
+        files.append({"path": shown, "sha256": file_fingerprint(path)})
+    counts: dict[str, int] = {}
+    for label in data.labels:
+        counts[label] = counts.get(label, 0) + 1
+    return {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items())), "files": files}
+
+
+def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxonomy_text: str | None = None) -> TrainingRun:
+    """Train every task of ``config`` on the datasets under ``data_dir``; returns the unsaved bundle."""
+    started = time.perf_counter()
+    normaliser = normaliser_from_config(config.normaliser.model_dump())
+    cache = _DatasetCache(data_dir, normaliser)
+    classifiers: dict[str, Any] = {}
+    training_data: dict[str, list[dict[str, Any]]] = {}
+    metrics: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+
+    for task in ("intent", "sentiment"):
+        task_config = config.task(task)
+        if task_config is None:
+            continue
+        task_started = time.perf_counter()
+        labels = config.labels_for(task)
+        parts = [cache.get(name) for name in task_config.train]
+        train_set = concat(*parts, name="+".join(task_config.train))
+        unknown = sorted(set(train_set.labels) - set(labels))
+        if unknown:
+            raise ConfigError(f"{task} training data has labels {unknown} outside the label set {labels}")
+        texts = [t for name in task_config.train for t in cache.normalised(name)]
+        log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
+
+        params = dict(task_config.params)
+        params.setdefault("seed", config.seed)
+        params.setdefault("calibration_folds", task_config.cv_folds)
+        try:
+            classifier = registry.classifiers.get(task_config.classifier)(**params)
+        except TypeError as exc:
+            raise ConfigError(f"bad params for {task} classifier {task_config.classifier}: {exc}") from None
+        classifier.fit(texts, train_set.labels, classes=labels)
+        classifiers[task] = classifier
+        training_data[task] = [_describe(part, data_dir) for part in parts]
+
+        task_metrics: dict[str, Any] = {}
+        oof = getattr(classifier, "oof_proba_", None)
+        if oof is not None:
+            cv_name = task_config.cv_on or task_config.train[0]
+            offset = 0
+            for part_name, part in zip(task_config.train, parts):
+                if part_name == cv_name:
+                    block = oof[offset : offset + len(part)]
+                    report = evaluate_predictions(part.texts, part.labels, block, labels, part.groups)
+                    report["folds"] = task_config.cv_folds
+                    report["seed"] = config.seed
+                    task_metrics[f"cv:{cv_name}"] = report
+                offset += len(part)
+        for name in task_config.evaluate_on:
+            held_out = cache.get(name)
+            proba = classifier.predict_proba(cache.normalised(name))
+            task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
+            training_data.setdefault(f"{task}:evaluation", []).append(_describe(held_out, data_dir))
+        for name, report in task_metrics.items():
+            overall = report["overall"]
+            log(f"{task}: {name}: accuracy {overall['accuracy']:.3f}  macro-F1 {overall['macro_f1']:.3f}  "
+                f"macro-recall {overall['macro_recall']:.3f}  ECE {overall['ece']:.3f}")
+        metrics[task] = task_metrics
+        timings[task] = round(time.perf_counter() - task_started, 1)
+
+    seconds = time.perf_counter() - started
+    metadata = {
+        "config_hash": config_hash(config),
+        "training_data": training_data,
+        "metrics": metrics,
+        "training_seconds": {**timings, "total": round(seconds, 1)},
+        "seed": config.seed,
+        "library_versions": library_versions(),
+    }
+    bundle = ModelBundle(
+        normaliser=normaliser,
+        classifiers=classifiers,
+        config=config.model_dump(mode="json"),
+        metadata=metadata,
+        taxonomy_text=taxonomy_text,
+    )
+    bundle.model_card = render_model_card(bundle)
+    return TrainingRun(bundle=bundle, seconds=seconds, metrics=metrics)
+
+
+def headline_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The overall numbers of every evaluation, flattened for printing."""
+    return {f"{task}/{name}": report["overall"] for task, reports in metrics.items() for name, report in reports.items()}
+
