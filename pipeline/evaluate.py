@@ -137,3 +137,94 @@ def evaluate_predictions(texts: Sequence[str], labels: Sequence[str], proba: np.
     report = classification_metrics(labels, proba, classes)
     report["slices"] = slice_metrics(texts, labels, proba, classes, groups)
     return report
+
+
+def load_labelled_file(path: str, text_field: str = "text") -> tuple[list[str], dict[str, list[str]], list[str], int]:
+    """Texts, gold labels per task (columns ``intent`` and/or ``sentiment``), brands, and rows rejected."""
+    from pipeline.errors import InputError
+    from pipeline.io import read_posts
+
+    texts: list[str] = []
+    columns: dict[str, list[Any]] = {"intent": [], "sentiment": []}
+    brands: list[str] = []
+    rejected = 0
+    for batch in read_posts(path, text_field=text_field):
+        rejected += len(batch.rejected)
+        for row in batch.rows:
+            texts.append(row["text"])
+            brands.append(str(row.get("brand") or ""))
+            for task in columns:
+                value = row.get(task)
+                columns[task].append(str(value).strip() if value not in (None, "") else None)
+    labels = {task: values for task, values in columns.items() if any(v is not None for v in values)}
+    if not labels:
+        raise InputError(f"{path} has no 'intent' or 'sentiment' column with labels to evaluate against")
+    return texts, labels, brands, rejected
+
+
+def run_evaluation(*, model: Any = None, data: str | None = None, dataset: str | None = None, data_dir: Any = None,
+                   task: str | None = None, output: Any = "reports/evaluate", text_field: str = "text") -> dict[str, Any]:
+    """Evaluate a bundle on a labelled file or a named dataset; writes ``evaluation.json`` and ``evaluation.md``."""
+    from pathlib import Path
+
+    from pipeline.datasets import load_dataset, resolve_data_dir
+    from pipeline.errors import InputError
+    from pipeline.io import write_json_atomic, write_text_atomic
+    from pipeline.predict import Predictor
+
+    if (data is None) == (dataset is None):
+        raise InputError("give exactly one of --data FILE or --dataset NAME")
+    if task not in (None, "intent", "sentiment"):
+        raise InputError(f"unknown --task {task!r}: use intent or sentiment")
+    predictor = Predictor.from_path(model)
+    rejected = 0
+    if dataset is not None:
+        loaded = load_dataset(dataset, resolve_data_dir(data_dir, None))
+        chosen = task or ("intent" if set(loaded.labels) <= set(predictor.classifiers.get("intent", _NoClasses).classes_)
+                          else "sentiment")
+        texts, labels, brands = loaded.texts, {chosen: list(loaded.labels)}, loaded.groups
+        source = dataset
+    else:
+        assert data is not None
+        texts, file_labels, brands, rejected = load_labelled_file(data, text_field)
+        labels = {k: v for k, v in file_labels.items() if task is None or k == task}
+        source = data
+        if not labels:
+            raise InputError(f"{data} has no '{task}' labels")
+    _, probabilities = predictor.predict_proba(texts)
+    report: dict[str, Any] = {"model": str(predictor.bundle.path), "data": source, "rows_rejected": rejected, "tasks": {}}
+    for name, gold in labels.items():
+        if name not in probabilities:
+            raise InputError(f"the model has no {name} classifier")
+        keep = [i for i, g in enumerate(gold) if g is not None]
+        result = evaluate_predictions([texts[i] for i in keep], [str(gold[i]) for i in keep], probabilities[name][keep],
+                                      predictor.classifiers[name].classes_, [brands[i] for i in keep])
+        report["tasks"][name] = result
+    out = Path(output)
+    write_json_atomic(out / "evaluation.json", report)
+    write_text_atomic(out / "evaluation.md", evaluation_markdown(report))
+    return report
+
+
+class _NoClasses:
+    classes_: tuple[str, ...] = ()
+
+
+def evaluation_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# Evaluation of {report['model']} on {report['data']}", ""]
+    for name, result in report["tasks"].items():
+        o = result["overall"]
+        lines += [f"## {name}", "", f"n={o['n']:,} accuracy={o['accuracy']:.3f} macro-F1={o['macro_f1']:.3f} "
+                  f"macro-recall={o['macro_recall']:.3f} ECE={o['ece']:.3f}", "",
+                  "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for label, m in result["per_class"].items():
+            lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+        lines += ["", "| slice | n | accuracy | macro-F1 |", "|---|---|---|---|"]
+        for slice_name, m in result["slices"].items():
+            if "accuracy" in m:
+                lines.append(f"| {slice_name} | {m['n']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |")
+        matrix = result["confusion"]
+        lines += ["", "Confusion (rows gold, columns predicted): " + ", ".join(matrix["labels"]), ""]
+        lines += ["    " + " ".join(f"{v:6d}" for v in row) for row in matrix["matrix"]]
+        lines.append("")
+    return "\n".join(lines)

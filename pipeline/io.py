@@ -30,6 +30,8 @@ from pipeline.errors import InputError
 SUPPORTED_SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 CORE_FIELDS = ("id", "text", "created_at", "brand")
 MAX_REJECTED_RAW_CHARS = 2000
+# Parquet column holding, as JSON, input columns first seen after the output schema was fixed.
+EXTRA_COLUMNS = "extra_columns"
 
 
 @dataclass
@@ -326,8 +328,9 @@ def rejected_path(output: str | Path) -> Path:
 class RecordWriter:
     """Writes result records (dicts) as JSONL or Parquet, atomically; the schema is fixed by the first batch.
 
-    In Parquet, carried-through columns that are not plain scalars are stored as JSON strings, and a
-    column whose type changes between batches falls back to strings, so no row is lost to a type clash.
+    In Parquet, carried-through columns that are not plain scalars are stored as JSON strings; a column
+    whose type changes between batches is coerced to the first batch's type (strings hold anything); a
+    column first seen after the first batch goes, as JSON, into ``extra_columns``. Nothing is dropped.
     """
 
     def __init__(self, target: str | Path) -> None:
@@ -360,25 +363,31 @@ class RecordWriter:
 
         prepared = [{k: _parquet_value(v) for k, v in r.items()} for r in records]
         if self._schema is None:
-            table = pa.Table.from_pylist(prepared)
-            self._schema = table.schema
+            # Union of the first batch's keys (from_pylist alone would only look at the first row), plus a
+            # catch-all for columns that first appear in a later batch.
+            names = list(dict.fromkeys(k for r in prepared for k in r))
+            names.append(EXTRA_COLUMNS)
+            table = pa.Table.from_pylist([{k: r.get(k) for k in names} for r in prepared])
+            # A column that is null throughout the first batch gets a string type rather than "null".
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            self._schema = pa.schema(fields)
             self._parquet = pq.ParquetWriter(self._handle, self._schema, compression="zstd")
-        else:
-            names = set(self._schema.names)
-            extra = sorted({k for r in prepared for k in r} - names)
-            if extra:  # a column first seen late is kept as JSON text in a catch-all column
-                for r in prepared:
-                    spill = {k: r.pop(k) for k in extra if k in r}
-                    if spill and "extra_columns" in names:
-                        r["extra_columns"] = json.dumps(spill, ensure_ascii=False, default=str)
-            try:
-                table = pa.Table.from_pylist(prepared, schema=self._schema)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-                table = pa.Table.from_pylist(
-                    [{k: _coerce_to_schema(v, self._schema.field(k).type) for k, v in r.items() if k in names}
-                     for r in prepared],
-                    schema=self._schema,
-                )
+        names = self._schema.names
+        known = set(names)
+        rows = []
+        for r in prepared:
+            late = {k: v for k, v in r.items() if k not in known}
+            row = {k: r.get(k) for k in names}
+            if late:  # kept, as JSON text, never dropped
+                row[EXTRA_COLUMNS] = json.dumps(late, ensure_ascii=False, default=str)
+            rows.append(row)
+        try:
+            table = pa.Table.from_pylist(rows, schema=self._schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            table = pa.Table.from_pylist(
+                [{k: _coerce_to_schema(v, self._schema.field(k).type) for k, v in r.items()} for r in rows],
+                schema=self._schema,
+            )
         self._parquet.write_table(table)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

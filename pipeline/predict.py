@@ -36,23 +36,26 @@ class Predictor:
 
     def predict(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """One prediction object per text, in order."""
-        if ids is None:
-            ids = [str(i) for i in range(len(texts))]
         if not texts:
             return []
         _, probabilities = self.predict_proba(texts)
-        max_chars = self.normaliser.max_chars
-        results: list[dict[str, Any]] = [{"id": i, "truncated": len(t) > max_chars} for i, t in zip(ids, texts)]
+        return self.predict_from_proba(texts, ids, probabilities)
+
+    def predict_from_proba(self, texts: Sequence[str], ids: Sequence[str] | None,
+                           probabilities: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+        """Prediction objects from probabilities already computed by :meth:`predict_proba`."""
+        if ids is None:
+            ids = [str(i) for i in range(len(texts))]
+        results: list[dict[str, Any]] = [{"id": i} for i in ids]
         for task, proba in probabilities.items():
             classes = self.classifiers[task].classes_
-            best = proba.argmax(axis=1)
-            rows = proba.tolist()
-            for result, row, j in zip(results, rows, best):
+            for result, row, j in zip(results, proba.tolist(), proba.argmax(axis=1).tolist()):
                 result[task] = classes[j]
                 result[f"{task}_scores"] = dict(zip(classes, row))
-        # Key order of the contract: id, intent, intent_scores, sentiment, sentiment_scores, then flags.
-        order = ["id", "intent", "intent_scores", "sentiment", "sentiment_scores", "truncated"]
-        return [{key: r[key] for key in order if key in r} for r in results]
+        max_chars = self.normaliser.max_chars
+        for result, text in zip(results, texts):
+            result["truncated"] = len(text) > max_chars
+        return results
 
 
 def format_line(text: str, prediction: dict[str, Any], width: int = 60) -> str:

@@ -612,6 +612,10 @@ class TopicDiscoverer:
         self.k_ = 0
         if n < max(2 * self.min_topic_size, 4):
             return self
+        # Import the compiled scikit-learn modules first: threadpoolctl only limits libraries already loaded.
+        import sklearn.cluster
+        import sklearn.decomposition
+        import sklearn.metrics  # noqa: F401
         from threadpoolctl import threadpool_limits
 
         stemmed = [" ".join(content_stems(s)) for s in normalised]
@@ -729,13 +733,17 @@ class TopicDiscoverer:
             order = np.argsort(-ctfidf[c])
             keywords: list[str] = []
             chosen: list[str] = []
+            chosen_words: set[str] = set()
             for j in order:
                 if ctfidf[c, j] <= 0 or len(chosen) >= self.n_keywords:
                     break
                 term = str(terms[j])
-                # Skip a unigram already covered by a chosen bigram and vice versa, for varied keywords.
-                if any(term in k.split() or k in term.split() for k in chosen):
+                # Skip a term whose words are all among those chosen
+                # ("login upgrade" after "upgrade login"), or a bigram around a chosen unigram, for variety.
+                words = set(term.split())
+                if words <= chosen_words or any(k in words for k in chosen):
                     continue
+                chosen_words |= words
                 chosen.append(term)
                 keywords.append(shown(term))
             described.append((c, keywords))

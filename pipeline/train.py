@@ -17,7 +17,8 @@ from pipeline import registry
 from pipeline.bundle import ModelBundle, library_versions
 from pipeline.config import TrainConfig, config_hash
 from pipeline.datasets import LabelledTexts, concat, file_fingerprint, load_dataset
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError
+from pipeline.io import SUPPORTED_SUFFIXES, input_files, read_posts
 from pipeline.evaluate import evaluate_predictions
 from pipeline.model_card import render_model_card
 from pipeline.normalise import TweetNormaliser, normaliser_from_config
@@ -38,24 +39,63 @@ class TrainingRun:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-class _DatasetCache:
-    """Loads each named dataset once and normalises its texts once, whichever tasks use it."""
+def is_file_source(name: str) -> bool:
+    """Whether a training source names a labelled file rather than a registered dataset."""
+    return name.lower().endswith(tuple(SUPPORTED_SUFFIXES)) or "/" in name or "*" in name
 
-    def __init__(self, data_dir: Path, normaliser: TweetNormaliser) -> None:
+
+def load_labelled_source(path: Path, task: str) -> LabelledTexts:
+    """A labelled JSONL/CSV/Parquet file with ``text`` and a ``<task>`` column; unlabelled rows are skipped."""
+    texts: list[str] = []
+    labels: list[str] = []
+    ids: list[str] = []
+    groups: list[str] = []
+    problems = 0
+    for batch in read_posts(path):
+        problems += len(batch.rejected)
+        for row in batch.rows:
+            label = row.get(task)
+            if label is None or str(label).strip() == "":
+                continue
+            texts.append(row["text"])
+            labels.append(str(label).strip())
+            ids.append(str(row["id"]))
+            groups.append(str(row.get("brand") or ""))
+    if problems:
+        raise InputError(f"{path}: {problems} rows could not be read; fix them before training (see voc score)")
+    if not texts:
+        raise InputError(f"{path} has no rows with a '{task}' label")
+    return LabelledTexts(name=path.name, texts=texts, labels=labels, ids=ids, groups=groups,
+                         files=tuple(input_files(path)))
+
+
+class _DatasetCache:
+    """Loads each training source once and normalises its texts once, whichever tasks use it.
+
+    A source is a registered dataset name (``brand-intent``) or a labelled file, relative to the config.
+    """
+
+    def __init__(self, data_dir: Path, normaliser: TweetNormaliser, base: Path) -> None:
         self.data_dir = data_dir
         self.normaliser = normaliser
-        self._data: dict[str, LabelledTexts] = {}
-        self._normalised: dict[str, list[str]] = {}
+        self.base = base
+        self._data: dict[tuple[str, str], LabelledTexts] = {}
+        self._normalised: dict[tuple[str, str], list[str]] = {}
 
-    def get(self, name: str) -> LabelledTexts:
-        if name not in self._data:
-            self._data[name] = load_dataset(name, self.data_dir)
-        return self._data[name]
+    def get(self, name: str, task: str) -> LabelledTexts:
+        key = (name, task if is_file_source(name) else "")
+        if key not in self._data:
+            if is_file_source(name):
+                self._data[key] = load_labelled_source(self.base / name, task)
+            else:
+                self._data[key] = load_dataset(name, self.data_dir)
+        return self._data[key]
 
-    def normalised(self, name: str) -> list[str]:
-        if name not in self._normalised:
-            self._normalised[name] = self.normaliser.normalise_many(self.get(name).texts)
-        return self._normalised[name]
+    def normalised(self, name: str, task: str) -> list[str]:
+        key = (name, task if is_file_source(name) else "")
+        if key not in self._normalised:
+            self._normalised[key] = self.normaliser.normalise_many(self.get(name, task).texts)
+        return self._normalised[key]
 
 
 def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
@@ -72,11 +112,12 @@ def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
     return {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items())), "files": files}
 
 
-def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxonomy_text: str | None = None) -> TrainingRun:
-    """Train every task of ``config`` on the datasets under ``data_dir``; returns the unsaved bundle."""
+def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxonomy_text: str | None = None,
+                 base: Path | None = None) -> TrainingRun:
+    """Train every task of ``config`` on the datasets under ``data_dir`` (files relative to ``base``)."""
     started = time.perf_counter()
     normaliser = normaliser_from_config(config.normaliser.model_dump())
-    cache = _DatasetCache(data_dir, normaliser)
+    cache = _DatasetCache(data_dir, normaliser, base or Path.cwd())
     classifiers: dict[str, Any] = {}
     training_data: dict[str, list[dict[str, Any]]] = {}
     metrics: dict[str, Any] = {}
@@ -88,12 +129,12 @@ def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxo
             continue
         task_started = time.perf_counter()
         labels = config.labels_for(task)
-        parts = [cache.get(name) for name in task_config.train]
+        parts = [cache.get(name, task) for name in task_config.train]
         train_set = concat(*parts, name="+".join(task_config.train))
         unknown = sorted(set(train_set.labels) - set(labels))
         if unknown:
             raise ConfigError(f"{task} training data has labels {unknown} outside the label set {labels}")
-        texts = [t for name in task_config.train for t in cache.normalised(name)]
+        texts = [t for name in task_config.train for t in cache.normalised(name, task)]
         log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
 
         params = dict(task_config.params)
@@ -121,8 +162,8 @@ def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxo
                     task_metrics[f"cv:{cv_name}"] = report
                 offset += len(part)
         for name in task_config.evaluate_on:
-            held_out = cache.get(name)
-            proba = classifier.predict_proba(cache.normalised(name))
+            held_out = cache.get(name, task)
+            proba = classifier.predict_proba(cache.normalised(name, task))
             task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
             training_data.setdefault(f"{task}:evaluation", []).append(_describe(held_out, data_dir))
         for name, report in task_metrics.items():

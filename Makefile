@@ -1,0 +1,41 @@
+# voc-pipeline: `make run` (demo end to end), `make test` (the suite), `make install`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+VOC := $(VENV)/bin/voc
+STAMP := $(VENV)/.installed-stamp
+DATA_DIR ?= ../shared/data
+DEMO_OUT ?= reports/demo
+
+.PHONY: install run test lint typecheck train evaluate bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls when pyproject.toml changes; idempotent otherwise.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VOC) score --input data/demo/posts.jsonl --output $(DEMO_OUT)/scored.jsonl --taxonomy configs/taxonomy/demo.yaml
+	$(VOC) rank --input $(DEMO_OUT)/scored.jsonl --output $(DEMO_OUT) --taxonomy configs/taxonomy/demo.yaml --by brand
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check pipeline tests scripts
+	$(VENV)/bin/mypy
+
+train: install
+	$(VOC) train --config configs/default.yaml --output models/default --data-dir $(DATA_DIR)
+
+evaluate: install
+	$(VOC) evaluate --dataset semeval-2017-test --data-dir $(DATA_DIR) --output reports/evaluate/semeval-2017-test
+
+clean:
+	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

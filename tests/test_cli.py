@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+from .conftest import REPO, write_jsonl
+
+runner = CliRunner()
+
+
+def _error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def test_predict_text_and_json(tiny_bundle_dir: Path) -> None:
+    result = runner.invoke(app, ["predict", "--model", str(tiny_bundle_dir), "my bag never arrived", "best crew ever"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("complaint")
+    result = runner.invoke(app, ["predict", "-m", str(tiny_bundle_dir), "--format", "json", "my bag never arrived"])
+    obj = json.loads(result.stdout)
+    for key in ("id", "intent", "intent_scores", "sentiment", "sentiment_scores"):
+        assert key in obj
+    assert abs(sum(obj["intent_scores"].values()) - 1) < 1e-6
+
+
+def test_predict_file_keeps_order_and_rejects(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    rows = [{"id": f"p{i}", "text": t} for i, t in enumerate(["lost my bag", "thanks!", "do you fly to lima?"] * 5)]
+    path = write_jsonl(tmp_path / "in.jsonl", [*rows, {"id": "bad", "text": None}, "{oops"])
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["predict", "-m", str(tiny_bundle_dir), "--input", str(path), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["id"] for g in got] == [r["id"] for r in rows]
+    rejected = [json.loads(line) for line in Path(f"{out}.rejected.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in rejected] == [16, 17]
+    assert "15 scored" in result.output and "2 rejected" in result.output
+
+
+def test_score_adds_topics_and_carries_columns(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": "1", "text": "the app keeps crashing", "brand": "A", "channel": "x"},
+        {"id": "2", "text": "my bag never arrived", "brand": "B", "created_at": "2026-01-02T03:04:05Z"},
+    ])
+    out = tmp_path / "scored.parquet"
+    result = runner.invoke(app, ["score", "-m", str(tiny_bundle_dir), "-i", str(path), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(out).to_pylist()
+    assert [r["topic"] for r in rows] == ["app-crash", "lost-luggage"]
+    assert rows[0]["channel"] == "x" and rows[1]["created_at"] == "2026-01-02T03:04:05Z"
+    assert not Path(f"{out}.rejected.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predict", "--input", "missing.jsonl", "--output", "o.jsonl"], "input not found"),
+        (["score", "--input", "missing.jsonl", "--output", "o.jsonl"], "input not found"),
+        (["predict", "--model", "no/such/bundle", "hello"], "model bundle not found"),
+        (["score", "--input", "{csv}", "--output", "o.jsonl"], "no 'text' column"),
+        (["score", "--input", "{jsonl}", "--output", "o.txt"], "unsupported output format"),
+        (["train", "--config", "nope.yaml", "--output", "x"], "config file not found"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path,
+                                          tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "posts.csv").write_text("id,body\n1,hi\n")
+    write_jsonl(tmp_path / "posts.jsonl", [{"text": "hi"}])
+    args = [a.replace("{csv}", "posts.csv").replace("{jsonl}", "posts.jsonl") for a in args]
+    if "--model" not in args and args[0] in ("predict", "score"):
+        args += ["--model", str(tiny_bundle_dir)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = _error_lines(result.output)
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.output
+
+
+def test_corrupted_bundle_exit_2(bundle_copy: Path) -> None:
+    with (bundle_copy / "sentiment" / "weights.npz").open("ab") as handle:
+        handle.write(b"junk")
+    result = runner.invoke(app, ["predict", "--model", str(bundle_copy), "hello"])
+    assert result.exit_code == 2
+    assert _error_lines(result.output) == [_error_lines(result.output)[0]]
+    assert "does not match its hash" in result.output
+
+
+def test_console_script_usage_error_is_one_line() -> None:
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "score", "--no-such-flag"],
+                          capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 2
+    lines = _error_lines(proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    for command in ("predict", "score", "rank", "train", "evaluate"):
+        assert command in result.output
+
+
+def test_train_from_labelled_files(tmp_path: Path) -> None:
+    from .conftest import TINY_INTENT, TINY_SENTIMENT
+
+    rows = [{"text": t, "intent": label} for label, texts in TINY_INTENT.items() for t in texts]
+    rows += [{"text": t, "sentiment": label} for label, texts in TINY_SENTIMENT.items() for t in texts]
+    write_jsonl(tmp_path / "labelled.jsonl", rows)
+    (tmp_path / "config.yaml").write_text(
+        "seed: 1\n"
+        "intent:\n  train: [labelled.jsonl]\n  cv_folds: 2\n  params: {min_df: 1, n_jobs: 1}\n"
+        "sentiment:\n  train: [labelled.jsonl]\n  cv_folds: 2\n  params: {min_df: 1, n_jobs: 1}\n"
+    )
+    result = runner.invoke(app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "b"), "-q"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert "intent/cv:labelled.jsonl" in summary["metrics"]
+    meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
+    assert meta["training_data"]["intent"][0]["rows"] == len(rows) - sum(len(v) for v in TINY_SENTIMENT.values())
+    card = (tmp_path / "b" / "README.md").read_text()
+    assert "labelled.jsonl" in card
+
+    labelled = write_jsonl(tmp_path / "eval.jsonl", rows[:10])
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "b"), "--data", str(labelled),
+                                 "--output", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report["tasks"]) == {"intent"}
+    assert {"overall", "per_class", "slices"} <= set(report["tasks"]["intent"])
+    assert (tmp_path / "report" / "evaluation.md").exists()
