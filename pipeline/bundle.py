@@ -157,7 +157,7 @@ class ModelBundle:
             spec = _read_json(spec_path, path)
             name = str(spec.get("name"))
             try:
-                classifier_cls = registry.classifiers.get(name)
+                classifier_cls: Any = registry.classifiers.get(name)
                 classifiers[task] = classifier_cls.load(path / task, spec)
             except BundleError:
                 raise
@@ -203,7 +203,9 @@ def verify_files(path: Path, metadata: dict[str, Any]) -> None:
         if not file_path.is_file():
             raise BundleError(f"model bundle {path}: {relative} is missing")
         if sha256_file(file_path) != expected:
-            raise BundleError(f"model bundle {path}: {relative} does not match its hash in metadata.json (corrupted or modified)")
+            raise BundleError(
+                f"model bundle {path}: {relative} does not match its hash in metadata.json (corrupted or modified)"
+            )
 
 
 def _read_json(file: Path, bundle: Path) -> Any:

@@ -26,6 +26,13 @@ from pipeline import registry
 from pipeline.features import NgramFeaturiser
 
 
+def _pair(values: Sequence[int] | None) -> tuple[int, int] | None:
+    if not values:
+        return None
+    low, high = values
+    return int(low), int(high)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
@@ -84,8 +91,8 @@ class TfidfLogisticClassifier:
         n_jobs: int = 2,
     ) -> None:
         # Configs give ranges as lists (YAML/JSON have no tuples).
-        self.word_ngrams = tuple(word_ngrams) if word_ngrams else None
-        self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
+        self.word_ngrams = _pair(word_ngrams)
+        self.char_ngrams = _pair(char_ngrams)
         self.min_df = min_df
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
@@ -144,7 +151,9 @@ class TfidfLogisticClassifier:
             intercept[present] = model.intercept_
         return featuriser, coef, intercept
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None) -> TfidfLogisticClassifier:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None
+    ) -> TfidfLogisticClassifier:
         """Fit on normalised texts; ``classes`` fixes the label order (default: sorted labels)."""
         self.classes_ = list(classes) if classes is not None else sorted(set(labels))
         index = {c: i for i, c in enumerate(self.classes_)}
@@ -213,7 +222,8 @@ class TfidfLogisticClassifier:
         files[0].write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
         files[1].write_text(json.dumps(vocabularies, ensure_ascii=False), encoding="utf-8")
         with files[2].open("wb") as handle:
-            np.savez_compressed(handle, coef=self.coef_, intercept=self.intercept_, **arrays)
+            save_arrays: Any = np.savez_compressed  # numpy's stub types **kwargs as its own flags
+            save_arrays(handle, coef=self.coef_, intercept=self.intercept_, **arrays)
         return files
 
     @classmethod

@@ -108,10 +108,18 @@ def _print_summary(summary: Any, quiet: bool) -> None:
 
 @app.command()
 def predict(
-    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to label (or use --input, or pipe lines on stdin).")] = None,
-    input_path: Annotated[Optional[str], typer.Option("--input", "-i", help="JSONL/CSV/Parquet file, directory or glob.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write predictions (.jsonl or .parquet).")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="For texts: 'text' (one line each) or 'json'.")] = "text",
+    texts: Annotated[
+        Optional[list[str]], typer.Argument(help="Texts to label (or use --input, or pipe lines on stdin).")
+    ] = None,
+    input_path: Annotated[
+        Optional[str], typer.Option("--input", "-i", help="JSONL/CSV/Parquet file, directory or glob.")
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Where to write predictions (.jsonl or .parquet).")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="For texts: 'text' (one line each) or 'json'.")
+    ] = "text",
     model: ModelOption = None,
     text_field: TextFieldOption = "text",
     batch_size: BatchSizeOption = 5000,
@@ -128,8 +136,15 @@ def predict(
                 raise InputError("--input needs --output FILE (.jsonl or .parquet)")
             from pipeline.score import score_posts
 
-            summary = score_posts(input_path, output, model=model, with_topics=False, carry_columns=False,
-                                  batch_size=batch_size, text_field=text_field)
+            summary = score_posts(
+                input_path,
+                output,
+                model=model,
+                with_topics=False,
+                carry_columns=False,
+                batch_size=batch_size,
+                text_field=text_field,
+            )
             _print_summary(summary, quiet)
             return
         if not texts:
@@ -151,7 +166,9 @@ def predict(
 def score(
     input_path: Annotated[str, typer.Option("--input", "-i", help="JSONL/CSV/Parquet file, directory or glob.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .parquet or .jsonl.")],
-    taxonomy: Annotated[Optional[Path], typer.Option("--taxonomy", "-t", help="Taxonomy YAML (default: the bundle's).")] = None,
+    taxonomy: Annotated[
+        Optional[Path], typer.Option("--taxonomy", "-t", help="Taxonomy YAML (default: the bundle's).")
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
     engine: Annotated[str, typer.Option("--engine", help="'local' (this machine) or 'ray'.")] = "local",
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job.")] = False,
@@ -167,14 +184,24 @@ def score(
         if engine == "ray":
             raise InputError("--engine ray is not available in this version; use --engine local with --workers N")
         if resume:
-            raise InputError("--resume is not available in this version; rerun the job (outputs are written atomically)")
+            raise InputError(
+                "--resume is not available in this version; rerun the job (outputs are written atomically)"
+            )
         from pipeline.io import count_rows
         from pipeline.score import score_posts
 
         progress = _Progress(count_rows(input_path) if not quiet and sys.stderr.isatty() else None, quiet)
         try:
-            summary = score_posts(input_path, output, model=model, taxonomy=taxonomy, workers=workers,
-                                  batch_size=batch_size, text_field=text_field, on_progress=progress)
+            summary = score_posts(
+                input_path,
+                output,
+                model=model,
+                taxonomy=taxonomy,
+                workers=workers,
+                batch_size=batch_size,
+                text_field=text_field,
+                on_progress=progress,
+            )
         finally:
             progress.close()
         _print_summary(summary, quiet)
@@ -183,9 +210,15 @@ def score(
 @app.command()
 def rank(
     input_path: Annotated[str, typer.Option("--input", "-i", help="Scored posts from `voc score`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for ranking.json, ranking.csv, report.html.")],
-    taxonomy: Annotated[Optional[Path], typer.Option("--taxonomy", "-t", help="Taxonomy YAML (labels for topic ids).")] = None,
-    by: Annotated[Optional[str], typer.Option("--by", help="Also rank within each value of this field ('brand').")] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Directory for ranking.json, ranking.csv, report.html.")
+    ],
+    taxonomy: Annotated[
+        Optional[Path], typer.Option("--taxonomy", "-t", help="Taxonomy YAML (labels for topic ids).")
+    ] = None,
+    by: Annotated[
+        Optional[str], typer.Option("--by", help="Also rank within each value of this field ('brand').")
+    ] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Ranking parameters (YAML).")] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Topics shown in the printed summary.")] = 10,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
@@ -196,8 +229,9 @@ def rank(
             raise InputError(f"unknown --by {by!r}: only 'brand' is supported")
         from pipeline.rank import load_rank_config, rank_file
 
-        result, paths = rank_file(input_path, output, config=load_rank_config(config), taxonomy=taxonomy,
-                                  by_brand=by == "brand")
+        result, paths = rank_file(
+            input_path, output, config=load_rank_config(config), taxonomy=taxonomy, by_brand=by == "brand"
+        )
         if not quiet:
             from pipeline.rank import summary_markdown
 
@@ -209,7 +243,10 @@ def rank(
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML or JSON).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory of the new model bundle.")],
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Shared datasets folder (else $VOC_DATA_DIR, else the config's data_dir).")] = None,
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option("--data-dir", help="Shared datasets folder (else $VOC_DATA_DIR, else the config's data_dir)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the final metrics.")] = False,
 ) -> None:
     """Train a model bundle from a config and write it with its metadata and model card."""
@@ -238,26 +275,41 @@ def train(
         log: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))
         run = train_bundle(train_config, resolved, log=log, taxonomy_text=taxonomy_text, base=base)
         path = run.bundle.save(output)
-        typer.echo(json.dumps({"bundle": str(path), "seconds": round(run.seconds, 1),
-                               "metrics": headline_metrics(run.metrics)}, indent=2))
+        typer.echo(
+            json.dumps(
+                {"bundle": str(path), "seconds": round(run.seconds, 1), "metrics": headline_metrics(run.metrics)},
+                indent=2,
+            )
+        )
 
 
 @app.command()
 def evaluate(
-    data: Annotated[Optional[str], typer.Option("--data", "-d", help="Labelled file with text and intent and/or sentiment columns.")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Or a named shared dataset, e.g. semeval-2017-test.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Shared datasets folder for --dataset.")] = None,
-    task: Annotated[Optional[str], typer.Option("--task", help="intent or sentiment (default: every labelled column).")] = None,
+    data: Annotated[
+        Optional[str], typer.Option("--data", "-d", help="Labelled file with text and intent and/or sentiment columns.")
+    ] = None,
+    dataset: Annotated[
+        Optional[str], typer.Option("--dataset", help="Or a named shared dataset, e.g. semeval-2017-test.")
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path], typer.Option("--data-dir", help="Shared datasets folder for --dataset.")
+    ] = None,
+    task: Annotated[
+        Optional[str], typer.Option("--task", help="intent or sentiment (default: every labelled column).")
+    ] = None,
     model: ModelOption = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the evaluation report.")] = Path("reports/evaluate"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the evaluation report.")] = Path(
+        "reports/evaluate"
+    ),
     text_field: TextFieldOption = "text",
 ) -> None:
     """Evaluate a bundle on labelled data: metrics as JSON on stdout (overall, per class, slices) and a report."""
     with _errors():
         from pipeline.evaluate import run_evaluation
 
-        report = run_evaluation(model=model, data=data, dataset=dataset, data_dir=data_dir, task=task,
-                                output=output, text_field=text_field)
+        report = run_evaluation(
+            model=model, data=data, dataset=dataset, data_dir=data_dir, task=task, output=output, text_field=text_field
+        )
         typer.echo(json.dumps(report, indent=2))
 
 

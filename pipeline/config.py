@@ -47,10 +47,11 @@ class TaskConfig(StrictModel):
 class TrainConfig(StrictModel):
     seed: int = 0
     data_dir: str | None = Field(
-        None, description="Where the shared datasets are; relative to the config file. --data-dir and "
-        "the VOC_DATA_DIR environment variable take precedence."
+        None,
+        description="Where the shared datasets are; relative to the config file. --data-dir and "
+        "the VOC_DATA_DIR environment variable take precedence.",
     )
-    normaliser: NormaliserConfig = Field(default_factory=NormaliserConfig)
+    normaliser: NormaliserConfig = Field(default_factory=lambda: NormaliserConfig())
     intent: TaskConfig | None = None
     sentiment: TaskConfig | None = None
     taxonomy: str | None = Field(None, description="Taxonomy YAML shipped in the bundle as the default.")

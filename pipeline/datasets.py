@@ -59,8 +59,17 @@ __all__ = [
 DATA_DIR_ENV = "VOC_DATA_DIR"
 
 SEMEVAL_TRAIN_YEARS: tuple[str, ...] = (
-    "2013train", "2013dev", "2013test", "2014sarcasm", "2014test", "2015train", "2015test",
-    "2016train", "2016dev", "2016devtest", "2016test",
+    "2013train",
+    "2013dev",
+    "2013test",
+    "2014sarcasm",
+    "2014test",
+    "2015train",
+    "2015test",
+    "2016train",
+    "2016dev",
+    "2016devtest",
+    "2016test",
 )
 
 _SENTIMENTS = frozenset({"negative", "neutral", "positive"})
@@ -184,14 +193,10 @@ def resolve_data_dir(
         if not path.is_absolute() and base is not None:
             path = base / path
     else:
-        raise InputError(
-            f"no data directory given: pass --data-dir, set {DATA_DIR_ENV}, or set data_dir in the config"
-        )
+        raise InputError(f"no data directory given: pass --data-dir, set {DATA_DIR_ENV}, or set data_dir in the config")
     if not path.is_dir():
         what = "is not a directory" if path.exists() else "does not exist"
-        raise InputError(
-            f"data directory {path} ({source}) {what}; {_POINT_AT_DATA}"
-        )
+        raise InputError(f"data directory {path} ({source}) {what}; {_POINT_AT_DATA}")
     return path
 
 
@@ -233,12 +238,8 @@ def _require(data_dir: Path, relative: Path) -> Path:
     path = Path(data_dir) / relative
     if not path.is_file():
         if not Path(data_dir).is_dir():
-            raise InputError(
-                f"data directory {data_dir} does not exist; {_POINT_AT_DATA}"
-            )
-        raise InputError(
-            f"{path} not found; check that --data-dir or {DATA_DIR_ENV} points at the shared data folder"
-        )
+            raise InputError(f"data directory {data_dir} does not exist; {_POINT_AT_DATA}")
+        raise InputError(f"{path} not found; check that --data-dir or {DATA_DIR_ENV} points at the shared data folder")
     return path
 
 
@@ -248,9 +249,7 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path} is not valid UTF-8 (byte {exc.start}); use the unmodified source file"
-        ) from None
+        raise InputError(f"{path} is not valid UTF-8 (byte {exc.start}); use the unmodified source file") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
@@ -268,12 +267,12 @@ def _columns(header: Sequence[str], required: Iterable[str], path: Path) -> dict
 # ----------------------------------------------------------------------------------------------------
 
 _AIRLINE_TIME_RE = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)$")
-_TWITTER_TIME_RE = re.compile(
-    r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d) (\d{4})$"
-)
+_TWITTER_TIME_RE = re.compile(r"[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d) (\d{4})$")
 _ISO_Z_RE = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$")
-_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_MONTHS = {
+    m: f"{i:02d}"
+    for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)
+}
 
 
 def _iso_airline(value: str) -> str:
@@ -329,8 +328,9 @@ def _read_airline(data_dir: Path) -> tuple[Path, list[_AirlineRow]]:
         header = next(reader)
     except StopIteration:
         raise InputError(f"{path} is empty; use the unmodified Kaggle Tweets.csv") from None
-    col = _columns(header, ("tweet_id", "airline_sentiment", "negativereason", "airline", "text",
-                            "tweet_created"), path)
+    col = _columns(
+        header, ("tweet_id", "airline_sentiment", "negativereason", "airline", "text", "tweet_created"), path
+    )
     i_id, i_sent, i_reason = col["tweet_id"], col["airline_sentiment"], col["negativereason"]
     i_air, i_text, i_time = col["airline"], col["text"], col["tweet_created"]
     width = len(header)
@@ -339,8 +339,11 @@ def _read_airline(data_dir: Path) -> tuple[Path, list[_AirlineRow]]:
         if len(rec) != width or not rec[i_id].isdigit() or rec[i_sent] not in _SENTIMENTS:
             continue
         text = rec[i_text]
-        rows.append(_AirlineRow(rec[i_id], rec[i_sent], rec[i_reason], _airline_name(rec[i_air], text), text,
-                                _iso_airline(rec[i_time])))
+        rows.append(
+            _AirlineRow(
+                rec[i_id], rec[i_sent], rec[i_reason], _airline_name(rec[i_air], text), text, _iso_airline(rec[i_time])
+            )
+        )
     return path, rows
 
 
@@ -383,7 +386,8 @@ def load_airline_reasons(data_dir: Path) -> LabelledTexts:
     """
     path, rows = _read_airline(data_dir)
     rows = [
-        r for r in _dedup_by_id(rows, key=lambda r: (r.sentiment, r.reason))
+        r
+        for r in _dedup_by_id(rows, key=lambda r: (r.sentiment, r.reason))
         if r.sentiment == "negative" and r.reason and r.reason != _CANT_TELL
     ]
     return _airline_texts("airline-reasons", path, rows, [r.reason for r in rows])
@@ -574,9 +578,7 @@ def load_semeval_train(data_dir: Path, years: Sequence[str] = SEMEVAL_TRAIN_YEAR
         years = (years,)
     unknown = [y for y in years if y not in SEMEVAL_TRAIN_YEARS]
     if unknown:
-        raise InputError(
-            f"unknown SemEval file(s) {', '.join(unknown)}; known: {', '.join(SEMEVAL_TRAIN_YEARS)}"
-        )
+        raise InputError(f"unknown SemEval file(s) {', '.join(unknown)}; known: {', '.join(SEMEVAL_TRAIN_YEARS)}")
     paths = [_require(data_dir, _SEMEVAL_DIR / f"twitter-{year}-A.tsv") for year in years]
     test_path = _require(data_dir, _SEMEVAL_TEST)
     records: list[tuple[str, str, str]] = []
@@ -585,10 +587,7 @@ def load_semeval_train(data_dir: Path, years: Sequence[str] = SEMEVAL_TRAIN_YEAR
     test_records, _ = _read_semeval_file(test_path)
     test_ids = {r[0] for r in test_records}
     test_keys = {key for key in (_match_key(r[2]) for r in test_records) if key}
-    kept = [
-        r for r in _dedup_records(records)
-        if r[0] not in test_ids and _match_key(r[2]) not in test_keys
-    ]
+    kept = [r for r in _dedup_records(records) if r[0] not in test_ids and _match_key(r[2]) not in test_keys]
     name = "semeval-2013-2016" if tuple(years) == SEMEVAL_TRAIN_YEARS else "semeval:" + "+".join(years)
     return _semeval_texts(name, [*paths, test_path], kept)
 
@@ -619,15 +618,11 @@ def load_tweeteval_sentiment(data_dir: Path, split: str) -> LabelledTexts:
         if lines and lines[-1] == "":
             lines.pop()
     if len(texts) != len(labels):
-        raise InputError(
-            f"{text_path} has {len(texts)} lines but {label_path} has {len(labels)}; re-fetch both files"
-        )
+        raise InputError(f"{text_path} has {len(texts)} lines but {label_path} has {len(labels)}; re-fetch both files")
     try:
         mapped = [mapping[label.strip()] for label in labels]
     except KeyError as exc:
-        raise InputError(
-            f"{label_path} holds label {exc.args[0]!r}, which {mapping_path} does not map"
-        ) from None
+        raise InputError(f"{label_path} holds label {exc.args[0]!r}, which {mapping_path} does not map") from None
     return LabelledTexts(
         name=f"tweeteval-sentiment:{split}",
         texts=[t.strip() for t in texts],
@@ -698,8 +693,16 @@ def _read_twcs(path: Path) -> list[_TwcsRecord]:
         reply = rec[i_reply].strip()
         if reply.endswith(".0"):  # pandas wrote the ids of a column with gaps as floats
             reply = reply[:-2]
-        records.append(_TwcsRecord(rec[i_id], rec[i_author], rec[i_in] == "True", _iso_twitter(rec[i_time]),
-                                   rec[i_text], reply if reply.isdigit() else ""))
+        records.append(
+            _TwcsRecord(
+                rec[i_id],
+                rec[i_author],
+                rec[i_in] == "True",
+                _iso_twitter(rec[i_time]),
+                rec[i_text],
+                reply if reply.isdigit() else "",
+            )
+        )
     return records
 
 
@@ -774,9 +777,7 @@ def load_ibm_cdp_unlabelled(data_dir: Path) -> LabelledTexts:
         try:
             conversations: Any = json.loads(_read_text(path))
         except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path} is not valid JSON (line {exc.lineno}); use the unmodified file"
-            ) from None
+            raise InputError(f"{path} is not valid JSON (line {exc.lineno}); use the unmodified file") from None
         if not isinstance(conversations, list):
             raise InputError(f"{path} does not hold a JSON list of conversations; use the unmodified file")
         for conv in conversations:

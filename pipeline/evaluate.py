@@ -13,13 +13,22 @@ from typing import Any
 
 import numpy as np
 
-_NEGATION_RE = re.compile(r"\b(not|no|never|nothing|nobody|none|cannot|can't|cant|won't|wont|don't|dont|didn't|didnt|"
-                          r"isn't|isnt|wasn't|wasnt|aren't|haven't|hasn't|n't)\b", re.IGNORECASE)
-_SARCASM_RE = re.compile(r"(#sarcasm|\bthanks? (a lot|for nothing|for (losing|ruining|cancel|delay))|\byeah right\b|"
-                         r"\bjust great\b|\bso helpful\b|\bgreat job\b.*\b(not|never|lost|late|delay|cancel)|"
-                         r"\blove (it )?when\b|\bnot\b.*\b(lol|lmao)\b|🙄|😒|\"(great|helpful|service)\")", re.IGNORECASE)
-_QUESTION_WORD_RE = re.compile(r"^\W*(\S+\s+){0,3}(how|what|when|where|why|who|which|can|could|will|would|is|are|do|does|"
-                               r"did|should|any way|anyone)\b", re.IGNORECASE)
+_NEGATION_RE = re.compile(
+    r"\b(not|no|never|nothing|nobody|none|cannot|can't|cant|won't|wont|don't|dont|didn't|didnt|"
+    r"isn't|isnt|wasn't|wasnt|aren't|haven't|hasn't|n't)\b",
+    re.IGNORECASE,
+)
+_SARCASM_RE = re.compile(
+    r"(#sarcasm|\bthanks? (a lot|for nothing|for (losing|ruining|cancel|delay))|\byeah right\b|"
+    r"\bjust great\b|\bso helpful\b|\bgreat job\b.*\b(not|never|lost|late|delay|cancel)|"
+    r"\blove (it )?when\b|\bnot\b.*\b(lol|lmao)\b|🙄|😒|\"(great|helpful|service)\")",
+    re.IGNORECASE,
+)
+_QUESTION_WORD_RE = re.compile(
+    r"^\W*(\S+\s+){0,3}(how|what|when|where|why|who|which|can|could|will|would|is|are|do|does|"
+    r"did|should|any way|anyone)\b",
+    re.IGNORECASE,
+)
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 _HASHTAG_OR_MENTION_RE = re.compile(r"[#@]\w+|https?://\S+")
 
@@ -42,7 +51,9 @@ def _content_words(text: str) -> int:
 SLICES: dict[str, Callable[[str], bool]] = {
     "negation": lambda t: bool(_NEGATION_RE.search(t)),
     "sarcasm_markers": lambda t: bool(_SARCASM_RE.search(t)),
-    "question_without_mark": lambda t: "?" not in t and bool(_QUESTION_WORD_RE.search(_HASHTAG_OR_MENTION_RE.sub(" ", t))),
+    "question_without_mark": lambda t: (
+        "?" not in t and bool(_QUESTION_WORD_RE.search(_HASHTAG_OR_MENTION_RE.sub(" ", t)))
+    ),
     "emoji_only": _is_emoji_only,
     "hashtags_only": _is_hashtags_only,
     "very_short": lambda t: _content_words(t) <= 4,
@@ -50,7 +61,9 @@ SLICES: dict[str, Callable[[str], bool]] = {
 }
 
 
-def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = 15) -> tuple[float, list[dict[str, float]]]:
+def expected_calibration_error(
+    proba: np.ndarray, y: np.ndarray, n_bins: int = 15
+) -> tuple[float, list[dict[str, float]]]:
     """ECE of the top-label confidence, and the reliability table behind it."""
     confidence = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == y).astype(float)
@@ -63,8 +76,15 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = 1
             continue
         gap = abs(correct[mask].mean() - confidence[mask].mean())
         ece += mask.mean() * gap
-        table.append({"low": float(lo), "high": float(hi), "n": int(mask.sum()),
-                      "confidence": float(confidence[mask].mean()), "accuracy": float(correct[mask].mean())})
+        table.append(
+            {
+                "low": float(lo),
+                "high": float(hi),
+                "n": int(mask.sum()),
+                "confidence": float(confidence[mask].mean()),
+                "accuracy": float(correct[mask].mean()),
+            }
+        )
     return float(ece), table
 
 
@@ -87,8 +107,12 @@ def classification_metrics(labels: Sequence[str], proba: np.ndarray, classes: Se
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[c] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-                        "support": int(np.sum(y == k))}
+        per_class[c] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": int(np.sum(y == k)),
+        }
     supported = [per_class[c] for c in gold_classes]
     n = len(y)
     known = y >= 0
@@ -102,7 +126,9 @@ def classification_metrics(labels: Sequence[str], proba: np.ndarray, classes: Se
             "accuracy": round(float(np.mean(pred == y)) if n else 0.0, 4),
             "macro_f1": round(float(np.mean([p["f1"] for p in supported])) if supported else 0.0, 4),
             "macro_recall": round(float(np.mean([p["recall"] for p in supported])) if supported else 0.0, 4),
-            "weighted_f1": round(float(np.average([p["f1"] for p in supported], weights=weights)) if supported else 0.0, 4),
+            "weighted_f1": round(
+                float(np.average([p["f1"] for p in supported], weights=weights)) if supported else 0.0, 4
+            ),
             "ece": round(ece, 4),
             "log_loss": round(log_loss, 4),
         },
@@ -112,11 +138,19 @@ def classification_metrics(labels: Sequence[str], proba: np.ndarray, classes: Se
     }
 
 
-def slice_metrics(texts: Sequence[str], labels: Sequence[str], proba: np.ndarray, classes: Sequence[str],
-                  groups: Sequence[str] | None = None, min_size: int = 10) -> dict[str, dict[str, Any]]:
+def slice_metrics(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    proba: np.ndarray,
+    classes: Sequence[str],
+    groups: Sequence[str] | None = None,
+    min_size: int = 10,
+) -> dict[str, dict[str, Any]]:
     """Accuracy and macro-F1 on each slice of :data:`SLICES` (and per group, e.g. brand) with n ≥ min_size."""
     result: dict[str, dict[str, Any]] = {}
-    named: dict[str, np.ndarray] = {name: np.asarray([rule(t) for t in texts], dtype=bool) for name, rule in SLICES.items()}
+    named: dict[str, np.ndarray] = {
+        name: np.asarray([rule(t) for t in texts], dtype=bool) for name, rule in SLICES.items()
+    }
     if groups is not None:
         for group in sorted(set(groups) - {""}):
             named[f"brand={group}"] = np.asarray([g == group for g in groups], dtype=bool)
@@ -127,13 +161,22 @@ def slice_metrics(texts: Sequence[str], labels: Sequence[str], proba: np.ndarray
             result[name] = {"n": count}
             continue
         overall = classification_metrics(list(labels_array[mask]), proba[mask], classes)["overall"]
-        result[name] = {"n": count, "accuracy": overall["accuracy"], "macro_f1": overall["macro_f1"],
-                        "macro_recall": overall["macro_recall"]}
+        result[name] = {
+            "n": count,
+            "accuracy": overall["accuracy"],
+            "macro_f1": overall["macro_f1"],
+            "macro_recall": overall["macro_recall"],
+        }
     return result
 
 
-def evaluate_predictions(texts: Sequence[str], labels: Sequence[str], proba: np.ndarray, classes: Sequence[str],
-                         groups: Sequence[str] | None = None) -> dict[str, Any]:
+def evaluate_predictions(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    proba: np.ndarray,
+    classes: Sequence[str],
+    groups: Sequence[str] | None = None,
+) -> dict[str, Any]:
     report = classification_metrics(labels, proba, classes)
     report["slices"] = slice_metrics(texts, labels, proba, classes, groups)
     return report
@@ -162,8 +205,16 @@ def load_labelled_file(path: str, text_field: str = "text") -> tuple[list[str], 
     return texts, labels, brands, rejected
 
 
-def run_evaluation(*, model: Any = None, data: str | None = None, dataset: str | None = None, data_dir: Any = None,
-                   task: str | None = None, output: Any = "reports/evaluate", text_field: str = "text") -> dict[str, Any]:
+def run_evaluation(
+    *,
+    model: Any = None,
+    data: str | None = None,
+    dataset: str | None = None,
+    data_dir: Any = None,
+    task: str | None = None,
+    output: Any = "reports/evaluate",
+    text_field: str = "text",
+) -> dict[str, Any]:
     """Evaluate a bundle on a labelled file or a named dataset; writes ``evaluation.json`` and ``evaluation.md``."""
     from pathlib import Path
 
@@ -180,8 +231,11 @@ def run_evaluation(*, model: Any = None, data: str | None = None, dataset: str |
     rejected = 0
     if dataset is not None:
         loaded = load_dataset(dataset, resolve_data_dir(data_dir, None))
-        chosen = task or ("intent" if set(loaded.labels) <= set(predictor.classifiers.get("intent", _NoClasses).classes_)
-                          else "sentiment")
+        chosen = task or (
+            "intent"
+            if set(loaded.labels) <= set(predictor.classifiers.get("intent", _NoClasses).classes_)
+            else "sentiment"
+        )
         texts, labels, brands = loaded.texts, {chosen: list(loaded.labels)}, loaded.groups
         source = dataset
     else:
@@ -192,13 +246,23 @@ def run_evaluation(*, model: Any = None, data: str | None = None, dataset: str |
         if not labels:
             raise InputError(f"{data} has no '{task}' labels")
     _, probabilities = predictor.predict_proba(texts)
-    report: dict[str, Any] = {"model": str(predictor.bundle.path), "data": source, "rows_rejected": rejected, "tasks": {}}
+    report: dict[str, Any] = {
+        "model": str(predictor.bundle.path),
+        "data": source,
+        "rows_rejected": rejected,
+        "tasks": {},
+    }
     for name, gold in labels.items():
         if name not in probabilities:
             raise InputError(f"the model has no {name} classifier")
         keep = [i for i, g in enumerate(gold) if g is not None]
-        result = evaluate_predictions([texts[i] for i in keep], [str(gold[i]) for i in keep], probabilities[name][keep],
-                                      predictor.classifiers[name].classes_, [brands[i] for i in keep])
+        result = evaluate_predictions(
+            [texts[i] for i in keep],
+            [str(gold[i]) for i in keep],
+            probabilities[name][keep],
+            predictor.classifiers[name].classes_,
+            [brands[i] for i in keep],
+        )
         report["tasks"][name] = result
     out = Path(output)
     write_json_atomic(out / "evaluation.json", report)
@@ -214,9 +278,15 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Evaluation of {report['model']} on {report['data']}", ""]
     for name, result in report["tasks"].items():
         o = result["overall"]
-        lines += [f"## {name}", "", f"n={o['n']:,} accuracy={o['accuracy']:.3f} macro-F1={o['macro_f1']:.3f} "
-                  f"macro-recall={o['macro_recall']:.3f} ECE={o['ece']:.3f}", "",
-                  "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        lines += [
+            f"## {name}",
+            "",
+            f"n={o['n']:,} accuracy={o['accuracy']:.3f} macro-F1={o['macro_f1']:.3f} "
+            f"macro-recall={o['macro_recall']:.3f} ECE={o['ece']:.3f}",
+            "",
+            "| label | precision | recall | F1 | support |",
+            "|---|---|---|---|---|",
+        ]
         for label, m in result["per_class"].items():
             lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
         lines += ["", "| slice | n | accuracy | macro-F1 |", "|---|---|---|---|"]

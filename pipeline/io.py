@@ -82,7 +82,9 @@ def input_files(spec: str | Path) -> list[Path]:
     if not path.is_file():
         raise InputError(f"input is not a file: {path}")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise InputError(f"unsupported input format {path.suffix or '(none)'!r} for {path}: use .jsonl, .csv or .parquet")
+        raise InputError(
+            f"unsupported input format {path.suffix or '(none)'!r} for {path}: use .jsonl, .csv or .parquet"
+        )
     return [path]
 
 
@@ -101,7 +103,9 @@ class _RowValidator:
 
     def __call__(self, record: Any, line: int, batch: PostBatch) -> None:
         if not isinstance(record, dict):
-            batch.rejected.append(Rejected(self.source, line, f"row is a JSON {type(record).__name__}, not an object", record))
+            batch.rejected.append(
+                Rejected(self.source, line, f"row must be a JSON object, got {type(record).__name__}", record)
+            )
             return
         if self.text_field not in record:
             batch.rejected.append(Rejected(self.source, line, f"no '{self.text_field}' field", record))
@@ -112,11 +116,13 @@ class _RowValidator:
             return
         if not isinstance(text, str):
             batch.rejected.append(
-                Rejected(self.source, line, f"'{self.text_field}' is a {type(text).__name__}, not a string", record)
+                Rejected(self.source, line, f"'{self.text_field}' must be a string, got {type(text).__name__}", record)
             )
             return
         if _has_surrogates(text):
-            batch.rejected.append(Rejected(self.source, line, "text has undecodable bytes (not UTF-8)", _printable(record)))
+            batch.rejected.append(
+                Rejected(self.source, line, "text has undecodable bytes (not UTF-8)", _printable(record))
+            )
             return
         if not text.strip():
             batch.rejected.append(Rejected(self.source, line, "text is empty or whitespace only", record))
@@ -141,8 +147,10 @@ def _has_surrogates(text: str) -> bool:
 
 
 def _printable(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if isinstance(v, str) else v
-            for k, v in record.items()}
+    return {
+        k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if isinstance(v, str) else v
+        for k, v in record.items()
+    }
 
 
 def read_posts(spec: str | Path, *, text_field: str = "text", batch_size: int = 5000) -> Iterator[PostBatch]:
@@ -183,7 +191,9 @@ def _read_jsonl(path: Path, text_field: str, batch_size: int) -> Iterator[PostBa
                 line = raw_line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raw = raw_line.decode("utf-8", "replace").rstrip("\r\n")
-                batch.rejected.append(Rejected(str(path), line_number, f"undecodable bytes (not UTF-8): {exc.reason}", raw))
+                batch.rejected.append(
+                    Rejected(str(path), line_number, f"undecodable bytes (not UTF-8): {exc.reason}", raw)
+                )
             else:
                 try:
                     record = json.loads(line)
@@ -227,8 +237,12 @@ def _read_csv(path: Path, text_field: str, batch_size: int) -> Iterator[PostBatc
                 continue
             if len(values) != len(header):
                 batch.rejected.append(
-                    Rejected(str(path), line_number, f"row has {len(values)} fields, header has {len(header)}",
-                             _printable({"values": values})["values"])
+                    Rejected(
+                        str(path),
+                        line_number,
+                        f"row has {len(values)} fields, header has {len(header)}",
+                        _printable({"values": values})["values"],
+                    )
                 )
             else:
                 record: dict[str, Any] = dict(zip(header, values))
@@ -280,14 +294,16 @@ class AtomicWriter:
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             if "b" in self.mode:
-                self.handle = open(self.tmp, self.mode)  # noqa: SIM115 - closed in __exit__
+                self.handle = open(self.tmp, self.mode)
             else:
-                self.handle = open(self.tmp, self.mode, encoding="utf-8", newline="\n")  # noqa: SIM115
+                self.handle = open(self.tmp, self.mode, encoding="utf-8", newline="\n")
         except OSError as exc:
             raise InputError(f"cannot write {self.target}: {exc.strerror or exc}") from None
         return self.handle
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         assert self.handle is not None
         try:
             if exc_type is None:
@@ -390,7 +406,9 @@ class RecordWriter:
             )
         self._parquet.write_table(table)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if self._parquet is not None:
                 self._parquet.close()

@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 DATASET_NOTES: dict[str, str] = {
     "brand-intent": "1,800 tweets to US airlines labelled with one primary intent by the project's annotators "
     "(kappa 0.925). Texts: Twitter US Airline Sentiment, CC BY-NC-SA 4.0.",
-    "airline-sentiment": "Twitter US Airline Sentiment (CrowdFlower / Kaggle), deduplicated by tweet id. CC BY-NC-SA 4.0, "
-    "non-commercial.",
-    "airline-sentiment:train": "Twitter US Airline Sentiment, deduplicated by tweet id, the fixed 80% split by a hash of the "
-    "id. CC BY-NC-SA 4.0, non-commercial.",
-    "airline-sentiment:test": "Twitter US Airline Sentiment, the fixed 20% split by a hash of the id (never trained on). "
-    "CC BY-NC-SA 4.0.",
+    "airline-sentiment": "Twitter US Airline Sentiment (CrowdFlower / Kaggle), deduplicated by tweet id. "
+    "CC BY-NC-SA 4.0, non-commercial.",
+    "airline-sentiment:train": "Twitter US Airline Sentiment, deduplicated by tweet id, the fixed 80% split by a "
+    "hash of the id. CC BY-NC-SA 4.0, non-commercial.",
+    "airline-sentiment:test": "Twitter US Airline Sentiment, the fixed 20% split by a hash of the id (never "
+    "trained on). CC BY-NC-SA 4.0.",
     "semeval-2013-2016": "SemEval 2013-2016 Task 4 Subtask A English training data, deduplicated, with every tweet "
     "of the 2017 test set removed. Licence not stated (research use; Twitter terms).",
     "semeval-2017-test": "SemEval-2017 Task 4A English test set (= TweetEval sentiment test). Evaluation only.",
@@ -43,8 +43,17 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
     for task, reports in metrics.items():
         for name, report in reports.items():
             o = report["overall"]
-            rows.append([task, name, f"{o['n']:,}", f"{o['accuracy']:.3f}", f"{o['macro_f1']:.3f}",
-                         f"{o['macro_recall']:.3f}", f"{o['ece']:.3f}"])
+            rows.append(
+                [
+                    task,
+                    name,
+                    f"{o['n']:,}",
+                    f"{o['accuracy']:.3f}",
+                    f"{o['macro_f1']:.3f}",
+                    f"{o['macro_recall']:.3f}",
+                    f"{o['ece']:.3f}",
+                ]
+            )
     if not rows:
         return "No evaluation was run."
     out = [_table(rows, ["task", "evaluated on", "n", "accuracy", "macro-F1", "macro-recall", "ECE"])]
@@ -53,14 +62,24 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
             per_class = report.get("per_class", {})
             if not per_class:
                 continue
-            class_rows = [[label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])]
-                          for label, m in per_class.items()]
-            out.append(f"\n**{task} on {name}, per class**\n\n" + _table(class_rows, ["label", "precision", "recall", "F1", "support"]))
+            class_rows = [
+                [label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])]
+                for label, m in per_class.items()
+            ]
+            out.append(
+                f"\n**{task} on {name}, per class**\n\n"
+                + _table(class_rows, ["label", "precision", "recall", "F1", "support"])
+            )
             slices = report.get("slices", {})
-            slice_rows = [[s, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}"]
-                          for s, m in slices.items() if "accuracy" in m]
+            slice_rows = [
+                [s, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}"]
+                for s, m in slices.items()
+                if "accuracy" in m
+            ]
             if slice_rows:
-                out.append(f"\n**{task} on {name}, slices**\n\n" + _table(slice_rows, ["slice", "n", "accuracy", "macro-F1"]))
+                out.append(
+                    f"\n**{task} on {name}, slices**\n\n" + _table(slice_rows, ["slice", "n", "accuracy", "macro-F1"])
+                )
     return "\n".join(out)
 
 
@@ -85,7 +104,9 @@ def render_model_card(bundle: ModelBundle) -> str:
     for task, entries in meta.get("training_data", {}).items():
         for entry in entries:
             files = ", ".join(f"`{f['path']}`" for f in entry["files"])
-            lines.append(f"- {task}: **{entry['dataset']}**, {entry['rows']:,} rows ({files}); labels {entry['label_counts']}")
+            lines.append(
+                f"- {task}: **{entry['dataset']}**, {entry['rows']:,} rows ({files}); labels {entry['label_counts']}"
+            )
             seen.add(entry["dataset"])
     lines += ["", "### Sources and licences", ""]
     for name in sorted(seen):
@@ -104,7 +125,8 @@ def render_model_card(bundle: ModelBundle) -> str:
         "",
         "## Reproduce",
         "",
-        f"- seed {meta.get('seed')}, config hash `{meta.get('config_hash')}`, created {meta.get('created_at', 'at save')}",
+        f"- seed {meta.get('seed')}, config hash `{meta.get('config_hash')}`",
+        f"- created {meta.get('created_at', 'at save')}",
         f"- training time (s): {meta.get('training_seconds')}",
         f"- libraries: {meta.get('library_versions')}",
         "- `voc train --config <the config.json in this bundle> --output DIR --data-dir ../shared/data`",

@@ -10,8 +10,8 @@ What it does, in order:
 2. undoes the airline dataset's label leak (``Cancelled Flightled`` -> ``cancelled``): when that corpus was
    built, the words *cancel*, *late* and *booking* in the texts were overwritten by the names of the
    negative reasons, inside words too (``chocoLate Flight``). Left in, a model learns the label names;
-3. replaces URLs by ``xxurl`` and @mentions by ``xxuser`` (the models must not care which brand or person
-   is addressed);
+3. drops URLs (``xxurl`` only when a post is nothing but links) and replaces @mentions by ``xxuser``:
+   predictions must not change with the brand or person addressed or the link attached;
 4. splits hashtags into a marker and their words (``#NeverAgain`` -> ``xxhashtag never again``);
 5. shortens elongated words (``soooo`` -> ``soo``) and marks shouted words (``ALWAYS`` -> ``xxcaps always``);
 6. tokenises with a blank English spaCy pipeline (contractions, punctuation, emoticons, emoji),
@@ -53,10 +53,62 @@ _SPACES_RE = re.compile(r"\s+")
 _EMOTICONS_WITH_DIGITS = frozenset({"<3", "</3", ":3", "8)", "8-)", "8(", "8-(", "8d"})
 
 # Acronyms that are ordinary words in this domain, not shouting.
-_NOT_SHOUTING = frozenset({"USA", "TSA", "LAX", "JFK", "SFO", "ORD", "DFW", "ATL", "BOS", "LGA", "EWR", "DCA", "PHL",
-                           "DM", "DMS", "FAA", "ATC", "ETA", "CEO", "USB", "iOS", "APP", "SMS", "KTN", "FYI", "OMG",
-                           "LOL", "WTF", "PNR", "UPS", "DHL", "GPS", "ATM", "VIP", "NYC", "LAS", "MCO", "SEA", "IAD",
-                           "BWI", "CLT", "PHX", "DEN", "MIA", "FLL", "AUS", "HOU", "IAH", "MSP", "DTW", "SAN", "PDX"})
+_NOT_SHOUTING = frozenset(
+    {
+        "USA",
+        "TSA",
+        "LAX",
+        "JFK",
+        "SFO",
+        "ORD",
+        "DFW",
+        "ATL",
+        "BOS",
+        "LGA",
+        "EWR",
+        "DCA",
+        "PHL",
+        "DM",
+        "DMS",
+        "FAA",
+        "ATC",
+        "ETA",
+        "CEO",
+        "USB",
+        "iOS",
+        "APP",
+        "SMS",
+        "KTN",
+        "FYI",
+        "OMG",
+        "LOL",
+        "WTF",
+        "PNR",
+        "UPS",
+        "DHL",
+        "GPS",
+        "ATM",
+        "VIP",
+        "NYC",
+        "LAS",
+        "MCO",
+        "SEA",
+        "IAD",
+        "BWI",
+        "CLT",
+        "PHX",
+        "DEN",
+        "MIA",
+        "FLL",
+        "AUS",
+        "HOU",
+        "IAH",
+        "MSP",
+        "DTW",
+        "SAN",
+        "PDX",
+    }
+)
 
 
 def _split_hashtag(match: re.Match[str]) -> str:
@@ -113,10 +165,10 @@ class TweetNormaliser:
         if self._tokenizer is None:
             from spacy.lang.en import English  # deferred: spaCy costs ~0.7 s to import
 
-            nlp = English()
+            tokenizer: Any = English().tokenizer
             for placeholder in ("xxurl", "xxuser", "xxhashtag", "xxcaps"):
-                nlp.tokenizer.add_special_case(placeholder, [{"ORTH": placeholder}])
-            self._tokenizer = nlp.tokenizer
+                tokenizer.add_special_case(placeholder, [{"ORTH": placeholder}])
+            self._tokenizer = tokenizer
         return self._tokenizer
 
     def clean(self, text: str) -> str:
@@ -129,7 +181,10 @@ class TweetNormaliser:
         if self.fix_dataset_artefacts and "Flight" in text:
             # Leaked inside words too ("chocoLate Flight"): replace wherever it occurs.
             text = _ARTEFACT_RE.sub(lambda m: _ARTEFACT_MAP[m.group(0)], text)
-        text = _URL_RE.sub(" xxurl ", text)
+        # URLs say nothing about intent or sentiment; dropping them keeps predictions invariant to links.
+        # A post that is nothing but links keeps one placeholder so it is not empty.
+        without_urls = _URL_RE.sub(" ", text)
+        text = without_urls if without_urls.strip() or not text.strip() else "xxurl"
         text = _MENTION_RE.sub(" xxuser ", text)
         text = _HASHTAG_RE.sub(_split_hashtag, text)
         text = _ELONGATED_RE.sub(r"\1\1", text)

@@ -41,8 +41,9 @@ class Predictor:
         _, probabilities = self.predict_proba(texts)
         return self.predict_from_proba(texts, ids, probabilities)
 
-    def predict_from_proba(self, texts: Sequence[str], ids: Sequence[str] | None,
-                           probabilities: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    def predict_from_proba(
+        self, texts: Sequence[str], ids: Sequence[str] | None, probabilities: dict[str, np.ndarray]
+    ) -> list[dict[str, Any]]:
         """Prediction objects from probabilities already computed by :meth:`predict_proba`."""
         if ids is None:
             ids = [str(i) for i in range(len(texts))]

@@ -56,6 +56,7 @@ Without timestamps, growth and emergence are 0.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -81,26 +82,26 @@ class RankConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_support: int = Field(5, ge=1)
-    n_bootstrap: int = Field(500, ge=0)
-    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    min_support: int = Field(default=5, ge=1)
+    n_bootstrap: int = Field(default=500, ge=0)
+    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
     seed: int = 0
     rank_by: Literal["score", "ci_low"] = "score"
     complaint_intents: list[str] = Field(default_factory=lambda: ["complaint"])
     count_negative: bool = True
     excluded_intents: list[str] = Field(default_factory=lambda: ["favour-seeking", "praise"])
     reach_weighting: Literal["log", "none"] = "log"
-    window_days: int = Field(7, ge=1)
-    n_baseline_windows: int = Field(4, ge=1)
-    max_windows: int = Field(26, ge=2)
-    growth_smoothing: float = Field(1.0, ge=0.0)
+    window_days: int = Field(default=7, ge=1)
+    n_baseline_windows: int = Field(default=4, ge=1)
+    max_windows: int = Field(default=26, ge=2)
+    growth_smoothing: float = Field(default=1.0, ge=0.0)
     emergence_threshold: float = 2.0
     discover: bool = True
     discover_intents: list[str] = Field(default_factory=lambda: ["complaint", "question"])
-    min_topic_size: int = Field(5, ge=2)
-    max_topics: int = Field(30, ge=2)
-    n_examples: int = Field(5, ge=0)
-    n_keywords: int = Field(8, ge=0)
+    min_topic_size: int = Field(default=5, ge=2)
+    max_topics: int = Field(default=30, ge=2)
+    n_examples: int = Field(default=5, ge=0)
+    n_keywords: int = Field(default=8, ge=0)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ class _Posts:
         n = len(records)
         self.n = n
         self.ids = [str(r.get("id", i)) for i, r in enumerate(records)]
-        self.texts = [r.get("text") if isinstance(r.get("text"), str) else "" for r in records]
+        self.texts: list[str] = [str(r["text"]) if isinstance(r.get("text"), str) else "" for r in records]
         self.intent = [str(r.get("intent") or "other") for r in records]
         self.sentiment = [str(r.get("sentiment") or "neutral") for r in records]
         self.topic = [str(r.get("topic") or OTHER_ID) for r in records]
@@ -320,8 +321,8 @@ def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic
                               minlength=n_codes * len(sent_names)).reshape(n_codes, -1)
 
     sub_timeline_index = timeline.index[sel]
-    trend = np.zeros((n_codes, timeline.n_windows))
-    trend_posts = np.zeros((n_codes, timeline.n_windows))
+    trend: np.ndarray = np.zeros((n_codes, timeline.n_windows))
+    trend_posts: np.ndarray = np.zeros((n_codes, timeline.n_windows))
     growth = np.zeros(n_codes)
     emergence = np.zeros(n_codes)
     if timeline.n_windows:
@@ -330,7 +331,7 @@ def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic
         size = n_codes * timeline.n_windows
         # Counts, not reach weights: the Poisson z-score needs counts, and people read "posts".
         trend = np.bincount(flat, weights=prob[ok].astype(float), minlength=size).reshape(n_codes, -1)
-        trend_posts = np.bincount(flat, minlength=size).reshape(n_codes, -1).astype(float)
+        trend_posts = np.bincount(flat, minlength=size).reshape(n_codes, -1).astype(np.float64)
         volume = trend_posts
         totals = volume.sum(axis=0)
         growth, emergence = _growth_emergence(trend, volume, totals, timeline, config)
@@ -404,10 +405,10 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
     topics = list(posts.topic)
     meta: dict[str, dict[str, Any]] = {}
     if taxonomy is not None:
-        for t in taxonomy.topics:
-            meta[t.name] = {"label": t.label, "source": "taxonomy", "keywords": list(t.seeds)}
-    for t, label in posts.topic_label.items():
-        meta.setdefault(t, {"label": label, "source": "taxonomy", "keywords": []})
+        for tt in taxonomy.topics:
+            meta[tt.name] = {"label": tt.label, "source": "taxonomy", "keywords": list(tt.seeds)}
+    for name, label in posts.topic_label.items():
+        meta.setdefault(name, {"label": label, "source": "taxonomy", "keywords": []})
 
     discovery: dict[str, Any] = {"enabled": cfg.discover, "n_posts": 0, "k": 0, "n_topics": 0}
     if cfg.discover:
@@ -523,10 +524,8 @@ def _atomic_write(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 

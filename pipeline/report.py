@@ -197,7 +197,8 @@ def stacked_bar(counts: dict[str, int], order: Sequence[str], colours: dict[str,
     if total <= 0:
         return '<span class="muted">–</span>'
     keys = list(order) + sorted(k for k in counts if k not in order)
-    parts = [f'<svg class="bar" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    parts = [f'<svg class="bar" width="100%" height="{height}" viewBox="0 0 {width} {height}" '
+             'preserveAspectRatio="none">']
     x0 = 0.0
     for k in keys:
         v = counts.get(k, 0)
@@ -258,7 +259,10 @@ vertical-align:middle;margin-right:6px}.meter i{display:block;height:100%;backgr
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:12px}
 .card{border:1px solid var(--line);border-left:4px solid #c8414b;border-radius:8px;padding:12px 14px}
 .card h3{margin:0 0 4px;font-size:14px}.card p{margin:2px 0;color:var(--muted);font-size:12.5px}
-.legend-row{display:flex;gap:14px;flex-wrap:wrap;font-size:12px;color:var(--muted);margin:4px 0 10px}
+.legend-row{display:flex;gap:12px;flex-wrap:wrap;font-size:11.5px;color:var(--muted);margin:4px 0 2px;
+text-transform:none;letter-spacing:0;font-weight:400}
+table.mix td:nth-child(3),table.mix td:nth-child(4){width:36%}
+svg.bar{display:block;border-radius:3px}
 .legend-row i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;
 vertical-align:-1px}
 details{border:1px solid var(--line);border-radius:8px;margin:8px 0;padding:0 14px}
@@ -331,8 +335,9 @@ def _mix_table(rows: Sequence[tuple[str, str, dict[str, int], dict[str, int], in
         f"<td>{stacked_bar(intents, INTENT_LABELS, INTENT_COLOURS)}</td>"
         f"<td>{stacked_bar(sents, SENTIMENT_LABELS, SENTIMENT_COLOURS)}</td></tr>"
         for name, sub, intents, sents, n in rows)
-    return ("<table><tr><th></th><th class='num'>Posts</th><th>Intent mix</th><th>Sentiment mix</th></tr>"
-            f"{body}</table>")
+    return ("<table class='mix'><tr><th></th><th class='num'>Posts</th>"
+            f"<th>Intent mix{_legend(INTENT_LABELS, INTENT_COLOURS)}</th>"
+            f"<th>Sentiment mix{_legend(SENTIMENT_LABELS, SENTIMENT_COLOURS)}</th></tr>{body}</table>")
 
 
 def _emerging(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, Any]]) -> str:
@@ -428,7 +433,6 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
     sections.append(
         "<section><h2>Intent and sentiment by topic</h2><p class='sub'>Only complaints and negative posts "
         "raise a topic's score; requests (favour-seeking) and praise do not.</p>"
-        f"{_legend(INTENT_LABELS, INTENT_COLOURS)}{_legend(SENTIMENT_LABELS, SENTIMENT_COLOURS)}"
         f"{_mix_table(mix_rows)}</section>")
     brand_mix: dict[str, Any] = dict(result.get("brand_mix") or {})
     if brand_mix:
@@ -441,8 +445,7 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
             brand_tops += (f'<div class="card" style="border-left-color:var(--accent)"><h3>{esc(b)}</h3>'
                            f'<ol style="margin:4px 0 0 18px;padding:0">{items or "<li>none</li>"}</ol></div>')
         sections.append(
-            "<section><h2>Brands</h2>"
-            f"{_legend(INTENT_LABELS, INTENT_COLOURS)}{_legend(SENTIMENT_LABELS, SENTIMENT_COLOURS)}"
+            "<section><h2>Brands</h2><p class='sub'>What people write to each brand.</p>"
             f"{_mix_table(rows)}"
             + (f"<h2 style='margin-top:18px'>Top problems per brand</h2><div class='cards'>{brand_tops}</div>"
                if brand_tops else "")

@@ -62,8 +62,14 @@ class BatchScorer:
     topics are skipped when ``with_topics`` is false (``voc predict``).
     """
 
-    def __init__(self, model: str | Path | None = None, *, taxonomy: str | Path | None = None,
-                 with_topics: bool = True, carry_columns: bool = True) -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        taxonomy: str | Path | None = None,
+        with_topics: bool = True,
+        carry_columns: bool = True,
+    ) -> None:
         from pipeline.predict import Predictor
 
         self.predictor = Predictor.from_path(model)
@@ -80,7 +86,9 @@ class BatchScorer:
         normalised, probabilities = self.predictor.predict_proba(texts)
         predictions = self.predictor.predict_from_proba(texts, ids, probabilities)
         if self.assigner is not None:
-            for prediction, (topic, label, score) in zip(predictions, self.assigner.assign(texts, normalised=normalised)):
+            for prediction, (topic, label, score) in zip(
+                predictions, self.assigner.assign(texts, normalised=normalised)
+            ):
                 prediction["topic"] = topic
                 prediction["topic_label"] = label
                 prediction["topic_score"] = round(float(score), 4)
@@ -126,8 +134,9 @@ def _score_in_worker(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return _WORKER.score(rows)
 
 
-def _scored_batches(batches: Iterator[PostBatch], workers: int, make_scorer: Callable[[], BatchScorer],
-                    init_args: tuple[Any, ...]) -> Iterator[tuple[PostBatch, list[dict[str, Any]]]]:
+def _scored_batches(
+    batches: Iterator[PostBatch], workers: int, make_scorer: Callable[[], BatchScorer], init_args: tuple[Any, ...]
+) -> Iterator[tuple[PostBatch, list[dict[str, Any]]]]:
     """Yield (batch, scored rows) in input order, scoring in-process or in a bounded process pool."""
     if workers <= 1:
         scorer = make_scorer()

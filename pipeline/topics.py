@@ -12,10 +12,11 @@ become ``cancel``):
   longest one (``delayed bag`` is luggage, not a late flight). Each match adds evidence
   ``s = 1 - (1 - p) ** (number of tokens)`` (longer phrases are more specific), and the evidence of the
   matches for one topic combine as independent signals, ``match = 1 - prod(1 - s)``;
-* **word TF-IDF**: cosine between the post's content words (unigrams and bigrams) and the topic's
-  document, with IDF over the topic documents, so that words shared by every topic (``flight``) count
-  little. Words of the post that no topic uses still count in the post's norm (computed without building
-  the full vocabulary), so one relevant word in a long off-topic rant gives a low score;
+* **word TF-IDF**: the post's content words (unigrams and bigrams; sublinear TF-IDF, L2-normalised) against
+  each topic's membership weights ``p(topic | word)`` (the word's share of its occurrences across the
+  topic documents: a word only one topic uses belongs wholly to it, ``flight`` in every topic counts
+  little). Words of the post that no topic uses still count in the post's norm (computed without building
+  the full vocabulary), so one relevant word among ``n`` gives about ``1/sqrt(n)``;
 * **character n-grams** (3 to 5 characters inside words): the same cosine on character n-grams, which
   catches spelling variants and typos (``lugage``). Computed per distinct token and summed through a
   sparse product, because a word-bounded character n-gram vector of a post is exactly the sum of those
@@ -145,6 +146,7 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
 # ---------------------------------------------------------------------------------------------------------
 
 _VOWELS = frozenset("aeiouy")
+_MARKERS = frozenset({"xxcaps", "xxhashtag"})
 _NO_UNDOUBLE = frozenset("aeiouy")
 
 
@@ -308,7 +310,7 @@ class TopicAssigner:
         stops = _stop_words()
         for ti, topic in enumerate(topics):
             for seed in topic.seeds:
-                toks = tuple(stem(t) for t in self.normaliser_(seed).split())
+                toks = tuple(stem(t) for t in self.normaliser_(seed).split() if t not in _MARKERS)
                 if not toks or (len(toks) == 1 and not _is_content(toks[0], stops)):
                     continue  # a lone stop word or punctuation would match everywhere
                 phrase_topics.setdefault(toks, set()).add(ti)
@@ -432,7 +434,8 @@ class TopicAssigner:
             return np.zeros((0, n_topics))
         stops = _stop_words()
         token_lists = [s.split() for s in normalised]
-        stem_lists = [[stem(t) for t in toks] for toks in token_lists]
+        # Markers of shouting and hashtags would break phrases ("where is my xxcaps bag"): not matched.
+        stem_lists = [[stem(t) for t in toks if t not in _MARKERS] for toks in token_lists]
         total = np.zeros((n, n_topics))
 
         if self.weight_match and self.phrases_:
@@ -447,9 +450,9 @@ class TopicAssigner:
             n_oov = np.array([len(set(f)) for f in feats], dtype=np.float64) - in_vocab
             weighted = self._weighted(counts, self.word_idf_)
             post = _l2_rows(weighted, np.maximum(n_oov, 0.0) * self.word_oov_idf_ ** 2)
-            # Share of the post's squared, IDF-weighted content mass that points to each topic (sums to
-            # at most 1 over topics; the rest is words no topic uses).
-            post.data = post.data ** 2
+            # Cosine-like: the normalised post against each topic's membership weights p(topic | word),
+            # so one word that belongs wholly to a topic in a post of n equally weighted words gives
+            # 1/sqrt(n).
             total += self.weight_word * np.asarray((post @ self.topic_word_.T).todense())
 
         if self.weight_char:

@@ -18,8 +18,8 @@ from pipeline.bundle import ModelBundle, library_versions
 from pipeline.config import TrainConfig, config_hash
 from pipeline.datasets import LabelledTexts, concat, file_fingerprint, load_dataset
 from pipeline.errors import ConfigError, InputError
-from pipeline.io import SUPPORTED_SUFFIXES, input_files, read_posts
 from pipeline.evaluate import evaluate_predictions
+from pipeline.io import SUPPORTED_SUFFIXES, input_files, read_posts
 from pipeline.model_card import render_model_card
 from pipeline.normalise import TweetNormaliser, normaliser_from_config
 
@@ -65,8 +65,9 @@ def load_labelled_source(path: Path, task: str) -> LabelledTexts:
         raise InputError(f"{path}: {problems} rows could not be read; fix them before training (see voc score)")
     if not texts:
         raise InputError(f"{path} has no rows with a '{task}' label")
-    return LabelledTexts(name=path.name, texts=texts, labels=labels, ids=ids, groups=groups,
-                         files=tuple(input_files(path)))
+    return LabelledTexts(
+        name=path.name, texts=texts, labels=labels, ids=ids, groups=groups, files=tuple(input_files(path))
+    )
 
 
 class _DatasetCache:
@@ -112,8 +113,14 @@ def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
     return {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items())), "files": files}
 
 
-def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxonomy_text: str | None = None,
-                 base: Path | None = None) -> TrainingRun:
+def train_bundle(
+    config: TrainConfig,
+    data_dir: Path,
+    *,
+    log: Log = _quiet,
+    taxonomy_text: str | None = None,
+    base: Path | None = None,
+) -> TrainingRun:
     """Train every task of ``config`` on the datasets under ``data_dir`` (files relative to ``base``)."""
     started = time.perf_counter()
     normaliser = normaliser_from_config(config.normaliser.model_dump())
@@ -168,8 +175,10 @@ def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxo
             training_data.setdefault(f"{task}:evaluation", []).append(_describe(held_out, data_dir))
         for name, report in task_metrics.items():
             overall = report["overall"]
-            log(f"{task}: {name}: accuracy {overall['accuracy']:.3f}  macro-F1 {overall['macro_f1']:.3f}  "
-                f"macro-recall {overall['macro_recall']:.3f}  ECE {overall['ece']:.3f}")
+            log(
+                f"{task}: {name}: accuracy {overall['accuracy']:.3f}  macro-F1 {overall['macro_f1']:.3f}  "
+                f"macro-recall {overall['macro_recall']:.3f}  ECE {overall['ece']:.3f}"
+            )
         metrics[task] = task_metrics
         timings[task] = round(time.perf_counter() - task_started, 1)
 
@@ -195,5 +204,6 @@ def train_bundle(config: TrainConfig, data_dir: Path, *, log: Log = _quiet, taxo
 
 def headline_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The overall numbers of every evaluation, flattened for printing."""
-    return {f"{task}/{name}": report["overall"] for task, reports in metrics.items() for name, report in reports.items()}
-
+    return {
+        f"{task}/{name}": report["overall"] for task, reports in metrics.items() for name, report in reports.items()
+    }

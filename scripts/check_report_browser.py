@@ -3,14 +3,14 @@
 
 Usage: ``python scripts/check_report_browser.py REPORT.html [--screenshot PNG] [--chromium PATH]``
 
-Chromium (Debian package ``chromium``: ``apt-get install -y chromium``) runs three times with a fresh
+Chromium (Debian package ``chromium``: ``apt-get install -y chromium``) runs twice with a fresh
 profile and no network services:
 
-1. ``--dump-dom``: the DOM after scripts ran. The report's inline script sets ``data-rendered`` on
-   ``<html>`` (the number of sections) and ``data-js-error`` on any uncaught error; the check requires the
-   first, forbids the second, and requires visible text (not a blank page);
-2. ``--enable-logging=stderr``: console messages; an ``Uncaught`` error or a failed resource load fails;
-3. ``--screenshot``: a PNG of the page (default: next to the report), which must not be one flat colour.
+1. ``--dump-dom --enable-logging=stderr``: the DOM after scripts ran, and the console log. The report's
+   inline script sets ``data-rendered`` on ``<html>`` (the number of sections) and ``data-js-error`` on
+   any uncaught error; the check requires the first, forbids the second, and requires visible text (not a
+   blank page). An ``Uncaught`` error or a failed resource load in the console fails too;
+2. ``--screenshot``: a PNG of the page (default: next to the report), which must not be one flat colour.
 
 Exit status 0 when every check passes, 1 otherwise (the reasons are printed), 2 on usage errors.
 """
@@ -79,14 +79,16 @@ def png_is_flat(path: Path) -> bool:
     return len(rows) == 1 and len(set(next(iter(rows)))) <= 4
 
 
-def check(report: Path, screenshot: Path, chromium: str, window: str) -> list[str]:
+def check(report: Path, screenshot: Path | None, chromium: str, window: str = "1280,4000") -> list[str]:
     problems: list[str] = []
     url = report.resolve().as_uri()
     text = report.read_text(encoding="utf-8", errors="replace")
     for m in re.finditer(r"""(?:src|href)\s*=\s*["']?\s*(https?:|//)""", text, re.IGNORECASE):
         problems.append(f"external resource reference at offset {m.start()}")
 
-    dom_run = run_chromium(chromium, ["--dump-dom", "--virtual-time-budget=5000"], url)
+    # One run gives both the DOM after scripts (stdout) and the console log (stderr).
+    dom_run = run_chromium(chromium, ["--enable-logging=stderr", "--v=0", "--dump-dom",
+                                      "--virtual-time-budget=5000"], url)
     dom = dom_run.stdout
     if dom_run.returncode != 0 or not dom.strip():
         problems.append(f"chromium --dump-dom failed (exit {dom_run.returncode}): {dom_run.stderr.strip()[-300:]}")
@@ -99,14 +101,12 @@ def check(report: Path, screenshot: Path, chromium: str, window: str) -> list[st
         words = visible_text(dom)
         if len(words) < 200:
             problems.append(f"blank or nearly blank page ({len(words)} characters of visible text)")
+    for line in dom_run.stderr.splitlines():
+        if ("CONSOLE" in line or "console" in line or "net::ERR_" in line) and _ERROR_PATTERNS.search(line):
+            problems.append(f"console: {line.strip()[:300]}")
 
-    log_run = run_chromium(chromium, ["--enable-logging=stderr", "--v=0", "--dump-dom",
-                                      "--virtual-time-budget=5000"], url)
-    for line in log_run.stderr.splitlines():
-        if "CONSOLE" in line or "console" in line or "net::ERR_" in line:
-            if _ERROR_PATTERNS.search(line):
-                problems.append(f"console: {line.strip()[:300]}")
-
+    if screenshot is None:
+        return problems
     shot_run = run_chromium(chromium, [f"--screenshot={screenshot.resolve()}", f"--window-size={window}",
                                        "--virtual-time-budget=5000"], url)
     if not screenshot.exists() or screenshot.stat().st_size == 0:
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshot", type=Path, default=None, help="PNG path (default: REPORT.png)")
     parser.add_argument("--chromium", default=None, help="browser binary (default: /usr/bin/chromium)")
     parser.add_argument("--window-size", default="1280,4000", help="width,height of the screenshot")
+    parser.add_argument("--no-screenshot", action="store_true", help="skip the screenshot (faster)")
     args = parser.parse_args(argv)
     if not args.report.is_file():
         print(f"error: report not found: {args.report}", file=sys.stderr)
@@ -131,13 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         print("error: chromium not found; install it with: apt-get update && apt-get install -y chromium",
               file=sys.stderr)
         return 2
-    screenshot = args.screenshot or args.report.with_suffix(".png")
+    screenshot = None if args.no_screenshot else (args.screenshot or args.report.with_suffix(".png"))
     problems = check(args.report, screenshot, chromium, args.window_size)
     if problems:
         for p in problems:
             print(f"FAIL: {p}")
         return 1
-    print(f"OK: {args.report} rendered in {chromium} with no JavaScript error; screenshot {screenshot}")
+    shot = f"; screenshot {screenshot}" if screenshot else ""
+    print(f"OK: {args.report} rendered in {chromium} with no JavaScript error{shot}")
     return 0
 
 

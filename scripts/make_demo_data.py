@@ -199,8 +199,7 @@ COMPLAINTS: dict[tuple[str, str], dict] = {
             "my number got moved to someone else's account?!? how is that even possible",
             "3rd week without my own phone number because of your porting process",
             "porting my number was supposed to take 1 day. it's day 9",
-            "keep your number they said. it'll be easy they said. now I have a temp number and no one can "
-            "reach me",
+            "keep your number they said. it'll be easy they said. now I have a temp number and no one can reach me",
             "portabilidad del número atascada, 10 días sin mi número 😡",
             "the transfer of my number from Orbitel failed and nobody will tell me why",
         ],
@@ -787,9 +786,7 @@ MALFORMED = [
             "reach": 120,
         }
     ),
-    json.dumps(
-        {"id": "demo-bad-3", "created_at": "2026-10-12T09:05:00+00:00", "brand": "Munchbox", "reach": 45}
-    ),
+    json.dumps({"id": "demo-bad-3", "created_at": "2026-10-12T09:05:00+00:00", "brand": "Munchbox", "reach": 45}),
     json.dumps(
         {
             "id": "demo-bad-4",
@@ -834,9 +831,7 @@ def summary(rows: list[dict]) -> str:
         )
     c = Counter(r["_intent"] for r in rows)
     out.append(
-        "| **all** | | "
-        + " | ".join(f"{c[i]} ({100 * c[i] / len(rows):.0f}%)" for i in intents)
-        + f" | {len(rows)} |"
+        "| **all** | | " + " | ".join(f"{c[i]} ({100 * c[i] / len(rows):.0f}%)" for i in intents) + f" | {len(rows)} |"
     )
     out.append("")
     out.append("| week (starts) | " + " | ".join(intents) + " | total |")
@@ -857,9 +852,7 @@ def summary(rows: list[dict]) -> str:
             if r["brand"] == brand and r["_topic"] == topic and r["_intent"] == "complaint"
         )
         out.append(
-            f"| {brand} | {topic} | "
-            + " | ".join(str(c[w]) for w in range(N_WEEKS))
-            + f" | {sum(c.values())} |"
+            f"| {brand} | {topic} | " + " | ".join(str(c[w]) for w in range(N_WEEKS)) + f" | {sum(c.values())} |"
         )
     s = Counter(r["_sentiment"] for r in rows)
     out.append("")

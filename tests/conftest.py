@@ -16,23 +16,67 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = REPO / "models" / "default"
 
 TINY_INTENT = {
-    "complaint": ["my bag never arrived", "flight delayed again for hours", "app keeps crashing", "you lost my luggage",
-                  "worst service ever, still waiting", "my refund never came", "the wifi is down again", "order is late"],
-    "question": ["do you fly to lima?", "how do I change my seat", "what time does the store open?",
-                 "can I bring a stroller?", "is flight 123 on time?", "where do I find my booking number?"],
-    "praise": ["thanks for the quick help!", "best crew ever", "love flying with you", "great service today",
-               "amazing support, thank you", "you guys rock"],
-    "favour-seeking": ["can I get a free upgrade?", "follow me back please", "any promo codes?", "give me a voucher pls",
-                       "retweet this for my birthday", "are you hiring? need a job"],
+    "complaint": [
+        "my bag never arrived",
+        "flight delayed again for hours",
+        "app keeps crashing",
+        "you lost my luggage",
+        "worst service ever, still waiting",
+        "my refund never came",
+        "the wifi is down again",
+        "order is late",
+    ],
+    "question": [
+        "do you fly to lima?",
+        "how do I change my seat",
+        "what time does the store open?",
+        "can I bring a stroller?",
+        "is flight 123 on time?",
+        "where do I find my booking number?",
+    ],
+    "praise": [
+        "thanks for the quick help!",
+        "best crew ever",
+        "love flying with you",
+        "great service today",
+        "amazing support, thank you",
+        "you guys rock",
+    ],
+    "favour-seeking": [
+        "can I get a free upgrade?",
+        "follow me back please",
+        "any promo codes?",
+        "give me a voucher pls",
+        "retweet this for my birthday",
+        "are you hiring? need a job",
+    ],
     "other": ["ok will do", "sent you a dm", "on my way to the airport", "yes", "just landed in denver", "lol"],
 }
 TINY_SENTIMENT = {
-    "negative": ["terrible awful service", "my bag never arrived", "worst flight ever", "so angry right now",
-                 "the app keeps crashing", "delayed again, hate this"],
-    "neutral": ["flight 123 to denver", "do you fly to lima?", "sent you a dm", "on my way", "what time is boarding",
-                "checking in now"],
-    "positive": ["thanks so much, great job", "love this airline", "best crew ever", "amazing support",
-                 "you guys rock", "wonderful flight"],
+    "negative": [
+        "terrible awful service",
+        "my bag never arrived",
+        "worst flight ever",
+        "so angry right now",
+        "the app keeps crashing",
+        "delayed again, hate this",
+    ],
+    "neutral": [
+        "flight 123 to denver",
+        "do you fly to lima?",
+        "sent you a dm",
+        "on my way",
+        "what time is boarding",
+        "checking in now",
+    ],
+    "positive": [
+        "thanks so much, great job",
+        "love this airline",
+        "best crew ever",
+        "amazing support",
+        "you guys rock",
+        "wonderful flight",
+    ],
 }
 
 

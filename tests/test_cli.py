@@ -45,10 +45,13 @@ def test_predict_file_keeps_order_and_rejects(tiny_bundle_dir: Path, tmp_path: P
 
 
 def test_score_adds_topics_and_carries_columns(tiny_bundle_dir: Path, tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "in.jsonl", [
-        {"id": "1", "text": "the app keeps crashing", "brand": "A", "channel": "x"},
-        {"id": "2", "text": "my bag never arrived", "brand": "B", "created_at": "2026-01-02T03:04:05Z"},
-    ])
+    path = write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            {"id": "1", "text": "the app keeps crashing", "brand": "A", "channel": "x"},
+            {"id": "2", "text": "my bag never arrived", "brand": "B", "created_at": "2026-01-02T03:04:05Z"},
+        ],
+    )
     out = tmp_path / "scored.parquet"
     result = runner.invoke(app, ["score", "-m", str(tiny_bundle_dir), "-i", str(path), "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
@@ -71,8 +74,9 @@ def test_score_adds_topics_and_carries_columns(tiny_bundle_dir: Path, tmp_path: 
         (["train", "--config", "nope.yaml", "--output", "x"], "config file not found"),
     ],
 )
-def test_user_errors_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path,
-                                          tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_errors_exit_2_with_one_line(
+    args: list[str], message: str, tmp_path: Path, tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "posts.csv").write_text("id,body\n1,hi\n")
     write_jsonl(tmp_path / "posts.jsonl", [{"text": "hi"}])
@@ -95,8 +99,13 @@ def test_corrupted_bundle_exit_2(bundle_copy: Path) -> None:
 
 
 def test_console_script_usage_error_is_one_line() -> None:
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "score", "--no-such-flag"],
-                          capture_output=True, text=True, cwd=REPO, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "score", "--no-such-flag"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert proc.returncode == 2
     lines = _error_lines(proc.stderr)
     assert len(lines) == 1 and lines[0].startswith("error:")
@@ -119,7 +128,9 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
         "intent:\n  train: [labelled.jsonl]\n  cv_folds: 2\n  params: {min_df: 1, n_jobs: 1}\n"
         "sentiment:\n  train: [labelled.jsonl]\n  cv_folds: 2\n  params: {min_df: 1, n_jobs: 1}\n"
     )
-    result = runner.invoke(app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "b"), "-q"])
+    result = runner.invoke(
+        app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "b"), "-q"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert "intent/cv:labelled.jsonl" in summary["metrics"]
@@ -129,8 +140,9 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     assert "labelled.jsonl" in card
 
     labelled = write_jsonl(tmp_path / "eval.jsonl", rows[:10])
-    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "b"), "--data", str(labelled),
-                                 "--output", str(tmp_path / "report")])
+    result = runner.invoke(
+        app, ["evaluate", "--model", str(tmp_path / "b"), "--data", str(labelled), "--output", str(tmp_path / "report")]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert set(report["tasks"]) == {"intent"}

@@ -46,15 +46,42 @@ SKIP_REASON = "../shared/data not found; set VOC_DATA_DIR"
 # --------------------------------------------------------------------------------------------------------
 
 AIRLINE_HEADER = [
-    "tweet_id", "airline_sentiment", "airline_sentiment_confidence", "negativereason",
-    "negativereason_confidence", "airline", "airline_sentiment_gold", "name", "negativereason_gold",
-    "retweet_count", "text", "tweet_coord", "tweet_created", "tweet_location", "user_timezone",
+    "tweet_id",
+    "airline_sentiment",
+    "airline_sentiment_confidence",
+    "negativereason",
+    "negativereason_confidence",
+    "airline",
+    "airline_sentiment_gold",
+    "name",
+    "negativereason_gold",
+    "retweet_count",
+    "text",
+    "tweet_coord",
+    "tweet_created",
+    "tweet_location",
+    "user_timezone",
 ]
 
 
 def _airline_row(tid: str, sentiment: str, reason: str, airline: str, text: str) -> list[str]:
-    return [tid, sentiment, "1.0", reason, "", airline, "", "someone", "", "0", text, "",
-            "2015-02-24 11:35:52 -0800", "", ""]
+    return [
+        tid,
+        sentiment,
+        "1.0",
+        reason,
+        "",
+        airline,
+        "",
+        "someone",
+        "",
+        "0",
+        text,
+        "",
+        "2015-02-24 11:35:52 -0800",
+        "",
+        "",
+    ]
 
 
 def write_fake_airline(root: Path) -> Path:
@@ -129,7 +156,7 @@ def write_fake_twcs(root: Path) -> None:
     first = (
         ",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
         "0,1,sprintcare,False,Tue Oct 31 22:10:47 +0000 2017,@115712 We can help.,2,3.0\n"
-        "1,2,115712,True,Tue Oct 31 22:11:45 +0000 2017,\"@sprintcare and how, exactly\",,1.0\n"
+        '1,2,115712,True,Tue Oct 31 22:11:45 +0000 2017,"@sprintcare and how, exactly",,1.0\n'
         "2,3,115713,True,Tue Oct 31 18:13:06 +0000 2017,@AskPayPal \r\rI love this email,,\n"
         "3,oops,115714,maybe,not a date,broken record,,\n"
         "4,5,115715,True,Tue Oct 31 18:13:06 +0000 2017,@115712 no company here,,\n"
@@ -154,18 +181,24 @@ def write_fake_ibm(root: Path) -> None:
         return {role: who, "datetime": when, "message": message, "tweet_ID": tweet_id}
 
     dev = [
-        conv("TMobileHelp", [
-            turn("client", "TMobile", "2020-04-01T13:30:04.000Z", "Our news", "1"),
-            turn("client1", "someone", "2020-04-01T20:35:04.000Z", "@TMobile so?", "2"),
-            turn("agent", "TMobile", "2020-04-01T20:40:00.000Z", "We help", "3"),
-        ]),
+        conv(
+            "TMobileHelp",
+            [
+                turn("client", "TMobile", "2020-04-01T13:30:04.000Z", "Our news", "1"),
+                turn("client1", "someone", "2020-04-01T20:35:04.000Z", "@TMobile so?", "2"),
+                turn("agent", "TMobile", "2020-04-01T20:40:00.000Z", "We help", "3"),
+            ],
+        ),
     ]
     test = [
-        conv("Google", [
-            turn("client", "a", "2019-07-07T21:02:22.000Z", "@Google help", "4"),
-            turn("client", "someone", "2020-04-01T20:35:04.000Z", "@TMobile so?", "2"),
-            turn("client", "googlefan", "2019-07-07T21:05:00.000Z", "@Google me again", "5"),
-        ]),
+        conv(
+            "Google",
+            [
+                turn("client", "a", "2019-07-07T21:02:22.000Z", "@Google help", "4"),
+                turn("client", "someone", "2020-04-01T20:35:04.000Z", "@TMobile so?", "2"),
+                turn("client", "googlefan", "2019-07-07T21:05:00.000Z", "@Google me again", "5"),
+            ],
+        ),
     ]
     (folder / "dev.json").write_text(json.dumps(dev), encoding="utf-8")
     (folder / "test.json").write_text(json.dumps(test), encoding="utf-8")
@@ -406,9 +439,18 @@ def test_load_dataset_unknown_name(tmp_path: Path) -> None:
 
 def test_registry_names() -> None:
     expected = {
-        "brand-intent", "airline-sentiment", "airline-sentiment:train", "airline-sentiment:test",
-        "airline-reasons", "semeval-2013-2016", "semeval-2017-test", "tweeteval-sentiment:val",
-        "tweeteval-sentiment:test", "speech-acts", "twcs", "ibm-cdp",
+        "brand-intent",
+        "airline-sentiment",
+        "airline-sentiment:train",
+        "airline-sentiment:test",
+        "airline-reasons",
+        "semeval-2013-2016",
+        "semeval-2017-test",
+        "tweeteval-sentiment:val",
+        "tweeteval-sentiment:test",
+        "speech-acts",
+        "twcs",
+        "ibm-cdp",
     }
     assert expected <= set(DATASETS)
 
@@ -445,7 +487,11 @@ def test_real_brand_intent(data_dir: Path) -> None:
     data = load_brand_intent(data_dir)
     assert len(data) == 1800
     assert data.label_counts() == {
-        "complaint": 1060, "praise": 253, "other": 219, "question": 201, "favour-seeking": 67,
+        "complaint": 1060,
+        "praise": 253,
+        "other": 219,
+        "question": 201,
+        "favour-seeking": 67,
     }
     assert all(data.groups) and "JetBlue" in data.groups
     assert all(data.created_at)
@@ -533,7 +579,13 @@ def test_real_speech_acts(data_dir: Path) -> None:
     data = load_speech_acts(data_dir)
     assert len(data) == 7500
     assert data.label_counts() == {
-        "EXP": 3966, "STM": 1673, "QUE": 596, "SUG": 387, "OTH": 362, "THT": 310, "REQ": 206,
+        "EXP": 3966,
+        "STM": 1673,
+        "QUE": 596,
+        "SUG": 387,
+        "OTH": 362,
+        "THT": 310,
+        "REQ": 206,
     }
 
 

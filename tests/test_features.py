@@ -5,8 +5,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.features import NgramFeaturiser, char_ngrams, word_ngrams
 
-TEXTS = ["my bag never arrived", "xxuser thanks for the help !", "bag bag bag lost", "do you fly to lima ?",
-         "🙂 great", "the bag arrived late"]
+TEXTS = [
+    "my bag never arrived",
+    "xxuser thanks for the help !",
+    "bag bag bag lost",
+    "do you fly to lima ?",
+    "🙂 great",
+    "the bag arrived late",
+]
 
 
 def test_ngram_helpers() -> None:

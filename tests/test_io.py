@@ -22,18 +22,21 @@ def _all(spec: object, **kw: object) -> tuple[list[dict], list]:
 
 
 def test_jsonl_rows_and_rejections(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "p.jsonl", [
-        {"id": 1, "text": "hello", "brand": "A", "extra": [1, 2]},
-        '{"text": "broken',
-        {"text": None},
-        {"id": "x"},
-        {"text": 42},
-        {"text": ["a"]},
-        "[1, 2]",
-        {"text": "   "},
-        "",
-        {"text": "no id here"},
-    ])
+    path = write_jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"id": 1, "text": "hello", "brand": "A", "extra": [1, 2]},
+            '{"text": "broken',
+            {"text": None},
+            {"id": "x"},
+            {"text": 42},
+            {"text": ["a"]},
+            "[1, 2]",
+            {"text": "   "},
+            "",
+            {"text": "no id here"},
+        ],
+    )
     rows, rejected = _all(path)
     assert [r["text"] for r in rows] == ["hello", "no id here"]
     assert rows[0]["id"] == "1" and rows[0]["extra"] == [1, 2]
@@ -41,8 +44,13 @@ def test_jsonl_rows_and_rejections(tmp_path: Path) -> None:
     reasons = [r.reason for r in rejected]
     assert [r.line for r in rejected] == [2, 3, 4, 5, 6, 7, 8]
     assert reasons[0].startswith("invalid JSON")
-    assert "null" in reasons[1] and "no 'text' field" in reasons[2] and "int" in reasons[3] and "list" in reasons[4]
-    assert "not an object" in reasons[5] and "empty" in reasons[6]
+    assert (
+        "null" in reasons[1]
+        and "no 'text' field" in reasons[2]
+        and "got int" in reasons[3]
+        and "got list" in reasons[4]
+    )
+    assert "JSON object" in reasons[5] and "empty" in reasons[6]
 
 
 def test_derived_ids_are_stable(tmp_path: Path) -> None:

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Evaluate topic assignment, ranking and discovery on the airline tweets' crowd "negative reasons".
+
+Usage::
+
+    python scripts/eval_topics.py --data-dir ../shared/data --taxonomy configs/taxonomy/airline.yaml \
+        [--output reports/eval_topics.json]
+
+Data: ``twitter-us-airline-sentiment/Tweets.csv`` under ``--data-dir`` (or the CSV itself), read with the
+csv module, de-duplicated by ``tweet_id`` (first row kept; see the data set's SOURCE.md). The label leak in
+the texts (``Cancelled Flightled``) is undone by the normaliser, as everywhere in the pipeline.
+
+Reported:
+
+(a) **guided accuracy**: the assigner's topic against ``negativereason`` on negative tweets, excluding
+    "Can't Tell". ``strict`` counts ``other`` (no topic reached ``min_score``) as wrong; ``forced`` takes
+    the best topic whatever its score; ``coverage`` is the share not sent to ``other``;
+(b) **per-airline Spearman**: all tweets of each airline are ranked (``rank_posts(by_brand=True)``, discovery
+    off), and the order of the taxonomy topics in the ranking is compared with the true order of the
+    reasons by count among that airline's negative tweets. Intent and sentiment come from the crowd's
+    sentiment labels (negative -> complaint, positive -> praise, neutral -> other), so this measures the
+    topics and the ranking, not the classifiers; ``--scored FILE`` (``voc score`` output, JSONL) uses
+    model predictions instead. A diagnostic also compares the predicted count of problem posts per topic;
+(c) **discovery NMI**: :class:`TopicDiscoverer` on the same negative tweets with the taxonomy off,
+    normalised mutual information (arithmetic mean) between clusters and reasons.
+
+Each reason maps to the taxonomy topic whose description names it in brackets (``... (Late Flight)``),
+else to the topic whose name or label matches it; ``--map REASON=topic-id`` overrides. The taxonomy must
+not be fitted to these labels (the script never tunes anything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.metrics import normalized_mutual_info_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.errors import VocError
+from pipeline.rank import RankConfig, rank_posts
+from pipeline.topics import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy
+
+CANT_TELL = "Can't Tell"
+TARGETS = {"accuracy": 0.70, "spearman": 0.95, "nmi": 0.30}
+
+
+def find_csv(data_dir: Path) -> Path:
+    for candidate in (data_dir, data_dir / "Tweets.csv", data_dir / "twitter-us-airline-sentiment" / "Tweets.csv"):
+        if candidate.is_file():
+            return candidate
+    raise SystemExit(f"error: Tweets.csv not found under {data_dir}")
+
+
+def load_tweets(path: Path) -> list[dict[str, str]]:
+    """Rows de-duplicated by tweet_id (the first occurrence wins)."""
+    seen: set[str] = set()
+    rows = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["tweet_id"] in seen:
+                continue
+            seen.add(row["tweet_id"])
+            rows.append(row)
+    return rows
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def reason_map(taxonomy: Taxonomy, reasons: list[str], overrides: list[str]) -> dict[str, str]:
+    """Reason string -> taxonomy topic id (see the module docstring)."""
+    out: dict[str, str] = {}
+    for item in overrides:
+        reason, _, topic = item.partition("=")
+        out[reason.strip()] = topic.strip()
+    for reason in reasons:
+        if reason in out:
+            continue
+        for t in taxonomy.topics:
+            bracketed = re.findall(r"\(([^)]*)\)", t.description)
+            if any(_key(b) == _key(reason) for b in bracketed):
+                out[reason] = t.name
+                break
+        else:
+            for t in taxonomy.topics:
+                if _key(reason) in (_key(t.name), _key(t.label)) or _key(t.label).startswith(_key(reason)):
+                    out[reason] = t.name
+                    break
+    missing = [r for r in reasons if r not in out]
+    if missing:
+        raise SystemExit(f"error: no taxonomy topic for reasons {missing}; pass --map 'REASON=topic-id'")
+    known = {t.name for t in taxonomy.topics}
+    unknown = sorted(set(out.values()) - known)
+    if unknown:
+        raise SystemExit(f"error: --map names unknown topics {unknown}")
+    return out
+
+
+def records_for_ranking(rows: list[dict[str, str]], topics: list[tuple[str, str, float]],
+                        scored: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+    intent_of = {"negative": "complaint", "positive": "praise", "neutral": "other"}
+    recs = []
+    for row, (topic, label, score) in zip(rows, topics):
+        rec: dict[str, Any] = {
+            "id": row["tweet_id"], "text": row["text"], "brand": row["airline"],
+            "intent": intent_of[row["airline_sentiment"]], "sentiment": row["airline_sentiment"],
+            "topic": topic, "topic_label": label, "topic_score": score,
+            "created_at": row["tweet_created"] or None,
+        }
+        if scored is not None and row["tweet_id"] in scored:
+            pred = scored[row["tweet_id"]]
+            rec["intent"], rec["sentiment"] = pred["intent"], pred["sentiment"]
+        recs.append(rec)
+    return recs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--taxonomy", type=Path, default=Path("configs/taxonomy/airline.yaml"))
+    parser.add_argument("--map", action="append", default=[], metavar="REASON=TOPIC")
+    parser.add_argument("--scored", type=Path, default=None, help="voc score output (JSONL) for intents")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=None, help="write the metrics as JSON here")
+    args = parser.parse_args(argv)
+
+    try:
+        taxonomy = load_taxonomy(args.taxonomy)
+    except VocError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows = load_tweets(find_csv(args.data_dir))
+    negatives = [r for r in rows if r["airline_sentiment"] == "negative" and r["negativereason"]
+                 and r["negativereason"] != CANT_TELL]
+    reasons = sorted({r["negativereason"] for r in negatives})
+    mapping = reason_map(taxonomy, reasons, args.map)
+    timings: dict[str, float] = {}
+
+    # (a) guided assignment on all tweets (the ranking needs them too); accuracy on the negatives.
+    assigner = TopicAssigner(taxonomy).fit()
+    t0 = time.perf_counter()
+    normalised = assigner.normaliser_.normalise_many([r["text"] for r in rows])
+    timings["normalise_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scores = assigner.score_matrix([r["text"] for r in rows], normalised)
+    timings["assign_s"] = time.perf_counter() - t0
+    best = scores.argmax(axis=1)
+    best_score = scores[np.arange(len(rows)), best]
+    topics = [(assigner.topic_ids_[b], assigner.topic_labels_[b], float(s)) if s >= assigner.min_score
+              else (OTHER_ID, "Other", float(s)) for b, s in zip(best.tolist(), best_score.tolist())]
+    row_index = {r["tweet_id"]: i for i, r in enumerate(rows)}
+    neg_idx = [row_index[r["tweet_id"]] for r in negatives]
+    truth = [mapping[r["negativereason"]] for r in negatives]
+    strict = [topics[i][0] for i in neg_idx]
+    forced = [assigner.topic_ids_[best[i]] for i in neg_idx]
+    per_reason = {}
+    for reason in reasons:
+        idx = [j for j, r in enumerate(negatives) if r["negativereason"] == reason]
+        per_reason[reason] = {"n": len(idx), "recall": round(sum(strict[j] == truth[j] for j in idx) / len(idx), 3)}
+    accuracy: dict[str, Any] = {
+        "n": len(negatives),
+        "strict": round(float(np.mean([p == t for p, t in zip(strict, truth)])), 4),
+        "forced": round(float(np.mean([p == t for p, t in zip(forced, truth)])), 4),
+        "coverage": round(float(np.mean([p != OTHER_ID for p in strict])), 4),
+        "per_reason": per_reason,
+    }
+
+    # (b) ranking per airline vs the true order of reasons by count.
+    scored = None
+    if args.scored:
+        with args.scored.open(encoding="utf-8") as fh:
+            scored = {str(o["id"]): o for o in map(json.loads, fh)}
+    records = records_for_ranking(rows, topics, scored)
+    t0 = time.perf_counter()
+    ranking = rank_posts(records, RankConfig(discover=False, min_support=1, seed=args.seed), by_brand=True,
+                         taxonomy=taxonomy)
+    timings["rank_s"] = time.perf_counter() - t0
+    topic_of_reason = mapping
+    spearman: dict[str, Any] = {}
+    for airline, entries in sorted(ranking["brands"].items()):
+        true_counts = Counter(r["negativereason"] for r in negatives if r["airline"] == airline)
+        ranked = {e["topic"]: e for e in entries}
+        # Order score: position in the ranking (topics absent from it share the last place).
+        worst = len(entries) + 1
+        rank_score = [-(ranked[topic_of_reason[r]]["rank"] if topic_of_reason[r] in ranked else worst)
+                      for r in reasons]
+        problems = [ranked[topic_of_reason[r]]["n_problems"] if topic_of_reason[r] in ranked else 0.0
+                    for r in reasons]
+        counts = [true_counts.get(r, 0) for r in reasons]
+        rho = spearmanr(rank_score, counts).statistic
+        rho_counts = spearmanr(problems, counts).statistic
+        spearman[airline] = {
+            "spearman": round(float(rho), 4),
+            "spearman_problem_counts": round(float(rho_counts), 4),
+            "true_order": [r for r, _ in sorted(true_counts.items(), key=lambda kv: -kv[1])],
+            "ranked_order": [e["topic"] for e in entries if e["topic"] in set(topic_of_reason.values())],
+        }
+    mean_rho = float(np.mean([v["spearman"] for v in spearman.values()]))
+    mean_rho_counts = float(np.mean([v["spearman_problem_counts"] for v in spearman.values()]))
+
+    # (c) discovery with the taxonomy off.
+    neg_norm = [normalised[i] for i in neg_idx]
+    t0 = time.perf_counter()
+    disc = TopicDiscoverer(random_state=args.seed).fit([r["text"] for r in negatives], normalised=neg_norm)
+    timings["discover_s"] = time.perf_counter() - t0
+    reasons_true = [r["negativereason"] for r in negatives]
+    nmi = float(normalized_mutual_info_score(reasons_true, disc.labels_))
+    nmi_guided = float(normalized_mutual_info_score(reasons_true, strict))
+
+    metrics = {
+        "data": {"tweets": len(rows), "negatives_with_reason": len(negatives), "reasons": reasons},
+        "taxonomy": str(args.taxonomy),
+        "reason_to_topic": mapping,
+        "intent_source": "voc score predictions" if scored else "crowd sentiment labels",
+        "a_guided_accuracy": accuracy,
+        "b_spearman": {"mean": round(mean_rho, 4), "mean_problem_counts": round(mean_rho_counts, 4),
+                       "per_airline": spearman},
+        "c_discovery": {"nmi": round(nmi, 4), "k": disc.k_, "n_topics": len(disc.topics_),
+                        "silhouette": round(float(getattr(disc, "silhouette_", 0.0)), 4),
+                        "nmi_guided_assignment": round(nmi_guided, 4),
+                        "topics": {k: v["keywords"][:5] for k, v in disc.topics_.items()}},
+        "targets": TARGETS,
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+    }
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+    def mark(value: float, target: float) -> str:
+        return "meets" if value >= target else "below"
+
+    print(f"taxonomy {args.taxonomy}; {len(rows):,} tweets, {len(negatives):,} negative with a reason; "
+          f"intents from {metrics['intent_source']}")
+    print()
+    print("| Metric | Value | Target | |")
+    print("|---|---:|---:|---|")
+    print(f"| (a) guided accuracy, strict (other = wrong) | {accuracy['strict']:.3f} | {TARGETS['accuracy']:.2f} | "
+          f"{mark(accuracy['strict'], TARGETS['accuracy'])} |")
+    print(f"| (a) guided accuracy, forced best topic | {accuracy['forced']:.3f} | | |")
+    print(f"| (a) coverage (not other) | {accuracy['coverage']:.3f} | | |")
+    print(f"| (b) mean per-airline Spearman, ranking order | {mean_rho:.3f} | {TARGETS['spearman']:.2f} | "
+          f"{mark(mean_rho, TARGETS['spearman'])} |")
+    print(f"| (b) diagnostic: Spearman of predicted problem counts | {mean_rho_counts:.3f} | | |")
+    print(f"| (c) discovery NMI (k={disc.k_}) | {nmi:.3f} | {TARGETS['nmi']:.2f} | {mark(nmi, TARGETS['nmi'])} |")
+    print(f"| (c) reference: NMI of guided assignment | {nmi_guided:.3f} | | |")
+    print()
+    print("per airline:", ", ".join(f"{a} {v['spearman']:.2f}" for a, v in spearman.items()))
+    print("per reason recall:", ", ".join(f"{r} {v['recall']:.2f}" for r, v in per_reason.items()))
+    print("timings (s):", metrics["timings_s"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The topic ranking: impact score, intervals, growth and emergence, brands, outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from pipeline.rank import RankConfig, previous_topics, rank_posts, summary_markdown, write_ranking
+
+START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def post(i: int, topic: str, intent: str, sentiment: str, day: float = 0.0, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": f"p{i}", "text": f"post {i} about {topic}", "intent": intent, "intent_scores": {intent: 1.0},
+        "sentiment": sentiment, "sentiment_scores": {sentiment: 1.0}, "topic": topic,
+        "topic_label": topic.replace("-", " ").title(), "topic_score": 0.5,
+        "created_at": (START + timedelta(days=day)).isoformat(), **extra,
+    }
+
+
+def base_records(seed: int = 0) -> list[dict[str, Any]]:
+    """Complaints about luggage; requests and thanks about upgrades; neutral noise in 'other'."""
+    rng = random.Random(seed)
+    recs: list[dict[str, Any]] = []
+    for _ in range(40):
+        recs.append(post(len(recs), "lost-luggage", "complaint", "negative", rng.uniform(0, 28)))
+    for _ in range(10):
+        recs.append(post(len(recs), "lost-luggage", "question", "neutral", rng.uniform(0, 28)))
+    for _ in range(60):  # many posts, none of which is a problem: negative favour-seeking must not count
+        recs.append(post(len(recs), "upgrades", "favour-seeking", "negative", rng.uniform(0, 28)))
+    for _ in range(40):
+        recs.append(post(len(recs), "upgrades", "praise", "positive", rng.uniform(0, 28)))
+    for _ in range(200):
+        intent = rng.choice(["other", "question", "complaint"])
+        recs.append(post(len(recs), "other", intent, "neutral", rng.uniform(0, 28)))
+    return recs
+
+
+NO_DISCOVERY = RankConfig(discover=False, n_bootstrap=200)
+
+
+def test_complaints_outrank_favour_seeking_and_praise() -> None:
+    result = rank_posts(base_records(), NO_DISCOVERY)
+    order = [t["topic"] for t in result["topics"]]
+    assert order == ["lost-luggage", "upgrades"]
+    luggage, upgrades = result["topics"]
+    assert luggage["score"] > 0 >= upgrades["score"]
+    assert luggage["rank"] == 1 and upgrades["rank"] == 2
+    assert upgrades["n_posts"] > luggage["n_posts"]
+    assert luggage["n_complaints"] == 40
+    assert upgrades["intents"] == {"favour-seeking": 60, "praise": 40}
+    assert luggage["sentiments"] == {"negative": 40, "neutral": 10}
+    assert "other" not in order  # never ranked
+
+
+def test_score_is_leave_topic_out_impact() -> None:
+    recs = base_records()
+    result = rank_posts(recs, NO_DISCOVERY)
+    problems = [r["intent"] == "complaint" for r in recs]
+    rate_all = sum(problems) / len(recs)
+    rest = [p for p, r in zip(problems, recs) if r["topic"] != "lost-luggage"]
+    expected = rate_all - sum(rest) / len(rest)
+    assert result["topics"][0]["score"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_confidence_interval_contains_score_and_is_seeded() -> None:
+    recs = base_records()
+    a = rank_posts(recs, NO_DISCOVERY)
+    b = rank_posts(recs, NO_DISCOVERY)
+    for t in a["topics"]:
+        assert t["ci_low"] <= t["score"] <= t["ci_high"]
+        assert t["ci_low"] < t["ci_high"]
+    assert [(t["ci_low"], t["ci_high"]) for t in a["topics"]] == [(t["ci_low"], t["ci_high"]) for t in b["topics"]]
+
+
+def test_min_support_drops_small_topics() -> None:
+    recs = base_records() + [post(1000 + i, "tiny", "complaint", "negative", 3) for i in range(3)]
+    topics = [t["topic"] for t in rank_posts(recs, NO_DISCOVERY)["topics"]]
+    assert "tiny" not in topics
+    topics = [t["topic"] for t in rank_posts(recs, NO_DISCOVERY.model_copy(update={"min_support": 3}))["topics"]]
+    assert "tiny" in topics
+
+
+def test_growth_and_emergence_for_a_rising_topic() -> None:
+    rng = random.Random(1)
+    recs = base_records()
+    # 4 complaints a week for three weeks, then 40 in the last week.
+    for week, n in enumerate([4, 4, 4, 40]):
+        for _ in range(n):
+            recs.append(post(len(recs), "app-crash", "complaint", "negative", week * 7 + rng.uniform(0.1, 6.9)))
+    result = rank_posts(recs, NO_DISCOVERY)
+    by_topic = {t["topic"]: t for t in result["topics"]}
+    rising, steady = by_topic["app-crash"], by_topic["lost-luggage"]
+    assert rising["growth"] > 3
+    assert rising["emergence"] > 5 and rising["emerging"]
+    assert abs(steady["emergence"]) < rising["emergence"]
+    assert not steady["emerging"]
+    assert len(result["windows"]) == 4
+    assert rising["trend"][-1] == 40 and len(rising["trend"]) == 4
+
+
+def test_no_timestamps_means_no_growth() -> None:
+    recs = base_records()
+    for r in recs:
+        r["created_at"] = None
+    result = rank_posts(recs, NO_DISCOVERY)
+    assert result["windows"] == []
+    assert all(t["growth"] == 0 and t["emergence"] == 0 for t in result["topics"])
+
+
+def test_by_brand() -> None:
+    recs = []
+    for i in range(60):
+        brand = "Alpha" if i % 2 else "Beta"
+        topic = ("wifi" if i % 3 else "seats") if brand == "Alpha" else ("seats" if i % 3 else "wifi")
+        recs.append(post(i, topic, "complaint", "negative", i % 20, brand=brand))
+    for i in range(60, 160):
+        recs.append(post(i, "other", "other", "neutral", i % 20, brand="Alpha" if i % 2 else "Beta"))
+    result = rank_posts(recs, NO_DISCOVERY, by_brand=True)
+    assert set(result["brands"]) == {"Alpha", "Beta"}
+    assert result["brands"]["Alpha"][0]["topic"] == "wifi"
+    assert result["brands"]["Beta"][0]["topic"] == "seats"
+    for entries in result["brands"].values():
+        assert [t["rank"] for t in entries] == list(range(1, len(entries) + 1))
+        assert {"topic", "label", "score", "ci_low", "ci_high", "n_posts", "examples"} <= set(entries[0])
+    assert result["brand_mix"]["Alpha"]["n_posts"] == 80
+    assert "brands" not in rank_posts(recs, NO_DISCOVERY)
+
+
+def test_reach_weighting() -> None:
+    recs = base_records()
+    for r in recs:
+        r["reach"] = 10_000 if r["topic"] == "lost-luggage" else 1
+    weighted = rank_posts(recs, NO_DISCOVERY)
+    unweighted = rank_posts(recs, NO_DISCOVERY.model_copy(update={"reach_weighting": "none"}))
+    assert weighted["parameters"]["reach_weighted"] is True
+    assert unweighted["parameters"]["reach_weighted"] is False
+    assert weighted["topics"][0]["score"] > unweighted["topics"][0]["score"]
+
+
+def test_examples_are_complaints_by_topic_score() -> None:
+    recs = base_records()
+    recs[5]["topic_score"] = 0.99
+    recs[45]["topic_score"] = 1.0  # a question: ranks after the complaints
+    luggage = rank_posts(recs, NO_DISCOVERY)["topics"][0]
+    assert luggage["examples"][0] == "p5"
+    assert "p45" not in luggage["examples"]
+    assert len(luggage["examples"]) == 5
+
+
+def test_discovery_turns_other_complaints_into_topics() -> None:
+    rng = random.Random(3)
+    recs = base_records()
+    vocab = {"wifi": ["wifi", "internet", "signal", "connection"], "meal": ["meal", "food", "cold", "sandwich"]}
+    for _name, words in vocab.items():
+        for _ in range(20):
+            r = post(len(recs), "other", "complaint", "negative", rng.uniform(0, 28))
+            r["text"] = " ".join(rng.sample(words, 3) + [rng.choice(["again", "today", "still"])])
+            recs.append(r)
+    result = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6))
+    discovered = [t for t in result["topics"] if t["source"] == "discovered"]
+    assert len(discovered) >= 2
+    assert all(t["topic"].startswith("d-") and t["keywords"] for t in discovered)
+    again = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6), previous=previous_topics(result))
+    assert {t["topic"] for t in again["topics"]} == {t["topic"] for t in result["topics"]}
+
+
+def test_write_ranking_and_summary(tmp_path: Path) -> None:
+    recs = base_records()
+    for r in recs:
+        r["brand"] = "Alpha"
+    result = rank_posts(recs, NO_DISCOVERY, by_brand=True)
+    paths = write_ranking(result, tmp_path / "out", recs)
+    assert set(paths) == {"json", "csv", "html"}
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    for key in ("generated_at", "n_posts", "parameters", "windows", "topics", "brands"):
+        assert key in data
+    for t in data["topics"]:
+        for key in ("topic", "label", "rank", "score", "ci_low", "ci_high", "n_posts", "n_complaints",
+                    "negative_share", "growth", "emergence", "source", "keywords", "examples"):
+            assert key in t
+    rows = list(csv.DictReader(paths["csv"].open(encoding="utf-8")))
+    assert rows[0]["topic"] == "lost-luggage" and rows[0]["brand"] == ""
+    assert any(r["brand"] == "Alpha" for r in rows)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ranking.csv", "ranking.json", "report.html"]
+    md = summary_markdown(result, top=1)
+    assert "| Rank | Topic |" in md and "Lost Luggage" in md and "Upgrades" not in md
+
+
+def test_config_is_strict() -> None:
+    with pytest.raises(ValidationError):
+        RankConfig(min_supprot=3)  # type: ignore[call-arg]
