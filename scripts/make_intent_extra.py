@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: E501  (a few hand-written posts are long on purpose)
 """Write the project-authored intent training set ``data/train/intent-extra.jsonl``.
 
 Every post text in this file was written by hand for voc-pipeline, following the project's
@@ -51,8 +52,11 @@ DATA: dict[str, dict] = {}
 # RETAIL  (0 fashion, 1 outdoor gear, 2 general online shop)
 # =============================================================================================
 DATA["retail"] = dict(
-    brands=[("@UrbanThreads", "Urban Threads"), ("@TrailheadOutdoors", "Trailhead Outdoors"),
-            ("@MarketLaneShop", "MarketLane")],
+    brands=[
+        ("@UrbanThreads", "Urban Threads"),
+        ("@TrailheadOutdoors", "Trailhead Outdoors"),
+        ("@MarketLaneShop", "MarketLane"),
+    ],
     complaint="""
 ordered a coat on the 2nd, tracking hasn't moved in 9 days. nobody answers the chat
 thanks for sending me two left shoes. really useful 🙃
@@ -156,8 +160,11 @@ I did, yesterday
 # TELECOMS (mobile + broadband)
 # =============================================================================================
 DATA["telecoms"] = dict(
-    brands=[("@ZephyrTelecom", "Zephyr Telecom"), ("@BeaconBroadband", "Beacon Broadband"),
-            ("@OrbitMobile", "Orbit Mobile")],
+    brands=[
+        ("@ZephyrTelecom", "Zephyr Telecom"),
+        ("@BeaconBroadband", "Beacon Broadband"),
+        ("@OrbitMobile", "Orbit Mobile"),
+    ],
     complaint="""
 great, another outage, love it. third one this week
 why is my internet ALWAYS down when I have a deadline??
@@ -261,8 +268,7 @@ done
 # SOFTWARE / APPS (0 photo editor, 1 office/cloud software, 2 to-do app)
 # =============================================================================================
 DATA["software"] = dict(
-    brands=[("@PixelForgeApp", "PixelForge"), ("@CloudDeskSoftware", "CloudDesk"),
-            ("@TaskPilotHQ", "TaskPilot")],
+    brands=[("@PixelForgeApp", "PixelForge"), ("@CloudDeskSoftware", "CloudDesk"), ("@TaskPilotHQ", "TaskPilot")],
     complaint="""
 why is your app ALWAYS down on Monday mornings??
 latest update deleted all my saved projects. years of work. gone
@@ -366,8 +372,11 @@ my teacher recommended you in class today
 # FOOD & RESTAURANTS (0 bakery cafe, 1 burger chain, 2 noodle bar)
 # =============================================================================================
 DATA["food"] = dict(
-    brands=[("@CrumbleBakery", "Crumble Bakery"), ("@SizzleBurgerCo", "Sizzle Burger Co"),
-            ("@NoodleLabEats", "Noodle Lab")],
+    brands=[
+        ("@CrumbleBakery", "Crumble Bakery"),
+        ("@SizzleBurgerCo", "Sizzle Burger Co"),
+        ("@NoodleLabEats", "Noodle Lab"),
+    ],
     complaint="""
 1| ordered a burger with no onions. it was mostly onions
 0| thanks for the raw croissants this morning, lovely and doughy 🙃
@@ -415,7 +424,7 @@ do you deliver to Morningside
 + Thanks for an amazing dinner last night! Also, can I bring my dog next time?
 2| is the chilli oil vegan
 please DM me the allergen info for the kids menu
-do you do a student discount?
+can we split the bill at the table
 can we reserve the back room for a birthday
 are you open on Christmas Eve
 how long is the wait on a Friday night usually
@@ -471,8 +480,7 @@ yep got it
 # CARS (0 EV maker, 1 dealer group, 2 used-car dealer)
 # =============================================================================================
 DATA["cars"] = dict(
-    brands=[("@VoltaMotors", "Volta Motors"), ("@RidgelineAuto", "Ridgeline Auto"),
-            ("@MotorMileCars", "MotorMile")],
+    brands=[("@VoltaMotors", "Volta Motors"), ("@RidgelineAuto", "Ridgeline Auto"), ("@MotorMileCars", "MotorMile")],
     complaint="""
 car's been at the dealer for 5 weeks waiting for a part. nobody can tell me when
 0| charging app says 80%, car says 12%. which is it
@@ -576,8 +584,11 @@ done
 # BANKING / FINANCE
 # =============================================================================================
 DATA["banking"] = dict(
-    brands=[("@HarborBank", "Harbor Bank"), ("@CoinleafFinance", "Coinleaf"),
-            ("@NorthgateBS", "Northgate Building Society")],
+    brands=[
+        ("@HarborBank", "Harbor Bank"),
+        ("@CoinleafFinance", "Coinleaf"),
+        ("@NorthgateBS", "Northgate Building Society"),
+    ],
     complaint="""
 card declined at the supermarket with £600 in my account. embarrassing
 app down on payday. every single payday. why??
@@ -681,8 +692,7 @@ ok
 # STREAMING / MEDIA (0 TV streaming, 1 music streaming, 2 film streaming); unpinned -> 0 or 2
 # =============================================================================================
 DATA["streaming"] = dict(
-    brands=[("@FlickWaveTV", "FlickWave"), ("@EchoTuneMusic", "EchoTune"),
-            ("@ReelHouseStream", "ReelHouse")],
+    brands=[("@FlickWaveTV", "FlickWave"), ("@EchoTuneMusic", "EchoTune"), ("@ReelHouseStream", "ReelHouse")],
     rotate=[0, 2],
     complaint="""
 buffering every 10 seconds on a 900mb connection. it's not my wifi
@@ -787,8 +797,7 @@ DM sent
 # DELIVERY / LOGISTICS
 # =============================================================================================
 DATA["delivery"] = dict(
-    brands=[("@SwiftParcel", "SwiftParcel"), ("@ParcelPointUK", "ParcelPoint"),
-            ("@RapidRouteCourier", "RapidRoute")],
+    brands=[("@SwiftParcel", "SwiftParcel"), ("@ParcelPointUK", "ParcelPoint"), ("@RapidRouteCourier", "RapidRoute")],
     complaint="""
 thanks for losing my parcel AGAIN 👏
 tracking says delivered. it's not here. neighbours don't have it. who do I call?
@@ -892,8 +901,11 @@ no I haven't
 # UTILITIES (0 and 2 energy, 1 water); unpinned -> energy
 # =============================================================================================
 DATA["utilities"] = dict(
-    brands=[("@BrightGridEnergy", "BrightGrid Energy"), ("@ClearSpringWater", "ClearSpring Water"),
-            ("@EmberHomeEnergy", "Ember Home Energy")],
+    brands=[
+        ("@BrightGridEnergy", "BrightGrid Energy"),
+        ("@ClearSpringWater", "ClearSpring Water"),
+        ("@EmberHomeEnergy", "Ember Home Energy"),
+    ],
     rotate=[0, 2],
     complaint="""
 power cut for 6 hours and no updates on your site
@@ -998,8 +1010,11 @@ on my way home to check the meter
 # TRAVEL / HOTELS (0 and 1 hotels, 2 package holidays); unpinned -> hotels
 # =============================================================================================
 DATA["travel"] = dict(
-    brands=[("@SeasideSuitesHotel", "Seaside Suites"), ("@WanderNestStays", "WanderNest"),
-            ("@GlobeHopTravel", "GlobeHop Travel")],
+    brands=[
+        ("@SeasideSuitesHotel", "Seaside Suites"),
+        ("@WanderNestStays", "WanderNest"),
+        ("@GlobeHopTravel", "GlobeHop Travel"),
+    ],
     rotate=[0, 1],
     complaint="""
 room wasn't ready until 7pm. check-in is 3pm
@@ -1104,8 +1119,11 @@ here for a conference all week
 # HOME SERVICES (0 plumbing, 1 electrical, 2 cleaning)
 # =============================================================================================
 DATA["home-services"] = dict(
-    brands=[("@QuickFixPlumbing", "QuickFix Plumbing"), ("@SparkRightElectric", "SparkRight Electrical"),
-            ("@TidyNestCleaning", "TidyNest Cleaning")],
+    brands=[
+        ("@QuickFixPlumbing", "QuickFix Plumbing"),
+        ("@SparkRightElectric", "SparkRight Electrical"),
+        ("@TidyNestCleaning", "TidyNest Cleaning"),
+    ],
     complaint="""
 0| plumber came, looked at the leak, charged a £90 call-out and left. leak still there
 nobody showed up for the 8am slot. took the day off for this
@@ -1209,8 +1227,11 @@ key's under the mat as agreed
 # GAMING
 # =============================================================================================
 DATA["gaming"] = dict(
-    brands=[("@IronValeGames", "Iron Vale Games"), ("@PixelPeakStudios", "PixelPeak Studios"),
-            ("@QuestLineOnline", "QuestLine Online")],
+    brands=[
+        ("@IronValeGames", "Iron Vale Games"),
+        ("@PixelPeakStudios", "PixelPeak Studios"),
+        ("@QuestLineOnline", "QuestLine Online"),
+    ],
     complaint="""
 servers down AGAIN on launch weekend 😡
 why is matchmaking ALWAYS broken after an update??
@@ -1622,14 +1643,28 @@ def build() -> list[dict]:
                     pin = rotate[turn % len(rotate)]
                     turn += 1
                 handle, name = brands[pin]
-                rows.append(dict(text=place(text, handle, name, no_handle), intent=intent,
-                                 sentiment=sent or default_sent, brand=name, industry=industry))
+                rows.append(
+                    dict(
+                        text=place(text, handle, name, no_handle),
+                        intent=intent,
+                        sentiment=sent or default_sent,
+                        brand=name,
+                        industry=industry,
+                    )
+                )
     pairs = [(ind, b) for ind, spec in DATA.items() if ind != "airlines" for b in spec["brands"]]
     for p, (key, (intent, default_sent)) in enumerate(INTENTS.items()):
-        for i, (sent, no_handle, pin, text) in enumerate(parse(GENERIC[key])):
+        for i, (sent, no_handle, _pin, text) in enumerate(parse(GENERIC[key])):
             industry, (handle, name) = pairs[(i * 5 + p * 7) % len(pairs)]
-            rows.append(dict(text=place(text, handle, name, no_handle), intent=intent,
-                             sentiment=sent or default_sent, brand=name, industry=industry))
+            rows.append(
+                dict(
+                    text=place(text, handle, name, no_handle),
+                    intent=intent,
+                    sentiment=sent or default_sent,
+                    brand=name,
+                    industry=industry,
+                )
+            )
     return rows
 
 
@@ -1657,21 +1692,29 @@ def summary(rows: list[dict]) -> str:
     n = len(rows)
     intents = ["complaint", "question", "praise", "favour-seeking", "other"]
     industries = list(DATA)
-    out = [f"posts: {n}; distinct texts: {len({r['text'] for r in rows})}", "",
-           "### per intent", table(Counter(r["intent"] for r in rows), n), "",
-           "### per industry", table(Counter(r["industry"] for r in rows), n), "",
-           "### per sentiment", table(Counter(r["sentiment"] for r in rows), n), "",
-           "### intent x industry",
-           "| industry | " + " | ".join(intents) + " | total |",
-           "|---|" + "---:|" * (len(intents) + 1)]
+    out = [
+        f"posts: {n}; distinct texts: {len({r['text'] for r in rows})}",
+        "",
+        "### per intent",
+        table(Counter(r["intent"] for r in rows), n),
+        "",
+        "### per industry",
+        table(Counter(r["industry"] for r in rows), n),
+        "",
+        "### per sentiment",
+        table(Counter(r["sentiment"] for r in rows), n),
+        "",
+        "### intent x industry",
+        "| industry | " + " | ".join(intents) + " | total |",
+        "|---|" + "---:|" * (len(intents) + 1),
+    ]
     cell = Counter((r["industry"], r["intent"]) for r in rows)
     for ind in industries:
         vals = [cell[(ind, it)] for it in intents]
         out.append(f"| {ind} | " + " | ".join(map(str, vals)) + f" | {sum(vals)} |")
     tot = [sum(cell[(ind, it)] for ind in industries) for it in intents]
     out.append("| **all** | " + " | ".join(map(str, tot)) + f" | {sum(tot)} |")
-    out += ["", "### intent x sentiment",
-            "| intent | negative | neutral | positive |", "|---|---:|---:|---:|"]
+    out += ["", "### intent x sentiment", "| intent | negative | neutral | positive |", "|---|---:|---:|---:|"]
     cs = Counter((r["intent"], r["sentiment"]) for r in rows)
     for it in intents:
         out.append(f"| {it} | {cs[(it, 'negative')]} | {cs[(it, 'neutral')]} | {cs[(it, 'positive')]} |")
