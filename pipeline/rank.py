@@ -62,6 +62,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -72,6 +73,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
+from pipeline.errors import ConfigError, InputError
 from pipeline.topics import OTHER_ID, Taxonomy, TopicDiscoverer
 
 _DAY = 86_400.0
@@ -293,6 +295,25 @@ def _growth_emergence(per_topic: np.ndarray, topic_volume: np.ndarray, totals: n
 # ---------------------------------------------------------------------------------------------------------
 
 
+_DEDUP_RE = re.compile(r"@\w+|https?://\S+|[\W_]+")
+
+
+def _distinct_examples(posts: _Posts, sel: np.ndarray, ordered: np.ndarray, n: int) -> list[str]:
+    """The first ``n`` posts in ``ordered`` whose texts differ (retweets and copies shown once)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for j in ordered.tolist():
+        if len(out) >= n:
+            break
+        i = int(sel[j])
+        key = _DEDUP_RE.sub("", posts.texts[i].lower())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(posts.ids[i])
+    return out
+
+
 def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic_names: list[str],
                  meta: dict[str, dict[str, Any]], timeline: _Timeline, config: RankConfig,
                  rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -347,7 +368,7 @@ def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic
             continue
         lo = score[c] if math.isnan(ci_low[c]) else min(ci_low[c], score[c])
         hi = score[c] if math.isnan(ci_high[c]) else max(ci_high[c], score[c])
-        examples = [posts.ids[sel[j]] for j in order[first[c]: first[c] + min(config.n_examples, n_posts[c])]]
+        examples = _distinct_examples(posts, sel, order[first[c]: first[c] + n_posts[c]], config.n_examples)
         latest_problems = trend[c, 0] if timeline.n_windows else 0.0
         info = meta.get(name, {})
         entries.append({
@@ -488,6 +509,86 @@ def previous_topics(ranking: dict[str, Any]) -> dict[str, list[str]]:
             if e.get("source") == "discovered" and e.get("keywords"):
                 out.setdefault(str(e["topic"]), [str(k) for k in e["keywords"]])
     return out
+
+
+def load_rank_config(path: str | Path | None) -> RankConfig:
+    """Ranking parameters from a YAML (or JSON) file: the fields of :class:`RankConfig`, at the top level or
+    under a ``rank:`` key. ``None`` gives the defaults. Problems become one-line :class:`ConfigError`."""
+    if path is None:
+        return RankConfig()
+    import yaml
+    from pydantic import ValidationError
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"ranking config not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read ranking config {p}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"ranking config {p} is not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if data is None:
+        data = {}
+    if isinstance(data, dict) and isinstance(data.get("rank"), dict):
+        data = data["rank"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"ranking config {p} must be a mapping of parameters")
+    try:
+        return RankConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"]) or "file"
+        raise ConfigError(f"invalid ranking config {p}: {loc}: {first['msg']}") from None
+
+
+def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankConfig | None = None,
+              taxonomy: str | Path | Taxonomy | None = None, by_brand: bool = False, text_field: str = "text"
+              ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """``voc rank``: read scored posts, rank, and write ranking.json, ranking.csv and report.html.
+
+    Unusable rows go to ``<output_dir>.rejected.jsonl`` and are counted in ``result["input"]``. Posts
+    without a ``topic`` field get one from ``taxonomy`` when it is given. An existing
+    ``output_dir/ranking.json`` supplies the previous run's discovered topic ids (stable ids).
+    """
+    from pipeline.io import RejectedWriter, read_posts
+    from pipeline.topics import TopicAssigner, load_taxonomy
+
+    cfg = config or RankConfig()
+    tax = load_taxonomy(taxonomy) if isinstance(taxonomy, (str, Path)) else taxonomy
+    out = Path(output_dir)
+    records: list[dict[str, Any]] = []
+    rejected = RejectedWriter(out)
+    failed = True
+    try:
+        for batch in read_posts(input_path, text_field=text_field):
+            records.extend(batch.rows)
+            rejected.add(batch.rejected)
+        failed = False
+    finally:
+        rejected_file = rejected.close(failed=failed)
+    if records and not any("intent" in r for r in records):
+        raise InputError(f"{input_path} has no 'intent' field: rank the output of `voc score`, not raw posts")
+    if text_field != "text":
+        for r in records:
+            r.setdefault("text", r.get(text_field))
+    missing = [i for i, r in enumerate(records) if not r.get("topic")]
+    if missing and tax is not None:
+        assigner = TopicAssigner(tax).fit()
+        for start in range(0, len(missing), 5000):
+            chunk = missing[start: start + 5000]
+            texts = [str(records[i].get("text") or "") for i in chunk]
+            for i, (topic, label, score) in zip(chunk, assigner.assign(texts)):
+                records[i].update(topic=topic, topic_label=label, topic_score=score)
+    previous: dict[str, list[str]] | None = None
+    try:
+        previous = previous_topics(json.loads((out / "ranking.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError):
+        previous = None  # no earlier run, or an unreadable one: ids come from keywords alone
+    result = rank_posts(records, cfg, by_brand=by_brand, taxonomy=tax, previous=previous)
+    result["input"] = {"path": str(input_path), "n_rejected": rejected.count,
+                       "rejected_file": str(rejected_file) if rejected_file else None}
+    return result, write_ranking(result, out, records)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def trend_chart(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, An
     if len(windows) < 2 or not topics:
         return ('<p class="muted">Not enough dated posts for a trend: it needs posts spread over at least two '
                 'windows.</p>')
-    left, right, top, bottom = 48, 200, 16, 40
+    left, right, top, bottom = 48, 240, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = max(1.0, *(max(t.get("trend", [0]) or [0]) for t in topics))
     ticks = _nice_ticks(0, vmax, 4)
@@ -185,7 +185,7 @@ def trend_chart(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, An
         ly = top + 10 + k * 20
         parts.append(f'<rect x="{left + plot_w + 16}" y="{ly - 8}" width="12" height="12" rx="2" '
                      f'fill="{colour}"/><text x="{left + plot_w + 34}" y="{ly + 2}" class="legend">'
-                     f'{esc(_truncate(str(t["label"]), 24))}</text>')
+                     f'{esc(_truncate(str(t["label"]), 30))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -427,7 +427,7 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
     sections.append(f"<section><h2>Emerging topics</h2>{_emerging(topics, windows)}</section>")
     sections.append(
         "<section><h2>Trends</h2><p class='sub'>Problem posts per window for the top topics.</p>"
-        f"{trend_chart(topics[:8], windows)}</section>")
+        f"{trend_chart(topics[:6], windows)}</section>")
     mix_rows = [(esc(t["label"]), f'<span class="tid">{esc(t["topic"])}</span>', t.get("intents", {}),
                  t.get("sentiments", {}), int(t["n_posts"])) for t in top]
     sections.append(

@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pipeline.rank import RankConfig, previous_topics, rank_posts, summary_markdown, write_ranking
+from pipeline.errors import ConfigError, InputError
+from pipeline.rank import (
+    RankConfig,
+    load_rank_config,
+    previous_topics,
+    rank_file,
+    rank_posts,
+    summary_markdown,
+    write_ranking,
+)
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -198,3 +207,35 @@ def test_write_ranking_and_summary(tmp_path: Path) -> None:
 def test_config_is_strict() -> None:
     with pytest.raises(ValidationError):
         RankConfig(min_supprot=3)  # type: ignore[call-arg]
+
+
+def test_rank_file_reads_scored_posts_and_reports_rejected_rows(tmp_path: Path) -> None:
+    scored = tmp_path / "scored.jsonl"
+    lines = [json.dumps(r) for r in base_records()] + ["{not json"]
+    scored.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "ranking"
+    result, paths = rank_file(scored, out, config=NO_DISCOVERY)
+    assert result["input"]["n_rejected"] == 1
+    assert Path(f"{out}.rejected.jsonl").exists()
+    assert result["topics"][0]["topic"] == "lost-luggage"
+    assert all(p.exists() for p in paths.values())
+
+
+def test_rank_file_refuses_unscored_posts(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text(json.dumps({"id": "1", "text": "hello"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="voc score"):
+        rank_file(raw, tmp_path / "out")
+
+
+def test_load_rank_config(tmp_path: Path) -> None:
+    assert load_rank_config(None) == RankConfig()
+    good = tmp_path / "rank.yaml"
+    good.write_text("rank:\n  min_support: 3\n  window_days: 14\n", encoding="utf-8")
+    assert load_rank_config(good).window_days == 14
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("min_supprot: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="min_supprot"):
+        load_rank_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_rank_config(tmp_path / "missing.yaml")
