@@ -26,6 +26,8 @@ DATASET_NOTES: dict[str, str] = {
     "semeval-2017-test": "SemEval-2017 Task 4A English test set (= TweetEval sentiment test). Evaluation only.",
     "tweeteval-sentiment:val": "TweetEval sentiment validation split. Released without restrictions; Twitter terms.",
     "tweeteval-sentiment:test": "TweetEval sentiment test split (= SemEval-2017 test). Evaluation only.",
+    "intent-extra.jsonl": "1,272 posts to fictional brands in 13 industries, written and labelled by the project "
+    "to the annotation guidelines (data/train/README.md). Apache-2.0, part of voc-pipeline.",
     "speech-acts": "Tweet Act Classification (Saha et al. 2019). BSD-2-Clause.",
     "twcs": "Customer Support on Twitter excerpts (Kaggle thoughtvector). CC BY-NC-SA 4.0.",
     "ibm-cdp": "IBM Twitter customer-care conversations (EMNLP 2020). Apache 2.0.",
