@@ -38,6 +38,12 @@ SCHEMA_NAME = "voc-bundle"
 SCHEMA_VERSION = 1
 TASKS = ("intent", "sentiment")
 CONTRACT_LABELS = {"intent": set(INTENT_LABELS), "sentiment": set(SENTIMENT_LABELS)}
+# Bundles come from colleagues and vendors: a file larger than these is refused before it is read, so a huge
+# (or sparse) file cannot exhaust memory. JSON is parsed whole; NPZ members are decompressed whole.
+MAX_JSON_BYTES = 64 * 2**20
+MAX_NPZ_UNCOMPRESSED_BYTES = 2 * 2**30
+# Files the loader itself reads when present; each must be listed (and so verified) in metadata.json.
+_OPTIONAL_FILES = ("config.json", "taxonomy.yaml", "README.md")
 _TRACKED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "spacy", "pyarrow", "pydantic", "torch", "transformers")
 
 
@@ -78,6 +84,8 @@ class ModelBundle:
     taxonomy_text: str | None = None
     model_card: str | None = None
     path: Path | None = None
+    # Further text files saved (and hashed) with the bundle, e.g. comparison.json; not read back by load().
+    extra_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def labels(self) -> dict[str, list[str]]:
@@ -99,6 +107,8 @@ class ModelBundle:
                 (staging / "taxonomy.yaml").write_text(self.taxonomy_text, encoding="utf-8")
             if self.model_card is not None:
                 (staging / "README.md").write_text(self.model_card, encoding="utf-8")
+            for name, text in self.extra_files.items():
+                (staging / name).write_text(text, encoding="utf-8")
             metadata = dict(self.metadata)
             metadata.update(
                 {
@@ -132,6 +142,8 @@ class ModelBundle:
         if not path.is_dir():
             raise BundleError(f"model bundle not found: {path} (train one with `voc train` or pass --model)")
         metadata = _read_json(path / "metadata.json", path)
+        if not isinstance(metadata, dict):
+            raise BundleError(f"{path} is not a voc model bundle (metadata.json is not a JSON object)")
         schema = metadata.get("schema") if isinstance(metadata, dict) else None
         if not isinstance(schema, dict) or schema.get("name") != SCHEMA_NAME:
             raise BundleError(f"{path} is not a voc model bundle (metadata.json has no '{SCHEMA_NAME}' schema)")
@@ -141,8 +153,11 @@ class ModelBundle:
                 f"{__version__} reads version {SCHEMA_VERSION}: retrain it or use a matching voc-pipeline"
             )
         verify_files(path, metadata)
+        _refuse_unlisted(path, metadata["files"])
 
         normaliser_config = _read_json(path / "normaliser.json", path)
+        if not isinstance(normaliser_config, dict):
+            raise BundleError(f"model bundle {path}: bad normaliser.json (not a JSON object)")
         try:
             normaliser = normaliser_from_config(normaliser_config)
         except Exception as exc:  # unknown name or settings: the bundle is not usable
@@ -150,11 +165,16 @@ class ModelBundle:
 
         classifiers: dict[str, Any] = {}
         declared = metadata.get("labels", {})
+        custom_labels = metadata.get("custom_labels") or {}
+        if not isinstance(declared, dict) or not isinstance(custom_labels, dict):
+            raise BundleError(f"model bundle {path}: metadata.json 'labels' and 'custom_labels' must be objects")
         for task in TASKS:
             spec_path = path / task / "classifier.json"
             if not spec_path.exists():
                 continue
             spec = _read_json(spec_path, path)
+            if not isinstance(spec, dict):
+                raise BundleError(f"model bundle {path}: {task}/classifier.json is not a JSON object")
             name = str(spec.get("name"))
             try:
                 classifier_cls: Any = registry.classifiers.get(name)
@@ -171,7 +191,7 @@ class ModelBundle:
             if len(set(classes)) != len(classes):
                 raise BundleError(f"model bundle {path}: {task} labels {classes} repeat a label")
             unknown = sorted(set(classes) - CONTRACT_LABELS[task])
-            if unknown and not metadata.get("custom_labels", {}).get(task):
+            if unknown and not custom_labels.get(task):
                 raise BundleError(f"model bundle {path}: {task} labels {unknown} are not in the contract's label set")
         if not classifiers:
             raise BundleError(f"model bundle {path} has no intent or sentiment classifier")
@@ -197,24 +217,82 @@ def verify_files(path: Path, metadata: dict[str, Any]) -> None:
         raise BundleError(f"model bundle {path}: metadata.json lists no files to verify")
     root = path.resolve()
     for relative, expected in files.items():
-        file_path = (path / relative).resolve()
+        # Checked before anything is opened: a listed "../../etc/passwd", an absolute path or a symlink
+        # out of the bundle is refused without reading it.
+        try:
+            file_path = (path / str(relative)).resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop
+            raise BundleError(f"model bundle {path}: file {relative!r} is not a valid path") from None
         if root not in file_path.parents:
             raise BundleError(f"model bundle {path}: file {relative!r} points outside the bundle")
         if not file_path.is_file():
             raise BundleError(f"model bundle {path}: {relative} is missing")
+        if str(relative).endswith(".npz"):
+            _check_npz(path, str(relative), file_path)
+        elif file_path.suffix in (".json", ".yaml", ".yml", ".md") and file_path.stat().st_size > MAX_JSON_BYTES:
+            # Text files are read whole: a huge one (a sparse file costs no disk) is refused unread.
+            raise BundleError(
+                f"model bundle {path}: {relative} is {file_path.stat().st_size:,} bytes "
+                f"(over the {MAX_JSON_BYTES:,}-byte limit for text files)"
+            )
         if sha256_file(file_path) != expected:
             raise BundleError(
                 f"model bundle {path}: {relative} does not match its hash in metadata.json (corrupted or modified)"
             )
 
 
+def _refuse_unlisted(path: Path, files: dict[str, Any]) -> None:
+    """Refuse files the loader would read that metadata.json does not list (so their hashes went unchecked)."""
+    listed = {str(name) for name in files}
+    candidates = [path / name for name in ("normaliser.json", *_OPTIONAL_FILES)]
+    for task in TASKS:
+        if (path / task).is_dir():
+            candidates += sorted((path / task).rglob("*"))
+    for candidate in candidates:
+        if candidate.is_dir() and not candidate.is_symlink():
+            continue
+        relative = candidate.relative_to(path).as_posix()
+        if (candidate.exists() or candidate.is_symlink()) and relative not in listed:
+            raise BundleError(
+                f"model bundle {path}: {relative} is not listed in metadata.json (added after the bundle was made)"
+            )
+
+
+def _check_npz(bundle: Path, relative: str, file_path: Path) -> None:
+    """Refuse an NPZ whose members would decompress to more than MAX_NPZ_UNCOMPRESSED_BYTES (a zip bomb)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(file_path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BundleError(f"model bundle {bundle}: {relative} is not a valid NPZ archive ({exc})") from None
+    if total > MAX_NPZ_UNCOMPRESSED_BYTES:
+        raise BundleError(
+            f"model bundle {bundle}: {relative} would decompress to {total:,} bytes "
+            f"(over the {MAX_NPZ_UNCOMPRESSED_BYTES:,}-byte limit)"
+        )
+
+
 def _read_json(file: Path, bundle: Path) -> Any:
     try:
+        # metadata.json is read before any hash is checked: it must not lead outside the bundle either.
+        if bundle.resolve() not in file.resolve().parents:
+            raise BundleError(f"model bundle {bundle}: {file.name} points outside the bundle")
+        size = file.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise BundleError(
+                f"model bundle {bundle}: {file.name} is {size:,} bytes (over the {MAX_JSON_BYTES:,}-byte limit)"
+            )
         return json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BundleError(f"model bundle {bundle}: {file.name} is missing") from None
+    except RecursionError:
+        raise BundleError(f"model bundle {bundle}: {file.name} is not valid JSON (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BundleError(f"model bundle {bundle}: {file.name} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise BundleError(f"model bundle {bundle}: cannot read {file.name} ({exc.strerror or exc})") from None
 
 
 def _replace_directory(staging: Path, target: Path) -> None:

@@ -11,14 +11,18 @@ so a killed job never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import hashlib
+import io
 import json
 import math
 import os
+import re
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +37,66 @@ MAX_REJECTED_RAW_CHARS = 2000
 # Parquet column holding, as JSON, input columns first seen after the output schema was fixed.
 EXTRA_COLUMNS = "extra_columns"
 
+# Limits on a single row. Every reader checks them while reading, before a row is held whole in memory.
+# A physical line (JSONL) or one CSV record longer than this many bytes is rejected, not loaded; override
+# with $VOC_MAX_LINE_BYTES. The default is far above any real post (a 10 MB post is still scored).
+MAX_LINE_BYTES = 50 * 2**20
+# A quoted CSV field that runs over more physical lines than this is taken for a quote left open.
+MAX_CSV_RECORD_LINES = 10_000
+# Marks an undecodable byte b as the lone surrogate U+DC00+b (as surrogateescape does, but for every byte,
+# which UTF-16 errors need), so that the row holding it, not the whole file, is rejected.
+_UNDECODABLE = "voc-undecodable"
+# Byte-order marks, longest first: the UTF-32-LE mark begins with the UTF-16-LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+NOT_UTF8_HINT = "convert Latin-1/Windows-1252 exports to UTF-8 first, e.g. iconv -f latin1 -t utf-8"
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + b) for b in bad), error.end
+
+
+codecs.register_error(_UNDECODABLE, _mark_undecodable)
+
+
+def max_line_bytes() -> int:
+    """The per-row byte limit: ``$VOC_MAX_LINE_BYTES`` if set to a positive integer, else MAX_LINE_BYTES."""
+    env = os.environ.get("VOC_MAX_LINE_BYTES", "").strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise InputError(f"VOC_MAX_LINE_BYTES must be a positive integer, got {env!r}") from None
+        if value <= 0:
+            raise InputError(f"VOC_MAX_LINE_BYTES must be a positive integer, got {env!r}")
+        return value
+    return MAX_LINE_BYTES
+
+
+def sniff_encoding(path: Path) -> tuple[str, int]:
+    """(encoding, length of its byte-order mark) from the file's first bytes; UTF-8 when there is no BOM."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    return "utf-8", 0
+
+
+def _open_text(path: Path, encoding: str, bom: int, newline: str) -> IO[str]:
+    handle = path.open("rb")
+    handle.seek(bom)
+    return io.TextIOWrapper(handle, encoding=encoding, errors=_UNDECODABLE, newline=newline)
+
 
 @dataclass
 class Rejected:
@@ -44,10 +108,19 @@ class Rejected:
     raw: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        raw = self.raw
-        if isinstance(raw, str) and len(raw) > MAX_REJECTED_RAW_CHARS:
-            raw = raw[:MAX_REJECTED_RAW_CHARS] + "…"
+        raw = _shorten(self.raw)
         return {"source": self.source, "line": self.line, "reason": self.reason, "raw": raw}
+
+
+def _shorten(raw: Any) -> Any:
+    """The raw row as it goes into the rejected file: long strings cut, undecodable bytes shown as U+FFFD."""
+    if isinstance(raw, str):
+        return _printable(raw[:MAX_REJECTED_RAW_CHARS] + "…" if len(raw) > MAX_REJECTED_RAW_CHARS else raw)
+    if isinstance(raw, dict):
+        return {_printable(str(k)): _shorten(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_shorten(v) for v in raw]
+    return raw
 
 
 @dataclass
@@ -97,9 +170,10 @@ def derived_id(text: str, source: str, line: int) -> str:
 class _RowValidator:
     """Turns a raw record into a usable row or a rejection (shared by every format)."""
 
-    def __init__(self, text_field: str, source: str) -> None:
+    def __init__(self, text_field: str, source: str, encoding: str = "utf-8") -> None:
         self.text_field = text_field
         self.source = source
+        self.encoding = encoding
 
     def __call__(self, record: Any, line: int, batch: PostBatch) -> None:
         if not isinstance(record, dict):
@@ -119,9 +193,17 @@ class _RowValidator:
                 Rejected(self.source, line, f"'{self.text_field}' must be a string, got {type(text).__name__}", record)
             )
             return
-        if _has_surrogates(text):
+        bad_field = _field_with_surrogates(record)
+        if bad_field is not None:
+            # Lone surrogates cannot be written as UTF-8: the row would crash the writer, or be altered.
+            hint = f"; {NOT_UTF8_HINT}" if self.encoding == "utf-8" else ""
             batch.rejected.append(
-                Rejected(self.source, line, "text has undecodable bytes (not UTF-8)", _printable(record))
+                Rejected(
+                    self.source,
+                    line,
+                    f"'{bad_field}' has undecodable bytes (not valid {self.encoding.upper()}){hint}",
+                    record,
+                )
             )
             return
         if not text.strip():
@@ -146,11 +228,28 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
-def _printable(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if isinstance(v, str) else v
-        for k, v in record.items()
-    }
+def _field_with_surrogates(record: dict[str, Any]) -> str | None:
+    """The first field (key or value, nested values included) that cannot be encoded as UTF-8, else None."""
+    for key, value in record.items():
+        if isinstance(value, str):
+            if _has_surrogates(value):
+                return key
+        elif isinstance(value, (dict, list)) and _has_surrogates(json.dumps(value, ensure_ascii=False, default=str)):
+            return key
+        if _has_surrogates(key):
+            return _SURROGATE_RE.sub("\ufffd", key)
+    return None
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with lone surrogates (undecodable bytes) shown as U+FFFD, so it can be written as UTF-8."""
+    if isinstance(value, str):
+        return _SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v) for v in value]
+    return value
 
 
 def read_posts(spec: str | Path, *, text_field: str = "text", batch_size: int = 5000) -> Iterator[PostBatch]:
@@ -158,11 +257,18 @@ def read_posts(spec: str | Path, *, text_field: str = "text", batch_size: int = 
     for path in input_files(spec):
         kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
         reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[kind]
-        yield from reader(path, text_field, batch_size)
+        try:
+            yield from reader(path, text_field, batch_size)
+        except OSError as exc:  # e.g. a file that vanished or a disk error while reading
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def count_rows(spec: str | Path) -> int | None:
-    """Rows in the input, cheaply where possible (for progress bars); None if unknown."""
+    """Rows in the input, cheaply where possible (for progress bars); None if unknown.
+
+    JSONL counts newlines in fixed-size chunks: an approximation (blank lines count) in bounded memory,
+    whatever the length of a line.
+    """
     total = 0
     for path in input_files(spec):
         kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
@@ -171,82 +277,291 @@ def count_rows(spec: str | Path) -> int | None:
 
             total += pq.ParquetFile(path).metadata.num_rows
         elif kind == "jsonl":
+            last = b"\n"
             with path.open("rb") as handle:
-                total += sum(1 for line in handle if line.strip())
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    total += chunk.count(b"\n")
+                    last = chunk[-1:]
+            total += last != b"\n"
         else:
             return None
     return total
 
 
+@dataclass
+class _Line:
+    """One physical line: its number, its text without the line ending, or why it cannot be used."""
+
+    number: int
+    text: str = ""
+    error: str | None = None
+
+
+def _skip_rest_of_line(handle: IO[Any], chunk: int = 1 << 20) -> None:
+    newline = b"\n" if "b" in getattr(handle, "mode", "rb") and not isinstance(handle, io.TextIOBase) else "\n"
+    while True:
+        piece = handle.readline(chunk)
+        if not piece or piece.endswith(newline):
+            return
+
+
+def _jsonl_lines(path: Path, limit: int) -> Iterator[_Line]:
+    """Physical lines of a JSONL file, each read with a size cap so one huge line cannot exhaust memory."""
+    encoding, bom = sniff_encoding(path)
+    too_long = f"line longer than {limit:,} bytes (the per-row limit; see VOC_MAX_LINE_BYTES)"
+    number = 0
+    if encoding == "utf-8":
+        with path.open("rb") as handle:
+            handle.seek(bom)
+            while True:
+                raw = handle.readline(limit + 1)
+                if not raw:
+                    return
+                number += 1
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    _skip_rest_of_line(handle)
+                    yield _Line(number, error=too_long)
+                    continue
+                try:
+                    yield _Line(number, raw.decode("utf-8").rstrip("\r\n"))
+                except UnicodeDecodeError as exc:
+                    shown = raw[:MAX_REJECTED_RAW_CHARS].decode("utf-8", "replace").rstrip("\r\n")
+                    yield _Line(number, shown, f"undecodable bytes (not UTF-8: {exc.reason}); {NOT_UTF8_HINT}")
+        return
+    # UTF-16/32 (by BOM): decoded as text; a limit in characters bounds memory as well (4 bytes each at most).
+    with _open_text(path, encoding, bom, newline="\n") as text_handle:
+        while True:
+            line = text_handle.readline(limit + 1)
+            if not line:
+                return
+            number += 1
+            if len(line) > limit and not line.endswith("\n"):
+                _skip_rest_of_line(text_handle)
+                yield _Line(number, error=too_long)
+                continue
+            line = line.rstrip("\r\n")
+            if _has_surrogates(line) and "\\u" not in line:  # escapes are checked per field after parsing
+                yield _Line(number, _printable(line), f"undecodable bytes (not valid {encoding.upper()})")
+            else:
+                yield _Line(number, line)
+
+
 def _read_jsonl(path: Path, text_field: str, batch_size: int) -> Iterator[PostBatch]:
-    validate = _RowValidator(text_field, str(path))
+    encoding, _ = sniff_encoding(path)
+    validate = _RowValidator(text_field, str(path), encoding)
     batch = PostBatch()
-    with path.open("rb") as handle:
-        for line_number, raw_line in enumerate(handle, start=1):
-            if line_number == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
-                raw_line = raw_line[3:]
-            if not raw_line.strip():
-                continue  # blank lines are not rows
+    for line in _jsonl_lines(path, max_line_bytes()):
+        if line.error is not None:
+            batch.rejected.append(Rejected(str(path), line.number, line.error, line.text or None))
+        elif not line.text.strip():
+            continue  # blank lines are not rows
+        else:
             try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raw = raw_line.decode("utf-8", "replace").rstrip("\r\n")
+                record = json.loads(line.text)
+            except ValueError as exc:
+                batch.rejected.append(Rejected(str(path), line.number, f"invalid JSON: {exc}", line.text))
+            except RecursionError:
                 batch.rejected.append(
-                    Rejected(str(path), line_number, f"undecodable bytes (not UTF-8): {exc.reason}", raw)
+                    Rejected(str(path), line.number, "invalid JSON: nested too deeply", line.text[:200])
                 )
             else:
-                try:
-                    record = json.loads(line)
-                except ValueError as exc:
-                    batch.rejected.append(Rejected(str(path), line_number, f"invalid JSON: {exc}", line.rstrip("\r\n")))
-                else:
-                    validate(record, line_number, batch)
-            if batch.n_read >= batch_size:
-                yield batch
-                batch = PostBatch()
+                validate(record, line.number, batch)
+        if batch.n_read >= batch_size:
+            yield batch
+            batch = PostBatch()
     if batch.n_read:
         yield batch
 
 
+# Appended after the last line of a CSV file: a record that contains it was still inside quotes at the end
+# of the file. U+FDD0 is a Unicode noncharacter, which no real export contains.
+_CSV_EOF = "\ufdd0voc-end-of-file\ufdd0"
+
+
+class _CsvRecordTooLong(Exception):
+    pass
+
+
+class _CsvLineTooLong(Exception):
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+class _CsvLines:
+    """Feeds ``csv.reader`` physical lines and remembers those of the record being parsed.
+
+    The csv module, given a quote left open, reads on to the end of the file and returns everything as one
+    field. To account for every line, a record that goes wrong (open at the end of the file, too long,
+    wrong number of fields over several lines) is rejected at its first line and its other lines are read
+    again as rows of their own: a fresh reader gets them from :attr:`replay`.
+    """
+
+    def __init__(self, handle: IO[str], limit: int) -> None:
+        self.handle = handle
+        self.limit = limit
+        self.number = 0
+        self.pending: list[tuple[int, str]] = []
+        self.pending_chars = 0
+        self.replay: deque[tuple[int, str]] = deque()
+        self.exhausted = False
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.replay:
+            item = self.replay.popleft()
+        elif self.exhausted:
+            raise StopIteration
+        else:
+            line = self.handle.readline(self.limit + 1)
+            if not line:
+                self.exhausted = True
+                item = (0, _CSV_EOF + "\n")
+            else:
+                self.number += 1
+                if len(line) > self.limit and not line.endswith(("\n", "\r")):
+                    _skip_rest_of_line(self.handle)
+                    raise _CsvLineTooLong(self.number)
+                if not line.endswith(("\n", "\r")):
+                    line += "\n"  # the last line without a newline: the end-of-file mark must start a line
+                item = (self.number, line)
+        self.pending.append(item)
+        self.pending_chars += len(item[1])
+        if len(self.pending) > MAX_CSV_RECORD_LINES or self.pending_chars > self.limit:
+            raise _CsvRecordTooLong
+        return item[1]
+
+    def start_record(self) -> None:
+        self.pending = []
+        self.pending_chars = 0
+
+    def give_back(self) -> int:
+        """Forget the current record but its first line, queue the rest to be read again; its line number."""
+        first = self.pending[0][0] if self.pending else self.number
+        self.replay.extendleft(reversed(self.pending[1:]))
+        self.start_record()
+        return first
+
+    @property
+    def first_line(self) -> int:
+        return self.pending[0][0] if self.pending else self.number
+
+    @property
+    def last_line(self) -> int:
+        numbers = [n for n, _ in self.pending if n]
+        return numbers[-1] if numbers else self.number
+
+
+class _CsvRecords:
+    """(first line number, field values or None, reason when rejected, raw first line) per CSV record.
+
+    ``n_fields`` (set once the header is read) lets a record of the wrong width that spans several lines,
+    the mark of a stray quote, be rejected at its first line and its other lines be read again.
+    """
+
+    def __init__(self, lines: _CsvLines) -> None:
+        self.lines = lines
+        self.reader = csv.reader(lines)
+        self.n_fields: int | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, list[str] | None, str | None, str | None]]:
+        lines = self.lines
+        while True:
+            lines.start_record()
+            try:
+                values = next(self.reader)
+            except StopIteration:
+                return
+            except _CsvLineTooLong as exc:
+                # The partial record before the long line (if any) is read again after it.
+                lines.replay.extendleft(reversed(lines.pending))
+                lines.start_record()
+                self.reader = csv.reader(lines)
+                yield exc.number, None, f"line longer than {lines.limit:,} bytes (the per-row limit)", None
+                continue
+            except _CsvRecordTooLong:
+                yield self._reject(
+                    f"quote left open: the field opened on line {{first}} runs over {MAX_CSV_RECORD_LINES:,} "
+                    f"lines or {lines.limit:,} bytes; the lines after it are read again as rows"
+                )
+                continue
+            except csv.Error as exc:
+                yield self._reject(f"malformed CSV: {exc}")
+                continue
+            if values == [_CSV_EOF]:
+                return
+            if any(_CSV_EOF in v for v in values):
+                again = "; the lines after it are read again as rows" if len(lines.pending) > 2 else ""
+                yield self._reject(
+                    f"quote left open: the field opened on line {{first}} runs to the end of the file{again}"
+                )
+                continue
+            first = lines.first_line
+            if self.n_fields is not None and len(values) != self.n_fields and lines.last_line > first and values:
+                yield self._reject(
+                    f"row has {len(values)} fields, header has {self.n_fields} (a quote on line {{first}} joined "
+                    "the lines after it, which are read again as rows)"
+                )
+                continue
+            yield first, values, None, None
+
+    def _reject(self, reason: str) -> tuple[int, None, str, str | None]:
+        raw = self.lines.pending[0][1].rstrip("\r\n") if self.lines.pending else None
+        first = self.lines.give_back()
+        self.reader = csv.reader(self.lines)
+        return first, None, reason.replace("{first}", str(first)), raw
+
+
+def _unique_header(header: list[str], path: Path, text_field: str) -> list[str]:
+    """Column names made unique (``name``, ``name.2``, ...) so a repeated column does not overwrite another."""
+    if header.count(text_field) > 1:
+        raise InputError(f"{path} has {header.count(text_field)} '{text_field}' columns; which one is the text?")
+    seen: dict[str, int] = {}
+    unique = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}.{seen[name]}")
+    return unique
+
+
 def _read_csv(path: Path, text_field: str, batch_size: int) -> Iterator[PostBatch]:
-    validate = _RowValidator(text_field, str(path))
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    # surrogateescape keeps undecodable bytes so that the row, not the file, is rejected.
-    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(f"cannot read CSV header of {path}: {exc}") from None
+    encoding, bom = sniff_encoding(path)
+    validate = _RowValidator(text_field, str(path), encoding)
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # the per-record limit is enforced by _CsvLines
+    with _open_text(path, encoding, bom, newline="") as handle:
+        records = _CsvRecords(_CsvLines(handle, max_line_bytes()))
+        rows = iter(records)
+        for number, values, reason, _ in rows:
+            if values is None:
+                raise InputError(
+                    f"cannot read the CSV header of {path} (line {number}): {(reason or '').split(';')[0]}"
+                )
+            if values and (len(values) > 1 or values[0].strip()):
+                header = [_printable(v) for v in values]
+                break
+        else:
+            return  # an empty file: no rows
         if text_field not in header:
             shown = ", ".join(header[:8]) + ("…" if len(header) > 8 else "")
             raise InputError(f"{path} has no '{text_field}' column (columns: {shown}); use --text-field NAME")
+        header = _unique_header(header, path, text_field)
+        records.n_fields = len(header)
         batch = PostBatch()
-        while True:
-            line_number = reader.line_num + 1
-            try:
-                values = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                batch.rejected.append(Rejected(str(path), line_number, f"malformed CSV: {exc}"))
-                continue
-            if not values or (len(values) == 1 and not values[0].strip()):
-                continue
-            if len(values) != len(header):
+        for number, values, reason, raw in rows:
+            if values is None:
+                batch.rejected.append(Rejected(str(path), number, reason or "malformed CSV", _printable(raw)))
+            elif not values or (len(values) == 1 and not values[0].strip()):
+                continue  # blank lines are not rows
+            elif len(values) != len(header):
                 batch.rejected.append(
                     Rejected(
-                        str(path),
-                        line_number,
-                        f"row has {len(values)} fields, header has {len(header)}",
-                        _printable({"values": values})["values"],
+                        str(path), number, f"row has {len(values)} fields, header has {len(header)}", _printable(values)
                     )
                 )
             else:
-                record: dict[str, Any] = dict(zip(header, values))
-                validate(record, line_number, batch)
+                validate(dict(zip(header, values)), number, batch)
             if batch.n_read >= batch_size:
                 yield batch
                 batch = PostBatch()
@@ -349,14 +664,20 @@ class RecordWriter:
     column first seen after the first batch goes, as JSON, into ``extra_columns``. Nothing is dropped.
     """
 
-    def __init__(self, target: str | Path) -> None:
+    def __init__(self, target: str | Path, *, schema: Any = None) -> None:
         self.target = Path(target)
         self.kind = output_kind(target)
         self._atomic = AtomicWriter(self.target, "wb")
         self._handle: IO[bytes] | None = None
         self._parquet: Any = None
-        self._schema: Any = None
+        # A preset Parquet schema (pyarrow.Schema): the shards of one `voc score` job share the first's.
+        self._schema: Any = schema
         self.n_written = 0
+
+    @property
+    def schema(self) -> Any:
+        """The Parquet schema in use (None until the first batch fixes it, and for JSONL)."""
+        return self._schema
 
     def __enter__(self) -> RecordWriter:
         self._handle = self._atomic.__enter__()
@@ -366,11 +687,14 @@ class RecordWriter:
         if not records:
             return
         assert self._handle is not None
-        if self.kind == "jsonl":
-            payload = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
-            self._handle.write(payload.encode("utf-8"))
-        else:
-            self._write_parquet(records)
+        try:
+            if self.kind == "jsonl":
+                payload = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+                self._handle.write(payload.encode("utf-8"))
+            else:
+                self._write_parquet(records)
+        except OSError as exc:  # a full disk, a quota, an I/O error: the user's to fix, not a crash
+            raise InputError(f"cannot write {self.target}: {exc.strerror or exc}") from None
         self.n_written += len(records)
 
     def _write_parquet(self, records: Sequence[dict[str, Any]]) -> None:
@@ -387,6 +711,7 @@ class RecordWriter:
             # A column that is null throughout the first batch gets a string type rather than "null".
             fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
             self._schema = pa.schema(fields)
+        if self._parquet is None:
             self._parquet = pq.ParquetWriter(self._handle, self._schema, compression="zstd")
         names = self._schema.names
         known = set(names)
@@ -465,8 +790,11 @@ class RejectedWriter:
         if self._handle is None:
             self._atomic = AtomicWriter(self.path)
             self._handle = self._atomic.__enter__()
-        for row in rejected:
-            self._handle.write(json.dumps(row.to_dict(), ensure_ascii=False, default=str) + "\n")
+        try:
+            for row in rejected:
+                self._handle.write(json.dumps(row.to_dict(), ensure_ascii=False, default=str) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self.count += len(rejected)
 
     def close(self, failed: bool = False) -> Path | None:

@@ -138,6 +138,9 @@ class TweetNormaliser:
         mark_caps: bool = True,
         max_chars: int = 2000,
     ) -> None:
+        # Settings come from bundles, which may be untrusted: a bad value fails at load, not mid-job.
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars <= 0:
+            raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
         self.lowercase = lowercase
         self.fix_dataset_artefacts = fix_dataset_artefacts
         self.mark_caps = mark_caps
