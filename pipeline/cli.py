@@ -171,7 +171,9 @@ def score(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 1,
     engine: Annotated[str, typer.Option("--engine", help="'local' (this machine) or 'ray'.")] = "local",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted job from its shards in OUTPUT.parts/.")
+    ] = False,
     model: ModelOption = None,
     text_field: TextFieldOption = "text",
     batch_size: BatchSizeOption = 5000,
@@ -181,12 +183,24 @@ def score(
     with _errors():
         if engine not in ("local", "ray"):
             raise InputError(f"unknown --engine {engine!r}: use 'local' or 'ray'")
+        log: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))
         if engine == "ray":
-            raise InputError("--engine ray is not available in this version; use --engine local with --workers N")
-        if resume:
-            raise InputError(
-                "--resume is not available in this version; rerun the job (outputs are written atomically)"
+            if resume:
+                raise InputError("--resume is for --engine local; Ray retries failed tasks itself")
+            from pipeline.engine_ray import score_posts_ray
+
+            summary = score_posts_ray(
+                input_path,
+                output,
+                model=model,
+                taxonomy=taxonomy,
+                workers=workers,
+                batch_size=batch_size,
+                text_field=text_field,
+                log=log,
             )
+            _print_summary(summary, quiet)
+            return
         from pipeline.io import count_rows
         from pipeline.score import score_posts
 
@@ -201,6 +215,8 @@ def score(
                 batch_size=batch_size,
                 text_field=text_field,
                 on_progress=progress,
+                resume=resume,
+                log=log,
             )
         finally:
             progress.close()
@@ -241,46 +257,45 @@ def rank(
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML or JSON).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory of the new model bundle.")],
+    config: Annotated[
+        Optional[Path], typer.Option("--config", "-c", help="Training config (YAML or JSON).")
+    ] = None,
     data_dir: Annotated[
         Optional[Path],
         typer.Option("--data-dir", help="Shared datasets folder (else $VOC_DATA_DIR, else the config's data_dir)."),
     ] = None,
+    champion: Annotated[
+        Optional[Path],
+        typer.Option("--champion", help="Bundle to compare with on the same held-out data (default: --output's)."),
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare/--no-compare", help="Compare with the champion and write comparison.json.")
+    ] = True,
+    reproduce: Annotated[
+        Optional[Path], typer.Option("--reproduce", help="Retrain from the config stored in this bundle.")
+    ] = None,
+    mlflow: Annotated[
+        bool, typer.Option("--mlflow", help="Also log the run to MLflow (needs voc-pipeline[mlflow]).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the final metrics.")] = False,
 ) -> None:
-    """Train a model bundle from a config and write it with its metadata and model card."""
+    """Train a model bundle from a config; compare it with the current one; keep the replaced one for rollback."""
     with _errors():
-        from pipeline.config import load_config
-        from pipeline.datasets import resolve_data_dir
-        from pipeline.train import headline_metrics, train_bundle
+        from pipeline.retrain import run_training
 
-        train_config = load_config(config)
-        from pipeline.train import is_file_source
-
-        base = config.resolve().parent
-        tasks = [t for t in (train_config.intent, train_config.sentiment) if t is not None]
-        sources = [source for t in tasks for source in (*t.train, *t.evaluate_on)]
-        if all(is_file_source(s) for s in sources) and data_dir is None:
-            resolved = base  # only labelled files: no shared data needed
-        else:
-            resolved = resolve_data_dir(data_dir, train_config.data_dir, base=base)
-        taxonomy_text = None
-        if train_config.taxonomy:
-            from pipeline.topics import load_taxonomy
-
-            taxonomy_path = config.resolve().parent / train_config.taxonomy
-            load_taxonomy(taxonomy_path)  # validate before hours of training, not after
-            taxonomy_text = taxonomy_path.read_text(encoding="utf-8")
         log: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))
-        run = train_bundle(train_config, resolved, log=log, taxonomy_text=taxonomy_text, base=base)
-        path = run.bundle.save(output)
-        typer.echo(
-            json.dumps(
-                {"bundle": str(path), "seconds": round(run.seconds, 1), "metrics": headline_metrics(run.metrics)},
-                indent=2,
-            )
+        summary = run_training(
+            config_path=config,
+            output=output,
+            data_dir=data_dir,
+            reproduce=reproduce,
+            champion=champion,
+            compare=compare,
+            mlflow=mlflow,
+            log=log,
         )
+        typer.echo(json.dumps(summary, indent=2))
 
 
 @app.command()
@@ -311,6 +326,10 @@ def evaluate(
             model=model, data=data, dataset=dataset, data_dir=data_dir, task=task, output=output, text_field=text_field
         )
         typer.echo(json.dumps(report, indent=2))
+
+
+# The retraining commands (promote, suggest, label-issues) register themselves on `app`.
+from pipeline import cli_retrain as _cli_retrain  # noqa: E402, F401
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
 from pipeline.errors import ConfigError
@@ -32,6 +32,53 @@ class NormaliserConfig(StrictModel):
     max_chars: int = Field(2000, gt=0, description="Longer posts are truncated for the model and flagged.")
 
 
+class SourceConfig(StrictModel):
+    """A named training source with its own column mapping (referenced by name in ``train``/``evaluate_on``).
+
+    Exactly one of ``path`` (a labelled JSONL/CSV/Parquet file), ``hf_disk`` (a Hugging Face ``datasets``
+    dataset saved with ``save_to_disk``) or ``hf`` (a hub id, online only); paths are relative to the config.
+    """
+
+    path: str | None = None
+    hf_disk: str | None = None
+    hf: str | None = Field(None, description="Hub id 'owner/name' (needs network and the [hf] extra).")
+    split: str | None = Field(None, description="Split of a DatasetDict; default: 'train' or the only split.")
+    revision: str | None = Field(None, description="Hub revision (commit, tag or branch) to pin.")
+    text_column: str = "text"
+    label_columns: dict[str, str] = Field(
+        default_factory=dict, description="Task to column, e.g. {intent: label}; default: the task's name."
+    )
+    id_column: str | None = Field(None, description="Column with stable row ids; default 'id' when present.")
+    group_column: str | None = Field(None, description="Column with the brand; default 'brand' when present.")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceConfig:
+        given = [key for key in ("path", "hf_disk", "hf") if getattr(self, key)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of path, hf_disk or hf")
+        return self
+
+
+class MlflowConfig(StrictModel):
+    experiment: str = "voc-pipeline"
+    tracking_uri: str | None = Field(None, description="Default: $MLFLOW_TRACKING_URI or ./mlruns.")
+    run_name: str | None = None
+
+
+class TrackingConfig(StrictModel):
+    """Optional experiment tracking (``voc-pipeline[mlflow]``)."""
+
+    mlflow: MlflowConfig | None = None
+
+
+class PromotionConfig(StrictModel):
+    """How a challenger bundle is compared with the current one (``voc train --champion``, ``voc promote``)."""
+
+    metric: str = Field("intent/macro_f1", description="task/metric of the pooled held-out evaluation.")
+    min_delta: float = Field(0.0, description="The challenger may be at most this much worse and still win.")
+    keep: int = Field(5, ge=1, description="Previous bundles kept for rollback.")
+
+
 class TaskConfig(StrictModel):
     """One prediction task (intent or sentiment): which classifier, trained on what, evaluated on what."""
 
@@ -42,6 +89,9 @@ class TaskConfig(StrictModel):
     cv_folds: int = Field(5, ge=0, description="Folds of the cross-validation reported in the bundle; 0 = none.")
     cv_on: str | None = Field(None, description="Dataset to cross-validate on; default: the first train set.")
     labels: list[str] | None = Field(None, description="Label set; default: the contract's labels.")
+    holdout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Fraction of each training source held out (by a hash of the id)."
+    )
 
 
 class TrainConfig(StrictModel):
@@ -55,6 +105,9 @@ class TrainConfig(StrictModel):
     intent: TaskConfig | None = None
     sentiment: TaskConfig | None = None
     taxonomy: str | None = Field(None, description="Taxonomy YAML shipped in the bundle as the default.")
+    sources: dict[str, SourceConfig] = Field(default_factory=dict, description="Named sources with column maps.")
+    promotion: PromotionConfig = Field(default_factory=lambda: PromotionConfig())
+    tracking: TrackingConfig | None = None
 
     @field_validator("sentiment")
     @classmethod

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import registry
-from pipeline.bundle import ModelBundle, library_versions
+from pipeline.bundle import CONTRACT_LABELS, ModelBundle, library_versions
 from pipeline.config import TrainConfig, config_hash
 from pipeline.datasets import LabelledTexts, concat, file_fingerprint, load_dataset
 from pipeline.errors import ConfigError, InputError
@@ -37,6 +37,8 @@ class TrainingRun:
     bundle: ModelBundle
     seconds: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Per task, the held-out sets the bundle was evaluated on (evaluate_on and holdout splits), raw texts.
+    heldout: dict[str, dict[str, LabelledTexts]] = field(default_factory=dict)
 
 
 def is_file_source(name: str) -> bool:
@@ -76,24 +78,38 @@ class _DatasetCache:
     A source is a registered dataset name (``brand-intent``) or a labelled file, relative to the config.
     """
 
-    def __init__(self, data_dir: Path, normaliser: TweetNormaliser, base: Path) -> None:
+    def __init__(
+        self, data_dir: Path, normaliser: TweetNormaliser, base: Path, sources: dict[str, Any] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.normaliser = normaliser
         self.base = base
+        self.sources = dict(sources or {})
         self._data: dict[tuple[str, str], LabelledTexts] = {}
         self._normalised: dict[tuple[str, str], list[str]] = {}
 
+    def _key(self, name: str, task: str) -> tuple[str, str]:
+        return (name, task if is_file_source(name) or name in self.sources else "")
+
     def get(self, name: str, task: str) -> LabelledTexts:
-        key = (name, task if is_file_source(name) else "")
+        key = self._key(name, task)
         if key not in self._data:
-            if is_file_source(name):
+            from pipeline.sources import is_hf_source, load_source
+
+            if name in self.sources or is_hf_source(name):
+                self._data[key] = load_source(name, task, self.sources, self.base)
+            elif name.startswith("weak:"):  # spaCy Matcher weak labels on unlabelled posts (pipeline.weak_labels)
+                from pipeline.weak_labels import load_weak_source
+
+                self._data[key] = load_weak_source(name, self.data_dir, task)
+            elif is_file_source(name):
                 self._data[key] = load_labelled_source(self.base / name, task)
             else:
                 self._data[key] = load_dataset(name, self.data_dir)
         return self._data[key]
 
     def normalised(self, name: str, task: str) -> list[str]:
-        key = (name, task if is_file_source(name) else "")
+        key = self._key(name, task)
         if key not in self._normalised:
             self._normalised[key] = self.normaliser.normalise_many(self.get(name, task).texts)
         return self._normalised[key]
@@ -124,7 +140,9 @@ def train_bundle(
     """Train every task of ``config`` on the datasets under ``data_dir`` (files relative to ``base``)."""
     started = time.perf_counter()
     normaliser = normaliser_from_config(config.normaliser.model_dump())
-    cache = _DatasetCache(data_dir, normaliser, base or Path.cwd())
+    cache = _DatasetCache(data_dir, normaliser, base or Path.cwd(), config.sources)
+    heldout: dict[str, dict[str, LabelledTexts]] = {}
+    custom_labels: dict[str, list[str]] = {}
     classifiers: dict[str, Any] = {}
     training_data: dict[str, list[dict[str, Any]]] = {}
     metrics: dict[str, Any] = {}
@@ -136,12 +154,30 @@ def train_bundle(
             continue
         task_started = time.perf_counter()
         labels = config.labels_for(task)
+        if set(labels) - CONTRACT_LABELS[task]:
+            custom_labels[task] = labels  # declared in the config; recorded so that ModelBundle.load accepts it
         parts = [cache.get(name, task) for name in task_config.train]
+        normalised_parts = [cache.normalised(name, task) for name in task_config.train]
+        holdout_parts: dict[str, tuple[LabelledTexts, list[str]]] = {}
+        if task_config.holdout:
+            from pipeline.retrain import holdout_indices
+
+            for i, (name, part) in enumerate(zip(task_config.train, parts)):
+                train_idx, test_idx = holdout_indices(part.ids, task_config.holdout)
+                if test_idx:
+                    holdout_parts[f"holdout:{name}"] = (
+                        part.subset(test_idx, f"holdout:{name}"),
+                        [normalised_parts[i][j] for j in test_idx],
+                    )
+                parts[i] = part.subset(train_idx)
+                normalised_parts[i] = [normalised_parts[i][j] for j in train_idx]
         train_set = concat(*parts, name="+".join(task_config.train))
+        if not len(train_set):
+            raise ConfigError(f"{task}: no training rows left after the holdout split")
         unknown = sorted(set(train_set.labels) - set(labels))
         if unknown:
             raise ConfigError(f"{task} training data has labels {unknown} outside the label set {labels}")
-        texts = [t for name in task_config.train for t in cache.normalised(name, task)]
+        texts = [t for part_texts in normalised_parts for t in part_texts]
         log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
 
         params = dict(task_config.params)
@@ -173,6 +209,14 @@ def train_bundle(
             proba = classifier.predict_proba(cache.normalised(name, task))
             task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
             training_data.setdefault(f"{task}:evaluation", []).append(_describe(held_out, data_dir))
+            heldout.setdefault(task, {})[name] = held_out
+        for name, (held_out, held_out_texts) in holdout_parts.items():
+            proba = classifier.predict_proba(held_out_texts)
+            task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
+            description = _describe(held_out, data_dir)
+            description["holdout"] = task_config.holdout
+            training_data.setdefault(f"{task}:evaluation", []).append(description)
+            heldout.setdefault(task, {})[name] = held_out
         for name, report in task_metrics.items():
             overall = report["overall"]
             log(
@@ -190,6 +234,7 @@ def train_bundle(
         "training_seconds": {**timings, "total": round(seconds, 1)},
         "seed": config.seed,
         "library_versions": library_versions(),
+        "custom_labels": custom_labels,
     }
     bundle = ModelBundle(
         normaliser=normaliser,
@@ -199,7 +244,7 @@ def train_bundle(
         taxonomy_text=taxonomy_text,
     )
     bundle.model_card = render_model_card(bundle)
-    return TrainingRun(bundle=bundle, seconds=seconds, metrics=metrics)
+    return TrainingRun(bundle=bundle, seconds=seconds, metrics=metrics, heldout=heldout)
 
 
 def headline_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
