@@ -410,11 +410,17 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
         (f"{int(result.get('n_other', 0)):,}", "posts without topic"),
     ]
     top = topics[:15]
+    if params.get("score_formula", "resolved") == "removed":
+        fall = "without the topic's posts"
+        formula = "score(t) = r(all) − r(all without t) = share(t) × (r(t) − r(rest))"
+    else:
+        fall = "if the topic's problems were resolved"
+        formula = "score(t) = r(all) − r(all with t's problems resolved) = p(t) / W"
     sections = []
     sections.append(
         "<section><h2>Problems to fix first</h2>"
         "<p class='sub'>Score: how many percentage points the overall problem rate (complaints, and negative "
-        "posts that are not requests or praise) would fall without the topic. Whiskers: "
+        f"posts that are not requests or praise) would fall {esc(fall)}. Whiskers: "
         f"{conf:.0f}% bootstrap interval. Colour: "
         f"<b style='color:{SOURCE_COLOURS['taxonomy']}'>taxonomy topic</b>, "
         f"<b style='color:{SOURCE_COLOURS['discovered']}'>discovered topic</b>.</p>"
@@ -456,10 +462,12 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
     disc = result.get("discovery", {})
     param_items = ", ".join(f"<code>{esc(k)}={esc(v)}</code>" for k, v in sorted(params.items()))
     sections.append(
-        "<section><h2>Method</h2><p class='sub'>score(t) = r(all) − r(all without t) = share(t) × (r(t) − "
-        "r(rest)), where r is the (reach-weighted, when the input has reach) share of problem posts. "
+        f"<section><h2>Method</h2><p class='sub'>{esc(formula)}, where r is the (reach-weighted, when the "
+        "input has reach) share of problem posts and W the weight of all posts; impact_removed in the JSON and "
+        "CSV gives r(all) − r(all without t's posts) for comparison. "
         f"Discovered topics: {int(disc.get('n_topics', 0))} clusters of {int(disc.get('n_posts', 0)):,} "
-        "complaints and questions that fit no taxonomy topic (k chosen by silhouette).</p>"
+        "complaints and questions that fit no taxonomy topic (k chosen by silhouette, one-standard-error "
+        f"rule; clustering space: {esc(disc.get('space') or 'none')}).</p>"
         f"<p class='sub'>{param_items}</p></section>")
 
     kpi_html = "".join(f'<div class="kpi"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in kpis)

@@ -22,24 +22,37 @@ become ``cancel``):
   sparse product, because a word-bounded character n-gram vector of a post is exactly the sum of those
   of its words.
 
-``score = w_match * match + w_word * word_cosine + w_char * char_cosine`` (weights in the assigner's
-settings); the best topic wins, and a post whose best score is below ``min_score`` gets ``other``.
-Everything after tokenisation is sparse matrix algebra over the batch.
+* **sentence embeddings** (optional, ``encoder``; see :mod:`pipeline.sentence_encoder`): the mean of the
+  post's cosine to the topic's ``label: description`` and its best cosine to one of the topic's seeds,
+  centred on the post's mean over the topics (what every topic shares cancels out).
+
+``score = w_match * match + w_word * word_cosine + w_char * char_cosine + w_emb * embedding`` (weights in
+the assigner's settings); the best topic wins, and a post whose best score is below ``min_score`` gets
+``other``. Everything after tokenisation is sparse matrix algebra over the batch. Without the encoder's
+extra installed, a configured encoder is dropped with one line on stderr naming ``topics-embed``.
+
+:meth:`TopicAssigner.assign_corpus` refines the scores over a whole corpus without labels: label spreading
+over the nearest-neighbour graph of the posts (``refine_*`` settings; see :meth:`TopicAssigner.refine`).
 
 Topic discovery (:class:`TopicDiscoverer`)
 ------------------------------------------
-Clusters the posts that fit no taxonomy topic: TF-IDF of stemmed content words, reduced by truncated SVD
-(latent semantic analysis), k-means with the number of clusters chosen by the silhouette coefficient over
-a range of k. Each cluster is labelled by class-based TF-IDF (c-TF-IDF, as in BERTopic) over normalised,
+Clusters the posts that fit no taxonomy topic. The space is LSA (TF-IDF of stemmed content words reduced
+by truncated SVD), joined, when an encoder is configured, by the sentence embeddings centred and reduced by
+PCA; each vector is then averaged with its nearest neighbours'. k-means runs with the number of clusters
+chosen from the data: the silhouette over a range of k, and the smallest k within one standard error of
+the best. Each cluster is labelled by class-based TF-IDF (c-TF-IDF, as in BERTopic) over normalised,
 unstemmed n-grams. A cluster's id is derived from its top keywords (``d-refund-voucher-waiting``), and
 when the keywords of a previous run are given, a new cluster whose keywords overlap an old one enough
 takes the old id, so ids stay stable across runs and retrains.
+
+Evaluation and parameters: ``docs/topics.md``.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
@@ -145,6 +158,16 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
 # Token helpers shared by assignment and discovery
 # ---------------------------------------------------------------------------------------------------------
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """One line on stderr per distinct message and process (a missing extra is not an error here)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"warning: {message}", file=sys.stderr)
+
+
 _VOWELS = frozenset("aeiouy")
 _MARKERS = frozenset({"xxcaps", "xxhashtag"})
 _NO_UNDOUBLE = frozenset("aeiouy")
@@ -235,7 +258,12 @@ class TopicAssigner:
         char_ngrams: tuple[int, int] = (3, 5),
         normaliser: TweetNormaliser | None = None,
         encoder: str | None = None,
-        weight_embedding: float = 0.0,
+        weight_embedding: float = 1.0,
+        embedding_cache: str | None = None,
+        refine_neighbours: int = 10,
+        refine_alpha: float = 0.5,
+        refine_iterations: int = 10,
+        min_refine_posts: int = 200,
     ) -> None:
         self.taxonomy = taxonomy
         self.min_score = min_score
@@ -245,9 +273,16 @@ class TopicAssigner:
         self.token_evidence = token_evidence
         self.char_ngrams = tuple(char_ngrams)
         self.normaliser = normaliser
-        # Hook for a sentence encoder (e.g. all-MiniLM-L6-v2 through sentence-transformers); not required.
+        # Optional sentence encoder (pipeline.sentence_encoder): a model directory or "all-MiniLM-L6-v2".
         self.encoder = encoder
         self.weight_embedding = weight_embedding
+        self.embedding_cache = embedding_cache
+        # Corpus-level refinement (assign_corpus only): neighbours per post, weight of the neighbours' scores
+        # against the post's own, rounds of propagation; below min_refine_posts there is no refinement.
+        self.refine_neighbours = refine_neighbours
+        self.refine_alpha = refine_alpha
+        self.refine_iterations = refine_iterations
+        self.min_refine_posts = min_refine_posts
 
     # -- configuration -----------------------------------------------------------------------------------
 
@@ -266,6 +301,11 @@ class TopicAssigner:
             "normaliser": normaliser.get_config(),
             "encoder": self.encoder,
             "weight_embedding": self.weight_embedding,
+            "embedding_cache": self.embedding_cache,
+            "refine_neighbours": self.refine_neighbours,
+            "refine_alpha": self.refine_alpha,
+            "refine_iterations": self.refine_iterations,
+            "min_refine_posts": self.min_refine_posts,
         }
 
     @classmethod
@@ -294,9 +334,6 @@ class TopicAssigner:
         from spacy.tokens import Doc
         from spacy.vocab import Vocab
 
-        if self.encoder is not None:
-            raise ConfigError(
-                f"topic encoder {self.encoder!r} is not available in this version; leave 'encoder' unset")
         self.normaliser_ = self.normaliser or TweetNormaliser()
         topics = self.taxonomy.topics
         self.topic_ids_ = [t.name for t in topics]
@@ -360,7 +397,34 @@ class TopicAssigner:
         self.topic_char_ = _l2_rows(self._weighted(mat, self.char_idf_))
         # Per-token character rows are cached across batches: tweets reuse a small working vocabulary.
         self._token_char_cache: dict[str, tuple[dict[int, float], float]] = {}
+        self._fit_encoder()
         return self
+
+    def _fit_encoder(self) -> None:
+        """Embed each topic's label + description and each seed; without the extra, warn and go lexical."""
+        self.encoder_: Any = None
+        if not self.encoder or not self.weight_embedding:
+            return
+        from pipeline.extras import MissingExtraError
+        from pipeline.sentence_encoder import SentenceEncoder
+
+        encoder = SentenceEncoder(self.encoder, cache_dir=self.embedding_cache)
+        topics = self.taxonomy.topics
+        texts = [f"{t.label}: {t.description}" if t.description else t.label for t in topics]
+        owners = list(range(len(topics)))
+        for ti, t in enumerate(topics):
+            texts.extend(t.seeds)
+            owners.extend([ti] * len(t.seeds))
+        try:
+            vectors = encoder.encode(texts, clean=False)
+        except MissingExtraError as exc:
+            _warn_once(f"topic embeddings off, lexical topic scores only: {exc}")
+            return
+        n_topics = len(topics)
+        self.encoder_ = encoder
+        self.topic_vectors_ = vectors[:n_topics]
+        self.seed_vectors_ = vectors[n_topics:]
+        self.seed_owner_ = np.asarray(owners[n_topics:], dtype=np.int64)
 
     # -- feature helpers ---------------------------------------------------------------------------------
 
@@ -422,8 +486,37 @@ class TopicAssigner:
 
     # -- scoring -----------------------------------------------------------------------------------------
 
-    def score_matrix(self, texts: Sequence[str], normalised: Sequence[str] | None = None) -> np.ndarray:
-        """Dense (n_posts, n_topics) matrix of combined scores."""
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Sentence embeddings of posts (unit rows), or None when no encoder is in use."""
+        if not hasattr(self, "topic_word_"):
+            self.fit()
+        if self.encoder_ is None:
+            return None
+        return np.asarray(self.encoder_.encode(list(texts)))
+
+    def embedding_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """Per post and topic: the mean of the cosine to the topic's label + description and the best cosine
+        to one of its seeds, centred on the post's mean over topics.
+
+        Centring removes what all topics share (every airline complaint is close to every complaint topic),
+        so the score says which topic a post is closer to, on the scale of the lexical scores.
+        """
+        desc = embeddings @ self.topic_vectors_.T
+        seed_sims = embeddings @ self.seed_vectors_.T
+        best_seed = desc.copy()  # a topic without seeds falls back on its description
+        for ti in range(len(self.topic_ids_)):
+            cols = np.flatnonzero(self.seed_owner_ == ti)
+            if len(cols):
+                best_seed[:, ti] = seed_sims[:, cols].max(axis=1)
+        sims = (desc + best_seed) / 2.0
+        return np.asarray(sims - sims.mean(axis=1, keepdims=True))
+
+    def score_matrix(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
+                     embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Dense (n_posts, n_topics) matrix of combined scores.
+
+        With an encoder, ``embeddings`` (from :meth:`embed`) may be passed when the caller already has them.
+        """
         if not hasattr(self, "topic_word_"):
             self.fit()
         if normalised is None:
@@ -457,6 +550,12 @@ class TopicAssigner:
 
         if self.weight_char:
             total += self.weight_char * self._char_scores(token_lists)
+
+        if self.encoder_ is not None:
+            if embeddings is None:
+                embeddings = self.embed(texts)
+            if embeddings is not None:
+                total += self.weight_embedding * self.embedding_scores(embeddings)
         return total
 
     def _match_scores(self, stem_lists: list[list[str]]) -> np.ndarray:
@@ -536,19 +635,112 @@ class TopicAssigner:
 
         ``normalised`` may pass the normaliser's output for ``texts`` when the caller already has it.
         """
-        scores = self.score_matrix(texts, normalised)
+        return self.decide(self.score_matrix(texts, normalised), None)
+
+
+    def assign_corpus(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
+                      embeddings: np.ndarray | None = None) -> list[tuple[str, str, float]]:
+        """Like :meth:`assign`, over a whole corpus at once, refined by self-training (see
+        :meth:`refine`); the result for a post depends on the other posts, so this is for ranking and
+        evaluation over a data set, not for scoring posts one batch at a time."""
+        if not hasattr(self, "topic_word_"):
+            self.fit()
+        if normalised is None:
+            normalised = self.normaliser_.normalise_many(texts)
+        if embeddings is None and self.encoder_ is not None:
+            embeddings = self.embed(texts)
+        scores = self.score_matrix(texts, normalised, embeddings)
+        return self.decide(scores, self.refine(scores, normalised, embeddings))
+
+    def refine(self, scores: np.ndarray, normalised: Sequence[str], embeddings: np.ndarray | None = None
+               ) -> np.ndarray | None:
+        """Scores smoothed over the corpus's nearest-neighbour graph, or None when the corpus is too small.
+
+        Guided clustering without labels, as label spreading (Zhou et al., 2004): posts that are close in
+        meaning share topics, so each post's scores are pulled towards those of its ``refine_neighbours``
+        nearest posts, ``F <- (1 - alpha) * S + alpha * mean(F[neighbours])``, for ``refine_iterations``
+        rounds. A post with weak or ambiguous taxonomy evidence takes the topic of the posts that read like
+        it, which is how the corpus's own phrasing for a topic (beyond the seeds) is learnt. Neighbours are
+        by cosine of the centred sentence embeddings, else of the LSA vectors of the stemmed words.
+        """
+        n, n_topics = scores.shape
+        if self.refine_iterations <= 0 or self.refine_alpha <= 0 or n < self.min_refine_posts or n_topics < 2:
+            return None
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            space = _centred_unit(embeddings) if embeddings is not None else _lsa([" ".join(content_stems(t))
+                                                                                   for t in normalised])
+            if space is None:
+                return None
+            neighbours = nearest_neighbours(space, min(self.refine_neighbours, n - 1))
+        refined = scores.copy()
+        for _ in range(self.refine_iterations):
+            refined = (1.0 - self.refine_alpha) * scores + self.refine_alpha * refined[neighbours].mean(axis=1)
+        return refined
+
+    def decide(self, scores: np.ndarray, probs: np.ndarray | None) -> list[tuple[str, str, float]]:
+        """Best topic per post: by ``probs`` (refined scores) when given, else by ``scores``.
+
+        A post goes to ``other`` when its own taxonomy evidence (``scores``) stays below ``min_score``:
+        refinement re-orders the topics of posts that have some evidence; it does not pull in posts that have
+        none, which go to discovery.
+        """
         if scores.shape[0] == 0:
             return []
-        best = scores.argmax(axis=1)
-        best_score = scores[np.arange(scores.shape[0]), best]
+        decided = probs if probs is not None else scores
+        best = decided.argmax(axis=1)
+        best_score = decided[np.arange(len(best)), best]
+        evidence = scores.max(axis=1)
         out: list[tuple[str, str, float]] = []
-        for b, s in zip(best.tolist(), best_score.tolist()):
-            s = round(float(s), 4)
-            if s < self.min_score:
-                out.append((OTHER_ID, OTHER_LABEL, s))
+        for b, s_, ev in zip(best.tolist(), best_score.tolist(), evidence.tolist()):
+            if ev < self.min_score:
+                out.append((OTHER_ID, OTHER_LABEL, round(float(ev), 4)))
             else:
-                out.append((self.topic_ids_[b], self.topic_labels_[b], s))
+                out.append((self.topic_ids_[b], self.topic_labels_[b], round(float(s_), 4)))
         return out
+
+
+def _centred_unit(x: np.ndarray) -> np.ndarray:
+    """Rows minus the corpus mean, L2-normalised: cosines then measure how posts differ, not what all share."""
+    c = np.asarray(x, dtype=np.float32) - np.asarray(x, dtype=np.float32).mean(axis=0, keepdims=True)
+    return np.asarray(c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12))
+
+
+def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> np.ndarray | None:
+    """Unit LSA vectors (TF-IDF of stemmed unigrams and bigrams, truncated SVD); None without vocabulary."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    vectorizer = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
+                                 min_df=2, max_df=0.5, sublinear_tf=True, max_features=20_000)
+    try:
+        x = vectorizer.fit_transform(stemmed)
+    except ValueError:  # empty vocabulary: nothing in common between posts
+        return None
+    n_comp = min(n_components, x.shape[1] - 1, x.shape[0] - 1)
+    if n_comp < 2:
+        return None
+    emb = TruncatedSVD(n_components=n_comp, random_state=random_state).fit_transform(x)
+    return np.asarray(normalize(emb), dtype=np.float32)
+
+
+def nearest_neighbours(x: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """(n, k) indices of each row's ``k`` most cosine-similar other rows (rows are unit vectors).
+
+    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats: O(n^2 d) time, which is
+    seconds for the tens of thousands of posts that discovery and refinement see.
+    """
+    n = x.shape[0]
+    k = max(1, min(k, n - 1))
+    out = np.zeros((n, k), dtype=np.int64)
+    for start in range(0, n, chunk):
+        sims = x[start: start + chunk] @ x.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = -np.inf  # not its own neighbour
+        out[start: start + chunk] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -587,6 +779,10 @@ class TopicDiscoverer:
         match_threshold: float = 0.3,
         id_prefix: str = "d-",
         normaliser: TweetNormaliser | None = None,
+        encoder: str | None = None,
+        embedding_cache: str | None = None,
+        embedding_components: int = 50,
+        smooth_neighbours: int = 30,
     ) -> None:
         self.min_topic_size = min_topic_size
         self.max_topics = max_topics
@@ -602,9 +798,19 @@ class TopicDiscoverer:
         self.match_threshold = match_threshold
         self.id_prefix = id_prefix
         self.normaliser = normaliser
+        # Sentence encoder for the clustering space (pipeline.sentence_encoder); TF-IDF + SVD without it.
+        self.encoder = encoder
+        self.embedding_cache = embedding_cache
+        self.embedding_components = embedding_components
+        # Each post's vector is averaged with its nearest neighbours' before k-means, which denoises short
+        # posts; capped at n / 100 (none below 200 posts) so that the neighbourhood stays smaller than a topic
+        # of 1 % of the posts, and small inputs, where neighbours cross topics as often as not, are left as is.
+        self.smooth_neighbours = smooth_neighbours
 
-    def fit(self, texts: Sequence[str], normalised: Sequence[str] | None = None) -> TopicDiscoverer:
-        """Cluster ``texts``; ``normalised`` may pass the normaliser's output when the caller has it."""
+    def fit(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
+            embeddings: np.ndarray | None = None) -> TopicDiscoverer:
+        """Cluster ``texts``; ``normalised`` may pass the normaliser's output, and ``embeddings`` the
+        encoder's vectors of ``texts``, when the caller already has them."""
         normaliser = self.normaliser or TweetNormaliser()
         if normalised is None:
             normalised = normaliser.normalise_many(texts)
@@ -621,19 +827,74 @@ class TopicDiscoverer:
         import sklearn.metrics  # noqa: F401
         from threadpoolctl import threadpool_limits
 
+        if embeddings is None and self.encoder:
+            embeddings = self._encode(texts)
+        self.space_ = "tfidf-svd" if embeddings is None else "sentence-embedding"
         stemmed = [" ".join(content_stems(s)) for s in normalised]
         # One BLAS/OpenMP thread: these matrices are small, and a thread pool sized for the host's cores
         # inside a CPU-limited container made SVD and k-means ~100x slower in measurements.
         with threadpool_limits(limits=1):
-            embedding = self._embed(stemmed)
-            if embedding is None:
+            spaces = self._space(stemmed, embeddings)
+            if spaces is None:
                 return self
+            embedding, judge = spaces
             rng = np.random.default_rng(self.random_state)
-            cluster = self._cluster(embedding, rng)
+            cluster = self._cluster(embedding, rng, judge)
             self._describe(normalised, embedding, cluster)
         return self
 
     # -- steps -------------------------------------------------------------------------------------------
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray | None:
+        from pipeline.extras import MissingExtraError
+        from pipeline.sentence_encoder import SentenceEncoder
+
+        try:
+            return SentenceEncoder(str(self.encoder), cache_dir=self.embedding_cache).encode(list(texts))
+        except MissingExtraError as exc:
+            _warn_once(f"topic discovery on TF-IDF instead of sentence embeddings: {exc}")
+            return None
+
+    def _space(self, stemmed: list[str], embeddings: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The clustering space and the space that judges k.
+
+        LSA of the words, joined by the reduced sentence embeddings when there are any (each block
+        unit-length, so each carries half of the cosine: the words say *what* a post is about, the encoder
+        catches paraphrases); k-means runs on it after smoothing over nearest neighbours. The silhouette
+        that chooses k is measured before smoothing: smoothing tightens any partition, more so the finer
+        it is, so a silhouette measured after it would always ask for the largest k.
+        """
+        from sklearn.preprocessing import normalize
+
+        lsa = self._embed(stemmed)
+        space = lsa
+        if embeddings is not None:
+            sentence = self._reduce(embeddings)
+            space = sentence if lsa is None else np.asarray(normalize(np.hstack([sentence, lsa])))
+        if space is None:
+            return None
+        k = min(self.smooth_neighbours, space.shape[0] // 100)
+        if k < 2:
+            return space, space
+        neighbours = nearest_neighbours(space.astype(np.float32), k)
+        return np.asarray(normalize((space + space[neighbours].sum(axis=1)) / (k + 1))), space
+
+    def _reduce(self, embeddings: np.ndarray) -> np.ndarray:
+        """Centre, project on the leading principal components, re-normalise.
+
+        Centring removes the direction every post of the corpus shares (all are complaints to an airline),
+        which otherwise dominates the cosines; PCA keeps the directions along which posts differ, which is
+        what clustering needs, and makes k-means cheaper.
+        """
+        from sklearn.decomposition import PCA
+        from sklearn.preprocessing import normalize
+
+        x = np.asarray(embeddings, dtype=np.float64)
+        x = x - x.mean(axis=0, keepdims=True)
+        n_comp = min(self.embedding_components, x.shape[1], x.shape[0] - 1)
+        if n_comp >= 2:
+            x = PCA(n_components=n_comp, random_state=self.random_state).fit_transform(x)
+        return np.asarray(normalize(x))
 
     def _embed(self, stemmed: list[str]) -> np.ndarray | None:
         from sklearn.decomposition import TruncatedSVD
@@ -658,10 +919,11 @@ class TopicDiscoverer:
             emb = x.toarray()
         return np.asarray(normalize(emb))
 
-    def _cluster(self, emb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """k-means with k chosen by the mean silhouette (cosine) over a range of candidate k."""
+    def _cluster(self, emb: np.ndarray, rng: np.random.Generator, judge: np.ndarray | None = None) -> np.ndarray:
+        """k-means with k chosen by the mean silhouette (cosine, in ``judge``, default ``emb``) over a range
+        of candidate k."""
         from sklearn.cluster import KMeans
-        from sklearn.metrics import pairwise_distances, silhouette_score
+        from sklearn.metrics import pairwise_distances, silhouette_samples
 
         n = emb.shape[0]
         k_hi = max(self.min_topics, min(self.max_topics, n // max(self.min_topic_size, 1)))
@@ -672,20 +934,30 @@ class TopicDiscoverer:
         search = emb[search_idx]
         sil_pos = (rng.choice(len(search_idx), self.silhouette_sample, replace=False)
                    if len(search_idx) > self.silhouette_sample else np.arange(len(search_idx)))
-        dist = pairwise_distances(search[sil_pos], metric="cosine")
+        judged = emb if judge is None else judge
+        dist = pairwise_distances(judged[search_idx][sil_pos], metric="cosine")
         candidates = sorted({*range(k_lo, min(k_hi, 12) + 1), *range(12, k_hi + 1, 3), k_hi})
         candidates = [k for k in candidates if k_lo <= k <= k_hi and k < len(sil_pos)]
-        best_k, best_sil = (candidates[0] if candidates else k_lo), -2.0
         self.silhouettes_: dict[int, float] = {}
+        errors: dict[int, float] = {}
         for k in candidates:
             model = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state).fit(search)
             labels = model.labels_[sil_pos]
             if len(set(labels.tolist())) < 2:
                 continue
-            sil = float(silhouette_score(dist, labels, metric="precomputed"))
-            self.silhouettes_[k] = round(sil, 4)
-            if sil > best_sil:
-                best_k, best_sil = k, sil
+            per_post = silhouette_samples(dist, labels, metric="precomputed")
+            self.silhouettes_[k] = round(float(per_post.mean()), 4)
+            errors[k] = float(per_post.std() / math.sqrt(len(per_post)))
+        if self.silhouettes_:
+            # One-standard-error rule: the smallest k whose silhouette is within one standard error of the
+            # best. Silhouettes of posts are nearly flat over a wide range of k, and the maximum alone
+            # wanders within that plateau; the simplest partition that is as good is the one to read.
+            top = max(self.silhouettes_, key=lambda k: (self.silhouettes_[k], -k))
+            bar = self.silhouettes_[top] - errors[top]
+            best_k = min(k for k, v in self.silhouettes_.items() if v >= bar)
+            best_sil = self.silhouettes_[best_k]
+        else:
+            best_k, best_sil = (candidates[0] if candidates else k_lo), -2.0
         self.k_ = best_k
         self.silhouette_ = best_sil
         fit_idx = rng.choice(n, self.max_fit_posts, replace=False) if n > self.max_fit_posts else np.arange(n)

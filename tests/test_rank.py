@@ -72,12 +72,36 @@ def test_complaints_outrank_favour_seeking_and_praise() -> None:
 
 def test_score_is_leave_topic_out_impact() -> None:
     recs = base_records()
-    result = rank_posts(recs, NO_DISCOVERY)
+    removed = rank_posts(recs, NO_DISCOVERY.model_copy(update={"score_formula": "removed"}))
     problems = [r["intent"] == "complaint" for r in recs]
     rate_all = sum(problems) / len(recs)
     rest = [p for p, r in zip(problems, recs) if r["topic"] != "lost-luggage"]
     expected = rate_all - sum(rest) / len(rest)
-    assert result["topics"][0]["score"] == pytest.approx(expected, abs=1e-6)
+    assert removed["topics"][0]["score"] == pytest.approx(expected, abs=1e-6)
+    # Default: the topic's problems resolved (they stay as posts, no longer problems) -> p(t) / W.
+    resolved = rank_posts(recs, NO_DISCOVERY)
+    luggage = next(t for t in resolved["topics"] if t["topic"] == "lost-luggage")
+    expected_resolved = rate_all - (sum(problems) - 40) / len(recs)
+    assert luggage["score"] == pytest.approx(expected_resolved, abs=1e-6)
+    assert luggage["impact_removed"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_resolved_formula_orders_by_problem_volume_not_excess() -> None:
+    # A topic that many customers complain about but that also collects praise must outrank a small topic
+    # of pure complaints; the Thematic formula ("removed") puts it below, or even under zero.
+    recs: list[dict[str, Any]] = []
+    for _ in range(300):
+        recs.append(post(len(recs), "service", "complaint", "negative", 1))
+    for _ in range(150):
+        recs.append(post(len(recs), "service", "praise", "positive", 1))
+    for _ in range(60):
+        recs.append(post(len(recs), "wifi", "complaint", "negative", 1))
+    for _ in range(100):
+        recs.append(post(len(recs), "other", "complaint", "negative", 1))
+    default = [t["topic"] for t in rank_posts(recs, NO_DISCOVERY)["topics"]]
+    removed = rank_posts(recs, NO_DISCOVERY.model_copy(update={"score_formula": "removed"}))["topics"]
+    assert default == ["service", "wifi"]
+    assert [t["topic"] for t in removed] == ["wifi", "service"]
 
 
 def test_confidence_interval_contains_score_and_is_seeded() -> None:
@@ -86,7 +110,8 @@ def test_confidence_interval_contains_score_and_is_seeded() -> None:
     b = rank_posts(recs, NO_DISCOVERY)
     for t in a["topics"]:
         assert t["ci_low"] <= t["score"] <= t["ci_high"]
-        assert t["ci_low"] < t["ci_high"]
+        if t["n_problems"]:  # a topic without problems scores exactly 0 in every resample
+            assert t["ci_low"] < t["ci_high"]
     assert [(t["ci_low"], t["ci_high"]) for t in a["topics"]] == [(t["ci_low"], t["ci_high"]) for t in b["topics"]]
 
 
@@ -174,11 +199,12 @@ def test_discovery_turns_other_complaints_into_topics() -> None:
             r = post(len(recs), "other", "complaint", "negative", rng.uniform(0, 28))
             r["text"] = " ".join(rng.sample(words, 3) + [rng.choice(["again", "today", "still"])])
             recs.append(r)
-    result = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6))
+    result = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6, encoder="none"))
     discovered = [t for t in result["topics"] if t["source"] == "discovered"]
     assert len(discovered) >= 2
     assert all(t["topic"].startswith("d-") and t["keywords"] for t in discovered)
-    again = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6), previous=previous_topics(result))
+    again = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6, encoder="none"),
+                      previous=previous_topics(result))
     assert {t["topic"] for t in again["topics"]} == {t["topic"] for t in result["topics"]}
 
 
@@ -239,3 +265,14 @@ def test_load_rank_config(tmp_path: Path) -> None:
         load_rank_config(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_rank_config(tmp_path / "missing.yaml")
+
+
+def test_encoder_setting_is_resolved_without_loading_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import sentence_encoder
+    from pipeline.rank import resolve_encoder
+
+    assert resolve_encoder(RankConfig(encoder="none"), 10) is None
+    assert resolve_encoder(RankConfig(encoder="/models/mine"), 10) == "/models/mine"
+    assert resolve_encoder(RankConfig(encoder="/models/mine", max_embed_posts=5), 10) is None  # too many posts
+    monkeypatch.setattr(sentence_encoder, "encoder_available", lambda: False)
+    assert resolve_encoder(RankConfig(), 10) is None  # auto, extra not installed: TF-IDF methods

@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -177,3 +178,115 @@ def test_discovery_on_too_few_posts_is_all_other() -> None:
     disc = TopicDiscoverer(min_topic_size=5).fit(["one post", "two posts"])
     assert disc.labels_ == [OTHER_ID, OTHER_ID]
     assert disc.topics_ == {}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sentence embeddings: a tiny random-init BERT built in tmp (never a hub download)
+# ---------------------------------------------------------------------------------------------------------
+
+TINY_WORDS = ["bag", "lost", "luggage", "delay", "delayed", "late", "refund", "money", "flight", "my", "the",
+              "is", "again", "suitcase", "back", "hours", "tarmac", "claim", "baggage", "never", "arrived"]
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch = pytest.importorskip("torch", reason="torch not installed (extra topics-embed)")
+    transformers = pytest.importorskip("transformers", reason="transformers not installed (extra topics-embed)")
+    path = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", ".", "?", "!", *TINY_WORDS]
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = transformers.BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(str(path))
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    transformers.BertModel(config).save_pretrained(str(path))
+    return path
+
+
+def test_sentence_encoder_unit_vectors_and_cache(tiny_encoder_dir: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.sentence_encoder import SentenceEncoder, encoder_text
+
+    cleaned = encoder_text("@united my bag is Cancelled Flightled http://t.co/x #LostBag")
+    assert cleaned == "my bag is cancelled Lost Bag"
+    texts = ["my bag is lost", "flight delayed again", "my bag is lost"]
+    enc = SentenceEncoder(str(tiny_encoder_dir), cache_dir=tmp_path / "cache")
+    vectors = enc.encode(texts)
+    assert vectors.shape == (3, 16)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[2])
+    # A fresh encoder reads every vector from the cache without running the model.
+    again = SentenceEncoder(str(tiny_encoder_dir), cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(again, "_encode_raw", lambda _texts: pytest.fail("cache miss"))
+    assert np.allclose(again.encode(texts), vectors)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # PCA of a random tiny model's flat vectors
+def test_assigner_and_discoverer_with_encoder(taxonomy: Taxonomy, tiny_encoder_dir: Path) -> None:
+    lexical = TopicAssigner(taxonomy).fit()
+    assigner = TopicAssigner(taxonomy, encoder=str(tiny_encoder_dir), weight_embedding=0.05).fit()
+    posts = ["my bag never arrived at baggage claim", "flight delayed again, hours on the tarmac",
+             "refund money back please"]
+    emb = assigner.embed(posts)
+    assert emb is not None and emb.shape == (3, 16)
+    scores = assigner.score_matrix(posts, embeddings=emb)
+    # Centred embedding scores add zero on average over topics; a small weight keeps the lexical order.
+    assert np.allclose(scores.sum(axis=1), lexical.score_matrix(posts).sum(axis=1))
+    assert [t for t, _, _ in assigner.assign(posts)] == ["lost-luggage", "delays", "refunds"]
+    texts, _truth = _planted_posts(0)
+    disc = TopicDiscoverer(max_topics=6, encoder=str(tiny_encoder_dir)).fit(texts)
+    assert disc.space_ == "sentence-embedding"
+    assert len(disc.labels_) == len(texts) and disc.k_ >= 2
+
+
+def test_missing_extra_falls_back_with_a_message(taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import pipeline.topics as topics_module
+    from pipeline import sentence_encoder
+    from pipeline.extras import MissingExtraError
+
+    def missing(module: str, extra: str, feature: str) -> None:
+        raise MissingExtraError(f"{feature} needs the '{module}' package: pip install 'voc-pipeline[{extra}]'")
+
+    monkeypatch.setattr(sentence_encoder, "require", missing)
+    monkeypatch.setattr(topics_module, "_WARNED", set())
+    assigner = TopicAssigner(taxonomy, encoder="all-MiniLM-L6-v2").fit()
+    assert assigner.encoder_ is None
+    assert assigner.assign(["lost my suitcase"])[0][0] == "lost-luggage"
+    texts, _ = _planted_posts(0)
+    disc = TopicDiscoverer(max_topics=6, encoder="all-MiniLM-L6-v2").fit(texts)
+    assert disc.space_ == "tfidf-svd"
+    err = capsys.readouterr().err
+    assert "voc-pipeline[topics-embed]" in err and err.count("warning:") == 2
+
+
+def test_refine_spreads_topics_over_the_neighbour_graph(taxonomy: Taxonomy) -> None:
+    # Two groups of posts, close in embedding space within a group. Most posts of group A lean to topic 0,
+    # a minority leans weakly to topic 1 (noise): refinement gives them the topic of their neighbours.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 16))
+    group = np.repeat([0, 1], 150)
+    emb = centres[group] + 0.3 * rng.normal(size=(300, 16))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    scores = np.zeros((300, 3))
+    scores[np.arange(300), group] = 0.5
+    noisy = rng.choice(300, 60, replace=False)
+    scores[noisy, group[noisy]] = 0.2
+    scores[noisy, 1 - group[noisy]] = 0.3
+    assigner = TopicAssigner(taxonomy, min_refine_posts=50).fit()
+    refined = assigner.refine(scores, [""] * 300, emb)
+    assert refined is not None
+    assert (refined.argmax(axis=1) == group).mean() > 0.95
+    assert (scores.argmax(axis=1) == group).mean() == pytest.approx(0.8)
+    # Too few posts, or refinement switched off: nothing to refine.
+    assert assigner.refine(scores[:20], [""] * 20, emb[:20]) is None
+    assert TopicAssigner(taxonomy, refine_iterations=0).fit().refine(scores, [""] * 300, emb) is None
+
+
+def test_assign_corpus_keeps_posts_without_evidence_in_other(taxonomy: Taxonomy) -> None:
+    texts = ["my suitcase never arrived at baggage claim"] * 150 + ["what a lovely morning"] * 60
+    assigner = TopicAssigner(taxonomy, min_refine_posts=50).fit()
+    out = assigner.assign_corpus(texts)
+    assert {t for t, _, _ in out[:150]} == {"lost-luggage"}
+    assert {t for t, _, _ in out[150:]} == {OTHER_ID}
