@@ -1,22 +1,48 @@
 """The batch job behind ``voc score`` and ``voc predict --input``.
 
 Posts stream through in bounded batches: read -> normalise -> classify (-> topic) -> write, in input
-order. With ``workers > 1`` the scoring runs in worker processes, each loading the bundle once; at most
-``2 * workers`` batches are in flight, so memory stays flat however large the input. The output appears
-under its final name only when the job completes (see :class:`pipeline.io.RecordWriter`).
+order. With ``workers > 1`` the scoring runs in worker processes, each holding the bundle once; at most
+``2 * workers`` batches are in flight, so memory stays flat however large the input.
+
+Every batch becomes a shard in ``<output>.parts/`` recorded in a manifest (see :mod:`pipeline.manifest`),
+so a job killed at any point continues with ``resume=True`` and ends with the same output as an
+uninterrupted run. The output (and ``<output>.rejected.jsonl``) appear under their final names only when
+every shard is done; then the parts are removed. ``<output>.lock`` keeps two jobs off the same output.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.io import PostBatch, RecordWriter, RejectedWriter, read_posts
+from pipeline.errors import InputError
+from pipeline.io import (
+    AtomicWriter,
+    PostBatch,
+    RecordWriter,
+    input_files,
+    output_kind,
+    read_posts,
+    rejected_path,
+)
+from pipeline.manifest import (
+    Manifest,
+    OutputLock,
+    ShardRecord,
+    directory_hash,
+    fingerprint_difference,
+    input_fingerprint,
+    parts_dir,
+    sha256_of,
+)
 
 PREDICTION_FIELDS = ("id", "intent", "intent_scores", "sentiment", "sentiment_scores")
 TOPIC_FIELDS = ("topic", "topic_label", "topic_score")
@@ -35,10 +61,12 @@ class ScoreSummary:
     rejected_path: Path | None = None
     workers: int = 1
     intent_counts: dict[str, int] = field(default_factory=dict)
+    # Rows already done by the interrupted run a resumed job continues (not counted in its rate).
+    resumed_rows: int = 0
 
     @property
     def posts_per_second(self) -> float:
-        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
+        return (self.rows_read - self.resumed_rows) / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +77,7 @@ class ScoreSummary:
             "seconds": round(self.seconds, 3),
             "posts_per_second": round(self.posts_per_second, 1),
             "workers": self.workers,
+            "resumed_rows": self.resumed_rows,
             "output": str(self.output) if self.output else None,
             "rejected_file": str(self.rejected_path) if self.rejected_path else None,
             "intent_counts": self.intent_counts,
@@ -126,7 +155,11 @@ _WORKER: BatchScorer | None = None
 
 def _init_worker(model: str | None, taxonomy: str | None, with_topics: bool, carry: bool) -> None:
     global _WORKER
-    _WORKER = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry)
+    # Ctrl-C goes to the whole process group: the parent handles it (stops, keeps the finished shards);
+    # workers ignoring it avoids a traceback per worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _WORKER is None:  # with the "fork" start method the parent's loaded scorer is inherited as is
+        _WORKER = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry)
 
 
 def _score_in_worker(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -134,25 +167,178 @@ def _score_in_worker(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return _WORKER.score(rows)
 
 
+Indexed = tuple[int, PostBatch]
+
+
 def _scored_batches(
-    batches: Iterator[PostBatch], workers: int, make_scorer: Callable[[], BatchScorer], init_args: tuple[Any, ...]
-) -> Iterator[tuple[PostBatch, list[dict[str, Any]]]]:
-    """Yield (batch, scored rows) in input order, scoring in-process or in a bounded process pool."""
+    batches: Iterable[Indexed], workers: int, scorer: BatchScorer, init_args: tuple[Any, ...]
+) -> Iterator[tuple[int, PostBatch, list[dict[str, Any]]]]:
+    """Yield (index, batch, scored rows) in input order, scoring in-process or in a bounded process pool."""
+    global _WORKER
     if workers <= 1:
-        scorer = make_scorer()
-        for batch in batches:
-            yield batch, scorer.score(batch.rows)
+        for index, batch in batches:
+            yield index, batch, scorer.score(batch.rows)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args) as pool:
-        pending: deque[tuple[PostBatch, Future[list[dict[str, Any]]]]] = deque()
-        for batch in batches:
-            pending.append((batch, pool.submit(_score_in_worker, batch.rows)))
-            if len(pending) >= 2 * workers:
-                done_batch, future = pending.popleft()
-                yield done_batch, future.result()
+    _WORKER = scorer  # inherited by forked workers: no second load, pages shared copy-on-write
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args)
+    try:
+        pending: deque[tuple[int, PostBatch, Future[list[dict[str, Any]]]]] = deque()
+        for index, batch in batches:
+            pending.append((index, batch, pool.submit(_score_in_worker, batch.rows)))
+            if len(pending) >= 2 * workers:  # the bound on memory: never more batches in flight
+                done_index, done_batch, future = pending.popleft()
+                yield done_index, done_batch, future.result()
         while pending:
-            done_batch, future = pending.popleft()
-            yield done_batch, future.result()
+            done_index, done_batch, future = pending.popleft()
+            yield done_index, done_batch, future.result()
+    finally:
+        # On an error or Ctrl-C, drop queued batches instead of scoring them for nothing.
+        pool.shutdown(wait=True, cancel_futures=True)
+        _WORKER = None
+
+
+# -- the sharded job -------------------------------------------------------------------------------------
+def _part_name(index: int, kind: str) -> str:
+    return f"part-{index:06d}.{'parquet' if kind == 'parquet' else 'jsonl'}"
+
+
+def _rejected_part_name(index: int) -> str:
+    return f"part-{index:06d}.rejected.jsonl"
+
+
+def _valid_shards(manifest: Manifest, parts: Path, kind: str) -> Manifest | None:
+    """Keep the shards whose files are present and unchanged; None when the schema shard is gone."""
+    kept: dict[int, ShardRecord] = {}
+    for index, shard in manifest.shards.items():
+        ok = shard.sha256 is None or (
+            (parts / _part_name(index, kind)).is_file() and sha256_of(parts / _part_name(index, kind)) == shard.sha256
+        )
+        rejected_file = parts / _rejected_part_name(index)
+        ok = ok and (
+            shard.rejected_sha256 is None
+            or (rejected_file.is_file() and sha256_of(rejected_file) == shard.rejected_sha256)
+        )
+        if ok:
+            kept[index] = shard
+    if manifest.schema_shard is not None and manifest.schema_shard not in kept:
+        return None
+    manifest.shards = kept
+    return manifest
+
+
+def _finalise(output: Path, parts: Path, manifest: Manifest, kind: str, schema: Any) -> Path | None:
+    """Concatenate the shards, in order, into the final files (atomically); returns the rejected file."""
+    indexes = sorted(manifest.shards)
+    target = rejected_path(output)
+    written: Path | None = None
+    if any(manifest.shards[i].rejected_sha256 for i in indexes):
+        with AtomicWriter(target, "wb") as handle:
+            for i in indexes:
+                if manifest.shards[i].rejected_sha256:
+                    with (parts / _rejected_part_name(i)).open("rb") as part:
+                        shutil.copyfileobj(part, handle)
+        written = target
+    elif target.exists():
+        target.unlink()  # a stale file from an earlier run would be taken for this run's
+    with AtomicWriter(output, "wb") as handle:
+        if kind == "jsonl":
+            for i in indexes:
+                if manifest.shards[i].sha256:
+                    with (parts / _part_name(i, kind)).open("rb") as part:
+                        shutil.copyfileobj(part, handle)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if schema is None:  # nothing scored: an empty table, as RecordWriter writes
+                pq.write_table(pa.table({"id": pa.array([], pa.string())}), handle)
+            else:
+                with pq.ParquetWriter(handle, schema, compression="zstd") as writer:
+                    for i in indexes:
+                        if manifest.shards[i].sha256:
+                            part_file = pq.ParquetFile(parts / _part_name(i, kind))
+                            for group in range(part_file.num_row_groups):
+                                writer.write_table(part_file.read_row_group(group))
+    shutil.rmtree(parts, ignore_errors=True)
+    return written
+
+
+def _write_shard(
+    parts: Path, index: int, kind: str, batch: PostBatch, scored: list[dict[str, Any]], schema: Any
+) -> tuple[ShardRecord, Any]:
+    """Write one batch's part files atomically; returns its record and the Parquet schema in use."""
+    sha = None
+    if scored:
+        path = parts / _part_name(index, kind)
+        with RecordWriter(path, schema=schema) as writer:
+            writer.write(scored)
+        schema = writer.schema
+        sha = sha256_of(path)
+    rejected_sha = None
+    if batch.rejected:
+        path = parts / _rejected_part_name(index)
+        with AtomicWriter(path) as handle:
+            for rejected in batch.rejected:
+                handle.write(json.dumps(rejected.to_dict(), ensure_ascii=False, default=str) + "\n")
+        rejected_sha = sha256_of(path)
+    intents: dict[str, int] = {}
+    truncated = 0
+    for row in scored:
+        truncated += bool(row.get("truncated"))
+        intent = row.get("intent")
+        if intent is not None:
+            intents[intent] = intents.get(intent, 0) + 1
+    record = ShardRecord(
+        index=index,
+        rows_read=batch.n_read,
+        scored=len(scored),
+        rejected=len(batch.rejected),
+        truncated=truncated,
+        intent_counts=intents,
+        sha256=sha,
+        rejected_sha256=rejected_sha,
+    )
+    return record, schema
+
+
+def _add_shard(summary: ScoreSummary, shard: ShardRecord) -> None:
+    summary.rows_read += shard.rows_read
+    summary.scored += shard.scored
+    summary.rejected += shard.rejected
+    summary.truncated += shard.truncated
+    for intent, n in shard.intent_counts.items():
+        summary.intent_counts[intent] = summary.intent_counts.get(intent, 0) + n
+
+
+def job_fingerprint(
+    input_spec: str | Path,
+    scorer: BatchScorer,
+    *,
+    taxonomy: str | Path | None,
+    kind: str,
+    batch_size: int,
+    text_field: str,
+    with_topics: bool,
+    carry_columns: bool,
+) -> dict[str, Any]:
+    """Everything the shards' bytes depend on: a resumed job must match it exactly."""
+    from pipeline import __version__
+    from pipeline.fastpath import fastpath_enabled
+
+    bundle = scorer.predictor.bundle
+    return {
+        "inputs": input_fingerprint(input_spec),
+        "model": directory_hash(Path(bundle.path)) if bundle.path else None,
+        "taxonomy": sha256_of(Path(taxonomy)) if taxonomy is not None else None,
+        "output_kind": kind,
+        "batch_size": batch_size,
+        "text_field": text_field,
+        "with_topics": with_topics,
+        "carry_columns": carry_columns,
+        "max_chars": scorer.predictor.normaliser.max_chars,
+        "fastpath": fastpath_enabled(),  # the two paths agree to ~1e-6, not to the last printed digit
+        "voc_pipeline": __version__,
+    }
 
 
 def score_posts(
@@ -167,38 +353,95 @@ def score_posts(
     batch_size: int = 5000,
     text_field: str = "text",
     on_progress: Callable[[ScoreSummary], None] | None = None,
+    resume: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> ScoreSummary:
-    """Score every post of ``input_spec`` into ``output`` (.jsonl or .parquet); rejected rows go beside it."""
+    """Score every post of ``input_spec`` into ``output`` (.jsonl or .parquet); rejected rows go beside it.
+
+    ``resume`` continues an interrupted job on the same input, model and settings (else
+    :class:`~pipeline.errors.InputError`); without it, leftovers of an earlier run are discarded.
+    ``log`` receives one-line notices (starting over, resuming).
+    """
     started = time.perf_counter()
+    say = log or (lambda _message: None)
     summary = ScoreSummary(workers=workers)
     output = Path(output)
+    kind = output_kind(output)
     model_arg = str(model) if model is not None else None
     taxonomy_arg = str(taxonomy) if taxonomy is not None else None
-    # Load the model here first even with workers: a bad bundle or taxonomy fails before any work starts.
-    local = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry_columns)
-    rejected_writer = RejectedWriter(output)
-    batches = read_posts(input_spec, text_field=text_field, batch_size=batch_size)
-    failed = True
-    try:
-        with RecordWriter(output) as writer:
-            init_args = (model_arg, taxonomy_arg, with_topics, carry_columns)
-            for batch, scored in _scored_batches(batches, workers, lambda: local, init_args):
-                writer.write(scored)
-                rejected_writer.add(batch.rejected)
-                summary.rows_read += batch.n_read
-                summary.scored += len(scored)
-                summary.rejected += len(batch.rejected)
-                for row in scored:
-                    summary.truncated += bool(row.get("truncated"))
-                    intent = row.get("intent")
-                    if intent is not None:
-                        summary.intent_counts[intent] = summary.intent_counts.get(intent, 0) + 1
+    input_files(input_spec)  # a missing or unreadable input fails before the lock file is made
+    with OutputLock(output):
+        # Load the model first even with workers: a bad bundle or taxonomy fails before any work starts.
+        scorer = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry_columns)
+        scorer.score([{"id": "warm-up", "text": "warm up"}])  # builds tokenizer and caches before a fork
+        fingerprint = job_fingerprint(
+            input_spec,
+            scorer,
+            taxonomy=taxonomy,
+            kind=kind,
+            batch_size=batch_size,
+            text_field=text_field,
+            with_topics=with_topics,
+            carry_columns=carry_columns,
+        )
+        parts = parts_dir(output)
+        manifest: Manifest | None = None
+        if parts.exists():
+            saved = Manifest.load(parts)
+            if not resume:
+                say(f"note: discarding the unfinished earlier run in {parts} and starting over (--resume continues it)")
+            elif saved is None:
+                say(f"note: {parts} has no readable manifest; starting over")
+            else:
+                difference = fingerprint_difference(saved.fingerprint, fingerprint)
+                if difference:
+                    raise InputError(
+                        f"cannot resume {output}: {difference} since the interrupted run; "
+                        "rerun without --resume to start over"
+                    )
+                manifest = _valid_shards(saved, parts, kind)
+                if manifest is None:
+                    say(f"note: the shards in {parts} do not match their manifest; starting over")
+            if manifest is None:
+                shutil.rmtree(parts)
+        elif resume:
+            say(f"note: nothing to resume for {output}; starting")
+        if manifest is None:
+            manifest = Manifest(fingerprint=fingerprint)
+            parts.mkdir(parents=True)
+            manifest.save(parts)
+        elif manifest.shards:
+            say(f"resuming: {len(manifest.shards)} shard(s) already done in {parts}")
+        for shard in manifest.shards.values():
+            _add_shard(summary, shard)
+        summary.resumed_rows = summary.rows_read
+        schema: Any = None
+        if kind == "parquet" and manifest.schema_shard is not None:
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(parts / _part_name(manifest.schema_shard, kind))
+        done = set(manifest.shards)
+        batches = (
+            (index, batch)
+            for index, batch in enumerate(read_posts(input_spec, text_field=text_field, batch_size=batch_size))
+            if index not in done
+        )
+        init_args = (model_arg, taxonomy_arg, with_topics, carry_columns)
+        try:
+            for index, batch, scored in _scored_batches(batches, workers, scorer, init_args):
+                shard, schema = _write_shard(parts, index, kind, batch, scored, schema)
+                if manifest.schema_shard is None and shard.sha256 is not None:
+                    manifest.schema_shard = index
+                manifest.shards[index] = shard
+                manifest.save(parts)  # after the part files: a shard is done only once recorded
+                _add_shard(summary, shard)
                 if on_progress is not None:
                     summary.seconds = time.perf_counter() - started
                     on_progress(summary)
-        failed = False
-    finally:
-        summary.rejected_path = rejected_writer.close(failed=failed)
+        except KeyboardInterrupt:
+            say(f"interrupted: {len(manifest.shards)} shard(s) kept in {parts}; rerun with --resume to continue")
+            raise
+        summary.rejected_path = _finalise(output, parts, manifest, kind, schema)
     summary.output = output
     summary.seconds = time.perf_counter() - started
     return summary

@@ -1,0 +1,179 @@
+"""``voc score --engine ray``: the same scorer, distributed with Ray Data.
+
+The input (a file, directory or glob of Parquet/JSONL/CSV, or a URI Ray can read such as ``s3://...``)
+is read with ``ray.data.read_*``; ``map_batches`` runs :class:`RayBatchScorer`, a class-based UDF, on an
+actor pool, so every actor builds one :class:`~pipeline.score.BatchScorer` (the bundle and taxonomy
+loaded once) and scores batch after batch with exactly the code the local engine uses. The scored rows
+are written as a directory of Parquet shards; rows that cannot be used go to ``<output>.rejected.jsonl``
+beside it, as for the local engine.
+
+``ray.init()`` joins the cluster named by ``RAY_ADDRESS`` (as set by ``ray job submit``), else starts a
+local instance. Ray is an optional dependency (``pip install 'voc-pipeline[ray]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+from pipeline.io import SUPPORTED_SUFFIXES, AtomicWriter, input_files, rejected_path
+from pipeline.score import ScoreSummary
+
+REJECTED_COLUMN = "_voc_rejected"
+
+
+def _rejection(row: dict[str, Any], text_field: str) -> str | None:
+    """Why a row cannot be scored (the local reader's rules for a parsed record), or None."""
+    if text_field not in row:
+        return f"no '{text_field}' field"
+    text = row[text_field]
+    if text is None:
+        return f"'{text_field}' is null"
+    if not isinstance(text, str):
+        return f"'{text_field}' must be a string, got {type(text).__name__}"
+    if not text.strip():
+        return "text is empty or whitespace only"
+    return None
+
+
+class RayBatchScorer:
+    """Ray Data UDF: one ``BatchScorer`` per actor, Arrow tables in and out."""
+
+    def __init__(self, model: str | None, taxonomy: str | None, text_field: str) -> None:
+        from pipeline.score import BatchScorer
+
+        self.scorer = BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=True)
+        self.text_field = text_field
+
+    def __call__(self, table: Any) -> Any:
+        import pyarrow as pa
+
+        from pipeline.io import _parquet_value, derived_id
+
+        good: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = []
+        for row in table.to_pylist():
+            source = str(row.pop("path", "") or "")
+            reason = _rejection(row, self.text_field)
+            if reason is not None:
+                raw = json.dumps(row, ensure_ascii=False, default=str)
+                out.append({REJECTED_COLUMN: json.dumps({"source": source, "reason": reason, "raw": raw})})
+                continue
+            if self.text_field != "text":
+                row["text"] = row.pop(self.text_field)
+            if row.get("id") in (None, ""):
+                # No row number in a distributed read: the id comes from the file and the content only.
+                row["id"] = derived_id(row["text"], source, 0)
+            elif not isinstance(row["id"], str):
+                row["id"] = str(row["id"])
+            good.append(row)
+        scored = self.scorer.score(good)
+        out = [{k: _parquet_value(v) for k, v in r.items()} | {REJECTED_COLUMN: None} for r in scored] + out
+        return pa.Table.from_pylist(out)
+
+
+def _read(spec: str, text_field: str) -> Any:
+    import ray.data
+
+    if "://" in spec:  # a remote URI: Ray lists it itself
+        paths = [spec]
+        kinds = {SUPPORTED_SUFFIXES.get(Path(spec.rstrip("/")).suffix.lower(), "parquet")}
+    else:
+        files = input_files(spec)
+        paths = [str(p) for p in files]
+        kinds = {SUPPORTED_SUFFIXES[p.suffix.lower()] for p in files}
+    if len(kinds) > 1:
+        raise InputError(f"--engine ray needs one input format, got {', '.join(sorted(kinds))}")
+    kind = kinds.pop()
+    if kind == "parquet":
+        return ray.data.read_parquet(paths, include_paths=True, num_cpus=0.25)
+    if kind == "csv":
+        return ray.data.read_csv(paths, include_paths=True, num_cpus=0.25)
+    return ray.data.read_json(paths, lines=True, include_paths=True, num_cpus=0.25)
+
+
+def score_posts_ray(
+    input_spec: str | Path,
+    output: str | Path,
+    *,
+    model: str | Path | None = None,
+    taxonomy: str | Path | None = None,
+    workers: int = 1,
+    batch_size: int = 5000,
+    text_field: str = "text",
+    log: Callable[[str], None] | None = None,
+) -> ScoreSummary:
+    """Score ``input_spec`` on Ray into the directory ``output`` (Parquet shards, in input order)."""
+    try:
+        import pyarrow.compute as pc
+        import ray
+        import ray.data
+    except ImportError:
+        raise InputError("--engine ray needs Ray: pip install 'voc-pipeline[ray]'") from None
+
+    started = time.perf_counter()
+    output = Path(output)
+    if output.suffix.lower() in (".jsonl", ".json", ".csv"):
+        raise InputError(f"--engine ray writes a directory of Parquet files; give a directory, not {output}")
+    model_arg = str(model) if model is not None else None
+    taxonomy_arg = str(taxonomy) if taxonomy is not None else None
+    # Fail on a bad bundle or taxonomy here, before any cluster work.
+    from pipeline.score import BatchScorer
+
+    BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=False)
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, logging_level=logging.WARNING)  # joins $RAY_ADDRESS when set
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # shards come out in input order
+    context.enable_progress_bars = False
+    dataset = _read(str(input_spec), text_field)
+    scored = dataset.map_batches(
+        RayBatchScorer,
+        fn_constructor_args=(model_arg, taxonomy_arg, text_field),
+        batch_size=batch_size,
+        batch_format="pyarrow",
+        # Starts with one actor and grows to `workers`: a fixed pool holding every CPU would starve the
+        # read tasks (they need a CPU too) and the job would wait forever.
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, workers)),
+    ).materialize()  # scored once, then split into the output and the rejected rows
+
+    def ok_rows(table: Any) -> Any:
+        return table.filter(pc.is_null(table[REJECTED_COLUMN])).drop_columns([REJECTED_COLUMN])
+
+    def bad_rows(table: Any) -> Any:
+        return table.filter(pc.is_valid(table[REJECTED_COLUMN])).select([REJECTED_COLUMN])
+
+    tmp = output.with_name(f".{output.name}.tmp-ray")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    scored.map_batches(ok_rows, batch_format="pyarrow").write_parquet(str(tmp))
+    summary = ScoreSummary(workers=workers)
+    rejected_file = rejected_path(output)
+    n_rejected = 0
+    with AtomicWriter(rejected_file) as handle:
+        for row in scored.map_batches(bad_rows, batch_format="pyarrow").iter_rows():
+            handle.write(json.dumps(json.loads(row[REJECTED_COLUMN]), ensure_ascii=False) + "\n")
+            n_rejected += 1
+    if not n_rejected:
+        rejected_file.unlink()
+    if output.exists():
+        import shutil
+
+        shutil.rmtree(output)
+    tmp.rename(output)  # the directory appears under its final name only when complete
+    summary.scored = scored.count() - n_rejected
+    summary.rejected = n_rejected
+    summary.rows_read = summary.scored + n_rejected
+    summary.output = output
+    summary.rejected_path = rejected_file if n_rejected else None
+    summary.seconds = time.perf_counter() - started
+    if log is not None:
+        log(f"ray: {len(list(output.glob('*.parquet')))} Parquet shard(s) in {output}")
+    return summary
