@@ -37,5 +37,11 @@ train: install
 evaluate: install
 	$(VOC) evaluate --dataset semeval-2017-test --data-dir $(DATA_DIR) --output reports/evaluate/semeval-2017-test
 
+# Backend comparison (docs/models.md): intent 5-fold CV + held-out sentiment + throughput of the linear default.
+# The transformer rows: pip install -e '.[transformer]', train configs/transformer.yaml, add its --config/--bundle.
+bench: install
+	$(PY) scripts/bench_models.py --config linear=configs/default.yaml --bundle linear=models/default \
+		--data-dir $(DATA_DIR) --out runs/bench.json
+
 clean:
 	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ and held-out sets, written into the bundle) and by ``voc evaluate``. Slices are 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -250,6 +251,7 @@ def run_evaluation(
         "model": str(predictor.bundle.path),
         "data": source,
         "rows_rejected": rejected,
+        "output": str(output),
         "tasks": {},
     }
     for name, gold in labels.items():
@@ -263,8 +265,25 @@ def run_evaluation(
             predictor.classifiers[name].classes_,
             [brands[i] for i in keep],
         )
+        decide = getattr(predictor.classifiers[name], "decide", None)
+        threshold = getattr(predictor.classifiers[name], "abstain_threshold_", None)
+        if decide is not None and threshold is not None:  # labels as shipped: low confidence -> abstain label
+            label_set = list(predictor.classifiers[name].classes_)
+            decided_idx = [label_set.index(label) for label in decide(probabilities[name][keep])]
+            decided = classification_metrics(
+                [str(gold[i]) for i in keep], np.eye(len(label_set))[decided_idx], label_set
+            )
+            result["with_abstention"] = {
+                "threshold": threshold,
+                **decided["overall"],
+                "per_class": decided["per_class"],
+            }
         report["tasks"][name] = result
     out = Path(output)
+    from pipeline.plots import write_evaluation_plots
+
+    plots, note = write_evaluation_plots(report, out)
+    report["plots"] = [p.name for p in plots] if plots else note
     write_json_atomic(out / "evaluation.json", report)
     write_text_atomic(out / "evaluation.md", evaluation_markdown(report))
     return report
@@ -284,6 +303,17 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
             f"n={o['n']:,} accuracy={o['accuracy']:.3f} macro-F1={o['macro_f1']:.3f} "
             f"macro-recall={o['macro_recall']:.3f} ECE={o['ece']:.3f}",
             "",
+        ]
+        if "with_abstention" in result:
+            a = result["with_abstention"]
+            lines += [
+                f"With the abstention threshold {a['threshold']:.3f} (labels as shipped): accuracy={a['accuracy']:.3f} "
+                f"macro-F1={a['macro_f1']:.3f}",
+                "",
+            ]
+        if os.path.exists(os.path.join(report.get("output", ""), f"{name}-reliability.png")):
+            lines += [f"![{name} reliability]({name}-reliability.png) ![{name} confusion]({name}-confusion.png)", ""]
+        lines += [
             "| label | precision | recall | F1 | support |",
             "|---|---|---|---|---|",
         ]

@@ -31,6 +31,12 @@ DATASET_NOTES: dict[str, str] = {
     "speech-acts": "Tweet Act Classification (Saha et al. 2019). BSD-2-Clause.",
     "twcs": "Customer Support on Twitter excerpts (Kaggle thoughtvector). CC BY-NC-SA 4.0.",
     "ibm-cdp": "IBM Twitter customer-care conversations (EMNLP 2020). Apache 2.0.",
+    "weak:twcs": "Weak intent labels: spaCy Matcher labelling functions (pipeline/weak_labels.py) applied to the "
+    "unlabelled twcs customer posts (76+ brands), guideline priority rule, capped per label; recomputed at "
+    "training time, texts never committed. CC BY-NC-SA 4.0.",
+    "weak:ibm-cdp": "Weak intent labels (pipeline/weak_labels.py) on the IBM customer-care posts. Apache 2.0.",
+    "weak:twcs+ibm-cdp": "Weak intent labels (pipeline/weak_labels.py) on twcs and IBM customer-care posts. "
+    "CC BY-NC-SA 4.0 (twcs) and Apache 2.0.",
 }
 
 

@@ -1,0 +1,275 @@
+"""Compare every backend on the same splits; writes JSON and a Markdown table (docs/models.md quotes it).
+
+Three measurements, each optional:
+
+* ``--config NAME=FILE``: intent cross-validation on ``brand-intent``: stratified k folds with a fixed seed;
+  each fold trains the config's intent classifier on the other folds *plus every other training source of
+  the config* (e.g. ``intent-extra.jsonl``, weak labels) and scores only the held-out brand-intent rows.
+  Reports macro-F1, per-class F1 (favour-seeking), ECE, and macro-F1 with the abstention threshold.
+* ``--bundle NAME=DIR``: held-out sentiment (SemEval-2017 test macro-recall, airline-sentiment:test
+  accuracy) and intent, per runtime (transformer: ONNX int8 and torch fp32, so the int8 loss is measured
+  on the same rows).
+* throughput of each bundle and runtime on ``--threads`` CPU threads (posts/s, normalise + both tasks).
+
+Examples (the exact commands behind docs/models.md)::
+
+    python scripts/bench_models.py --config linear=configs/default.yaml --folds 5 --out runs/bench-linear.json
+    python scripts/bench_models.py --config transformer=configs/transformer.yaml --folds 5 \
+        --out runs/bench-transformer-cv.json
+    python scripts/bench_models.py --bundle linear=models/default --bundle transformer=models/transformer \
+        --out runs/bench-bundles.json
+
+Quick runs: ``--only-folds 1`` (one fold), ``--set epochs=1`` (override classifier params).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline import registry  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.datasets import default_shared_data_dir, load_dataset, resolve_data_dir  # noqa: E402
+from pipeline.evaluate import classification_metrics  # noqa: E402
+from pipeline.normalise import normaliser_from_config  # noqa: E402
+from pipeline.train import _DatasetCache  # noqa: E402
+
+CV_DATASET = "brand-intent"
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def intent_cv(
+    config_path: Path, data_dir: Path | None, folds: int, only_folds: int | None, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Out-of-fold intent predictions on brand-intent; extra training sources join every training fold."""
+    from sklearn.model_selection import StratifiedKFold
+
+    config = load_config(config_path)
+    task = config.intent
+    assert task is not None, f"{config_path} has no intent task"
+    data_root = resolve_data_dir(data_dir, config.data_dir, base=config_path.parent)
+    normaliser = normaliser_from_config(config.normaliser.model_dump())
+    cache = _DatasetCache(data_root, normaliser, config_path.parent)
+    classes = config.labels_for("intent")
+    target = cache.get(CV_DATASET, "intent")
+    target_texts = cache.normalised(CV_DATASET, "intent")
+    extra_texts: list[str] = []
+    extra_labels: list[str] = []
+    for name in task.train:
+        if name == CV_DATASET:
+            continue
+        extra_texts += cache.normalised(name, "intent")
+        extra_labels += cache.get(name, "intent").labels
+    params = dict(task.params)
+    params.setdefault("seed", config.seed)
+    params.setdefault("calibration_folds", task.cv_folds)
+    params.update(overrides)
+    factory = registry.classifiers.get(task.classifier)
+    y = np.asarray(target.labels)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    proba = np.full((len(y), len(classes)), np.nan)
+    decided: list[str | None] = [None] * len(y)
+    seconds = []
+    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y)):
+        if only_folds is not None and fold >= only_folds:
+            break
+        started = time.perf_counter()
+        classifier = factory(**params)
+        classifier.fit(
+            [target_texts[i] for i in train_idx] + extra_texts,
+            [target.labels[i] for i in train_idx] + extra_labels,
+            classes=classes,
+        )
+        fold_proba = classifier.predict_proba([target_texts[i] for i in test_idx])
+        proba[test_idx] = fold_proba
+        decide = getattr(classifier, "decide", None)
+        labels = decide(fold_proba) if decide is not None else [classes[j] for j in fold_proba.argmax(axis=1)]
+        for i, label in zip(test_idx, labels):
+            decided[i] = label
+        seconds.append(round(time.perf_counter() - started, 1))
+        print(f"{config_path.name}: fold {fold + 1}/{folds} done in {seconds[-1]}s", file=sys.stderr, flush=True)
+    scored = ~np.isnan(proba).any(axis=1)
+    gold = [str(label) for label in y[scored]]
+    report = classification_metrics(gold, proba[scored], classes)
+    decided_idx = np.asarray([classes.index(str(d)) for d in np.asarray(decided, dtype=object)[scored]])
+    with_abstention = classification_metrics(gold, np.eye(len(classes))[decided_idx], classes)["overall"]
+    return {
+        "config": str(config_path),
+        "classifier": task.classifier,
+        "train_sources": task.train,
+        "folds": folds,
+        "folds_run": len(seconds),
+        "rows_scored": int(scored.sum()),
+        "seed": config.seed,
+        "overrides": overrides,
+        "overall": report["overall"],
+        "per_class": report["per_class"],
+        "confusion": report["confusion"],
+        "macro_f1_with_abstention": with_abstention["macro_f1"],
+        "fold_seconds": seconds,
+    }
+
+
+def _runtimes(bundle: Any) -> list[str]:
+    runtimes = {"default"}
+    for clf in bundle.classifiers.values():
+        if getattr(clf, "name", "") == "transformer.v1":
+            runtimes = {"onnx", "torch"} if getattr(clf, "onnx_path_", None) is not None else {"torch"}
+    return sorted(runtimes)
+
+
+def _set_runtime(bundle: Any, runtime: str, threads: int) -> None:
+    for clf in bundle.classifiers.values():
+        if getattr(clf, "name", "") == "transformer.v1":
+            clf.runtime = runtime
+            clf.threads = threads
+            clf.session_ = None
+
+
+def bundle_benchmark(
+    path: Path, data_dir: Path | None, threads: int, throughput_rows: int, heldout_runtimes: set[str]
+) -> dict[str, Any]:
+    """Held-out metrics per runtime (those in ``heldout_runtimes``; fp32 torch ones are in the bundle's
+    metadata, computed at training time on the same rows) and throughput for every runtime."""
+    from pipeline.bundle import ModelBundle
+    from pipeline.predict import Predictor
+
+    bundle = ModelBundle.load(path)
+    root = resolve_data_dir(data_dir or default_shared_data_dir(), None)
+    result: dict[str, Any] = {"bundle": str(path), "classifiers": bundle.metadata.get("classifiers"), "runtimes": {}}
+    held_out = {
+        "sentiment": ["semeval-2017-test", "airline-sentiment:test"],
+        "intent": [],
+    }
+    sample = load_dataset("semeval-2017-test", root).texts[:throughput_rows]
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    for runtime in _runtimes(bundle):
+        _set_runtime(bundle, runtime, threads)
+        predictor = Predictor(bundle)
+        entry: dict[str, Any] = {}
+        for task, names in held_out.items():
+            if task not in bundle.classifiers or runtime not in heldout_runtimes:
+                continue
+            for name in names:
+                data = load_dataset(name, root)
+                started = time.perf_counter()
+                proba = bundle.classifiers[task].predict_proba(bundle.normaliser.normalise_many(data.texts))
+                overall = classification_metrics(data.labels, proba, bundle.classifiers[task].classes_)["overall"]
+                overall["seconds"] = round(time.perf_counter() - started, 1)
+                entry[f"{task}/{name}"] = overall
+                print(f"{path.name} [{runtime}] {task}/{name}: {overall}", file=sys.stderr, flush=True)
+        predictor.predict(sample[:32])  # warm-up: lazy loading, session creation
+        started = time.perf_counter()
+        predictor.predict(sample)
+        elapsed = time.perf_counter() - started
+        entry["throughput_posts_per_s"] = round(len(sample) / elapsed, 1)
+        entry["throughput_rows"] = len(sample)
+        entry["threads"] = threads
+        result["runtimes"][runtime] = entry
+    result["training_metrics"] = {
+        f"{task}/{name}": report["overall"]
+        for task, reports in bundle.metadata.get("metrics", {}).items()
+        for name, report in reports.items()
+    }
+    result["training_seconds"] = bundle.metadata.get("training_seconds")
+    return result
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = []
+    if results.get("cv"):
+        lines += [
+            "| backend | intent macro-F1 (CV) | favour-seeking F1 | complaint F1 | question F1 | praise F1 | other F1 "
+            "| ECE | macro-F1 with abstention | folds |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, r in results["cv"].items():
+            pc = r["per_class"]
+            lines.append(
+                f"| {name} | {r['overall']['macro_f1']:.3f} | {pc['favour-seeking']['f1']:.3f} | "
+                f"{pc['complaint']['f1']:.3f} | {pc['question']['f1']:.3f} | {pc['praise']['f1']:.3f} | "
+                f"{pc['other']['f1']:.3f} | {r['overall']['ece']:.3f} | {r['macro_f1_with_abstention']:.3f} | "
+                f"{r['folds_run']}/{r['folds']} |"
+            )
+        lines.append("")
+    if results.get("bundles"):
+        lines += [
+            "| bundle | runtime | SemEval-2017 macro-recall | airline accuracy | airline macro-F1 | posts/s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, r in results["bundles"].items():
+            trained = r.get("training_metrics", {})
+            if "sentiment/semeval-2017-test" in trained and "torch" in r["runtimes"]:
+                r["runtimes"]["torch"].setdefault("sentiment/semeval-2017-test", trained["sentiment/semeval-2017-test"])
+                r["runtimes"]["torch"].setdefault(
+                    "sentiment/airline-sentiment:test", trained.get("sentiment/airline-sentiment:test", {})
+                )
+            for runtime, e in r["runtimes"].items():
+                sem = e.get("sentiment/semeval-2017-test", {})
+                air = e.get("sentiment/airline-sentiment:test", {})
+                lines.append(
+                    f"| {name} | {runtime} | {sem.get('macro_recall', float('nan')):.3f} | "
+                    f"{air.get('accuracy', float('nan')):.3f} | {air.get('macro_f1', float('nan')):.3f} | "
+                    f"{e['throughput_posts_per_s']} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", action="append", default=[], help="NAME=CONFIG: intent CV of this config")
+    parser.add_argument("--bundle", action="append", default=[], help="NAME=DIR: held-out + throughput")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only-folds", type=int, default=None, help="run only the first N folds (quick)")
+    parser.add_argument("--set", action="append", default=[], help="KEY=VALUE classifier param override")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--throughput-rows", type=int, default=1000)
+    parser.add_argument(
+        "--heldout-runtimes", default="default,onnx", help="runtimes scored on the held-out sets (torch: slow)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/bench.json"))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    overrides = {k: _parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    results: dict[str, Any] = {"cv": {}, "bundles": {}}
+    for item in args.config:
+        name, path = item.split("=", 1)
+        results["cv"][name] = intent_cv(Path(path), args.data_dir, args.folds, args.only_folds, overrides)
+    for item in args.bundle:
+        name, path = item.split("=", 1)
+        results["bundles"][name] = bundle_benchmark(
+            Path(path), args.data_dir, args.threads, args.throughput_rows, set(args.heldout_runtimes.split(","))
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    table = markdown(results)
+    args.out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

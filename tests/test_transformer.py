@@ -1,0 +1,192 @@
+"""The transformer backend on a tiny BERT built in a temporary directory (offline, seconds).
+
+fit -> save (safetensors + tokenizer + int8 ONNX) -> bundle load -> predict with ONNX Runtime and with torch.
+Skipped, with the reason, when the ``transformer`` extra is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.abstention import apply_threshold, tune_threshold
+
+torch = pytest.importorskip("torch", reason="needs the transformer extra: pip install 'voc-pipeline[transformer]'")
+transformers = pytest.importorskip("transformers", reason="needs the transformer extra")
+pytest.importorskip("onnxruntime", reason="needs the transformer extra (onnxruntime)")
+pytest.importorskip("onnx", reason="needs the transformer extra (onnx)")
+
+from pipeline.bundle import ModelBundle  # noqa: E402
+from pipeline.normalise import TweetNormaliser  # noqa: E402
+from pipeline.transformer import TransformerClassifier, resolve_encoder, transformer_view  # noqa: E402
+
+TEXTS = {
+    "complaint": ["my bag never arrived", "flight delayed again", "app keeps crashing", "you lost my luggage",
+                  "worst service ever", "my refund never came", "the wifi is down", "order is late"],
+    "question": ["do you fly to lima?", "how do i change my seat", "what time does the store open?",
+                 "can i bring a stroller?", "is my flight on time?", "where is my booking number?"],
+    "praise": ["thanks for the quick help!", "best crew ever", "love flying with you", "great service today",
+               "you guys are awesome", "thank you so much"],
+    "favour-seeking": ["can i get a free upgrade?", "follow me back please", "any promo code?",
+                       "give me a free ticket", "retweet this please", "notice me please"],
+    "other": ["ok will do", "sent you a dm", "on my way to the airport", "yes", "i am on flight 0 tomorrow",
+              "happy friday"],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT with hidden size 32 and a WordPiece vocabulary of the test texts' words."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordPiece
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny-bert")
+    words = sorted({w for texts in TEXTS.values() for t in texts for w in transformer_view(t).split()})
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    pieces = sorted({ch for w in words for ch in w} | {"@", "#", "'", "?", "!", ".", ","})
+    vocab = specials + pieces + [f"##{ch}" for ch in pieces] + [w for w in words if w not in pieces]
+    backend = Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+    tokenizer.save_pretrained(str(directory))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(str(directory))
+    return directory
+
+
+def _data() -> tuple[list[str], list[str]]:
+    texts = [t for texts in TEXTS.values() for t in texts]
+    labels = [label for label, texts in TEXTS.items() for _ in texts]
+    return texts * 3, labels * 3
+
+
+def _classifier(encoder: Path, **params: object) -> TransformerClassifier:
+    settings: dict[str, object] = {
+        "encoder": str(encoder),
+        "max_seq_len": 24,
+        "epochs": 12,
+        "batch_size": 16,
+        "learning_rate": 3e-3,
+        "head_learning_rate": 1e-2,
+        "freeze_embeddings": False,
+        "holdout_fraction": 0.2,
+        "abstain_label": "other",
+        "threads": 1,
+        "seed": 3,
+    }
+    settings.update(params)
+    return TransformerClassifier(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_encoder: Path) -> TransformerClassifier:
+    texts, labels = _data()
+    return _classifier(tiny_encoder).fit(texts, labels, classes=list(TEXTS))
+
+
+def test_view_maps_normaliser_markers() -> None:
+    assert transformer_view("xxuser i ca n't believe xxcaps lost xxhashtag never again") == (
+        "@user i can't believe lost #never again"
+    )
+
+
+def test_resolve_encoder(tmp_path: Path) -> None:
+    assert resolve_encoder(str(tmp_path)) == str(tmp_path)
+    assert resolve_encoder("sentence-transformers/all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
+    with pytest.raises(ImportError, match="transformer"):
+        resolve_encoder("package:no_such_package_voc")
+
+
+def test_fit_learns_and_is_calibrated(fitted: TransformerClassifier) -> None:
+    texts, labels = _data()
+    proba = fitted.predict_proba(texts[:30])
+    assert proba.shape == (30, 5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    accuracy = np.mean([p == g for p, g in zip(fitted.predict(texts), labels)])
+    assert accuracy > 0.6
+    assert fitted.temperature_ > 0
+    assert fitted.training_log_["rows_used"] == len(texts)
+
+
+def test_deterministic(tiny_encoder: Path, fitted: TransformerClassifier) -> None:
+    texts, labels = _data()
+    again = _classifier(tiny_encoder).fit(texts, labels, classes=list(TEXTS))
+    np.testing.assert_allclose(again.predict_proba(texts[:10]), fitted.predict_proba(texts[:10]), atol=1e-5)
+
+
+def test_save_load_onnx_int8_round_trip(fitted: TransformerClassifier, tmp_path: Path) -> None:
+    texts, _ = _data()
+    normaliser = TweetNormaliser()
+    bundle = ModelBundle(normaliser=normaliser, classifiers={"intent": fitted})
+    bundle.save(tmp_path / "bundle")
+    files = {p.name for p in (tmp_path / "bundle" / "intent").iterdir()}
+    assert {"classifier.json", "model.safetensors", "config.json", "tokenizer.json", "model.int8.onnx"} <= files
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
+    spec = json.loads((tmp_path / "bundle" / "intent" / "classifier.json").read_text())
+    assert spec["name"] == "transformer.v1" and spec["quantisation_check"]["agreement"] >= 0.8
+
+    loaded = ModelBundle.load(tmp_path / "bundle").classifiers["intent"]
+    assert loaded.active_runtime == "onnx"
+    int8 = loaded.predict_proba(texts)
+    fp32 = fitted.predict_proba(texts)
+    np.testing.assert_allclose(int8.sum(axis=1), 1.0, atol=1e-6)
+    agreement = np.mean(int8.argmax(axis=1) == fp32.argmax(axis=1))
+    assert agreement >= 0.8  # int8 dynamic quantisation of a tiny random-ish model: most labels agree
+    loaded.runtime = "torch"
+    np.testing.assert_allclose(loaded.predict_proba(texts), fp32, atol=1e-5)
+    assert loaded.predict_proba([]).shape == (0, 5)
+
+
+def test_kfold_calibration_gives_out_of_fold_predictions(tiny_encoder: Path) -> None:
+    texts, labels = _data()
+    clf = _classifier(tiny_encoder, epochs=2, calibration_folds=2, onnx="none").fit(texts, labels, list(TEXTS))
+    assert clf.oof_proba_ is not None and clf.oof_proba_.shape == (len(texts), 5)
+    np.testing.assert_allclose(clf.oof_proba_.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_capped_sample_keeps_priority_rows(tiny_encoder: Path) -> None:
+    texts, labels = _data()
+    clf = _classifier(tiny_encoder, epochs=1, max_train_rows=40, priority_rows=10, onnx="none")
+    clf.fit(texts, labels, list(TEXTS))
+    assert clf.training_log_["rows_used"] == 40 and clf.oof_proba_ is None
+
+
+def test_bad_settings_fail_early() -> None:
+    with pytest.raises(ValueError, match="runtime"):
+        TransformerClassifier(runtime="gpu")
+    with pytest.raises(ValueError, match="onnx"):
+        TransformerClassifier(onnx="int4")
+
+
+def test_abstention_threshold() -> None:
+    classes = ["complaint", "other"]
+    proba = np.asarray([[0.9, 0.1], [0.55, 0.45], [0.52, 0.48], [0.2, 0.8]])
+    assert list(apply_threshold(proba, classes, 0.6, "other")) == [0, 1, 1, 1]
+    assert list(apply_threshold(proba, classes, None, "other")) == [0, 0, 0, 1]
+    y = np.asarray([0, 1, 1, 1])
+    threshold, summary = tune_threshold(proba, y, classes, "other")
+    assert threshold is not None and 0.55 < threshold <= 0.9
+    assert summary["macro_f1_with_threshold"] > summary["macro_f1_argmax"]
