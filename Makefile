@@ -6,6 +6,9 @@ VOC := $(VENV)/bin/voc
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ../shared/data
 DEMO_OUT ?= reports/demo
+# Extras the test suite exercises (the transformer backend and topic embeddings need torch, pinned to the CPU
+# build). The Ray engine's test is skipped without the `ray` extra: add it with EXTRAS=test,...,ray.
+EXTRAS ?= test,transformer,topics-embed,plots
 
 .PHONY: install run test lint typecheck train evaluate bench clean
 
@@ -15,7 +18,7 @@ $(PY):
 # Reinstalls when pyproject.toml changes; idempotent otherwise.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 install: $(STAMP)

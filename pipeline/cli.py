@@ -34,6 +34,16 @@ ModelOption = Annotated[
 ]
 TextFieldOption = Annotated[str, typer.Option("--text-field", help="Column that holds the post text.")]
 BatchSizeOption = Annotated[int, typer.Option("--batch-size", min=1, help="Posts per batch (bounds memory).")]
+MaxCharsOption = Annotated[
+    Optional[int],
+    typer.Option("--max-chars", min=1, help="Score only the first N characters of longer posts (flagged `truncated`)."),
+]
+
+
+def _apply_max_chars(max_chars: int | None) -> None:
+    # Through the environment so that worker processes see it too (see pipeline.predict.max_chars_override).
+    if max_chars is not None:
+        os.environ["VOC_MAX_CHARS"] = str(max_chars)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -124,9 +134,11 @@ def predict(
     text_field: TextFieldOption = "text",
     batch_size: BatchSizeOption = 5000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    max_chars: MaxCharsOption = None,
 ) -> None:
     """Label posts with intent and sentiment and their probabilities."""
     with _errors():
+        _apply_max_chars(max_chars)
         if output_format not in ("text", "json"):
             raise InputError(f"unknown --format {output_format!r}: use 'text' or 'json'")
         if input_path is not None:
@@ -178,9 +190,11 @@ def score(
     text_field: TextFieldOption = "text",
     batch_size: BatchSizeOption = 5000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    max_chars: MaxCharsOption = None,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""
     with _errors():
+        _apply_max_chars(max_chars)
         if engine not in ("local", "ray"):
             raise InputError(f"unknown --engine {engine!r}: use 'local' or 'ray'")
         log: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))

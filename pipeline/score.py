@@ -369,7 +369,11 @@ def score_posts(
     kind = output_kind(output)
     model_arg = str(model) if model is not None else None
     taxonomy_arg = str(taxonomy) if taxonomy is not None else None
-    input_files(input_spec)  # a missing or unreadable input fails before the lock file is made
+    inputs = input_files(input_spec)  # a missing or unreadable input fails before the lock file is made
+    resolved_output = output.resolve()
+    for path in inputs:
+        if path.resolve() in (resolved_output, Path(f"{resolved_output}.rejected.jsonl")):
+            raise InputError(f"output {output} is also an input file: choose another --output")
     with OutputLock(output):
         # Load the model first even with workers: a bad bundle or taxonomy fails before any work starts.
         scorer = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry_columns)

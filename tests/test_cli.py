@@ -148,3 +148,20 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     assert set(report["tasks"]) == {"intent"}
     assert {"overall", "per_class", "slices"} <= set(report["tasks"]["intent"])
     assert (tmp_path / "report" / "evaluation.md").exists()
+
+
+def test_max_chars_flag_truncates_and_flags(tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOC_MAX_CHARS", "2000")  # restored after the test: the flag sets it process-wide
+    result = runner.invoke(
+        app, ["predict", "-m", str(tiny_bundle_dir), "--format", "json", "--max-chars", "5", "my bag never arrived"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["truncated"] is True
+
+
+def test_output_may_not_overwrite_input(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "posts.jsonl", [{"text": "hi"}])
+    before = path.read_bytes()
+    result = runner.invoke(app, ["score", "-m", str(tiny_bundle_dir), "-i", str(path), "-o", str(path)])
+    assert result.exit_code == 2 and "also an input file" in result.output
+    assert path.read_bytes() == before
