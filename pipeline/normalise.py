@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pipeline import registry
+from pipeline.spacy_import import import_spacy
 
 # The airline corpus overwrote these words with reason names (see shared/data/twitter-us-airline-sentiment).
 # Longest first, case-sensitive: the leak inserted exactly these capitalised strings.
@@ -166,6 +167,7 @@ class TweetNormaliser:
     @property
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
+            import_spacy()
             from spacy.lang.en import English  # deferred: spaCy costs ~0.7 s to import
 
             tokenizer: Any = English().tokenizer

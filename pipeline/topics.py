@@ -66,6 +66,7 @@ from scipy import sparse
 
 from pipeline.errors import ConfigError
 from pipeline.normalise import TweetNormaliser, normaliser_from_config
+from pipeline.spacy_import import import_spacy
 
 OTHER_ID = "other"
 OTHER_LABEL = "Other"
@@ -205,6 +206,7 @@ def stem(word: str) -> str:
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
+    import_spacy()
     from spacy.lang.en.stop_words import STOP_WORDS  # deferred: importing spaCy is slow
 
     extra = {"xxuser", "xxurl", "xxhashtag", "xxcaps", "n't", "'s", "'m", "'re", "'ve", "'ll", "'d", "amp",
@@ -330,6 +332,7 @@ class TopicAssigner:
         ``texts`` is accepted for the sklearn protocol and ignored: the model depends on the taxonomy only,
         so an assigner rebuilt from :meth:`get_config` in another process gives identical scores.
         """
+        import_spacy()
         from spacy.matcher import PhraseMatcher
         from spacy.tokens import Doc
         from spacy.vocab import Vocab

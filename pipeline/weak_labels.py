@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.datasets import LabelledTexts, concat, load_dataset
+from pipeline.spacy_import import import_spacy
 
 PRIORITY = ("complaint", "favour-seeking", "question", "praise")
 DEFAULT_CAP = 400
@@ -126,7 +127,7 @@ _URL_RE = re.compile(r"https?://\S+")
 
 @lru_cache(maxsize=1)
 def _matcher() -> tuple[Any, Any]:
-    import spacy
+    spacy = import_spacy()
     from spacy.matcher import Matcher
 
     nlp = spacy.blank("en")
