@@ -34,6 +34,7 @@ ModelOption = Annotated[
 ]
 TextFieldOption = Annotated[str, typer.Option("--text-field", help="Column that holds the post text.")]
 BatchSizeOption = Annotated[int, typer.Option("--batch-size", min=1, help="Posts per batch (bounds memory).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 MaxCharsOption = Annotated[
     Optional[int],
     typer.Option("--max-chars", min=1, help="Score only the first N characters of longer posts (flagged `truncated`)."),
@@ -133,7 +134,7 @@ def predict(
     model: ModelOption = None,
     text_field: TextFieldOption = "text",
     batch_size: BatchSizeOption = 5000,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    quiet: QuietOption = False,
     max_chars: MaxCharsOption = None,
 ) -> None:
     """Label posts with intent and sentiment and their probabilities."""
@@ -189,7 +190,7 @@ def score(
     model: ModelOption = None,
     text_field: TextFieldOption = "text",
     batch_size: BatchSizeOption = 5000,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    quiet: QuietOption = False,
     max_chars: MaxCharsOption = None,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""

@@ -92,7 +92,15 @@ class SentenceEncoder:
             if self.num_threads:
                 torch.set_num_threads(self.num_threads)
             tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-            net = transformers.AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+            # A local load needs no progress bar on the user's terminal; the global setting is restored.
+            hf_logging = transformers.utils.logging
+            bar_was_on = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                net = transformers.AutoModel.from_pretrained(str(model_dir), local_files_only=True)
+            finally:
+                if bar_was_on:
+                    hf_logging.enable_progress_bar()
             net.eval()
             self._loaded = (tokenizer, net)
         return self._loaded
