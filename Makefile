@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ../shared/data
 DEMO_OUT ?= reports/demo
 # Extras the test suite exercises (the transformer backend and topic embeddings need torch, pinned to the CPU
-# build). The Ray engine's test is skipped without the `ray` extra: add it with EXTRAS=test,...,ray.
-EXTRAS ?= test,transformer,topics-embed,plots
+# build; ray for the Ray engine test, which starts a local Ray instance).
+EXTRAS ?= test,transformer,topics-embed,plots,ray
 
 .PHONY: install run test lint typecheck train evaluate bench clean
 
