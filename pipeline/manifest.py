@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from pipeline.bundle import sha256_file
 from pipeline.errors import InputError
 from pipeline.io import input_files, write_json_atomic
 
@@ -39,12 +40,8 @@ def lock_path(output: Path) -> Path:
     return output.with_name(output.name + ".lock")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
+# One file-hashing routine for bundles and job manifests.
+sha256_of = sha256_file
 
 
 def directory_hash(directory: Path) -> str:

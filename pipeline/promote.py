@@ -125,15 +125,7 @@ def compare_bundles(
         return result
     pooled = result["tasks"][task]["pooled"]
     new, old = float(pooled["challenger"][name]), float(pooled["champion"][name])
-    delta = new - old if name not in LOWER_IS_BETTER else old - new  # positive = challenger better
-    result["decision"] = {
-        "comparable": True,
-        "challenger": new,
-        "champion": old,
-        "improvement": round(delta, 6),
-        "n": pooled["n"],
-        "not_worse": bool(delta >= -min_delta),
-    }
+    result["decision"] = _decision(name, new, old, int(pooled["n"]), min_delta)
     return result
 
 
@@ -360,15 +352,7 @@ def _stored_comparison(challenger: Path, current: Path, metric: str, min_delta: 
             comparison["decision"] = {"comparable": False, "reason": f"{path} has no {task} evaluation"}
             return comparison
         new, old = float(pooled["challenger"][name]), float(pooled["champion"][name])
-        delta = new - old if name not in LOWER_IS_BETTER else old - new
-        comparison["decision"] = {
-            "comparable": True,
-            "challenger": new,
-            "champion": old,
-            "improvement": round(delta, 6),
-            "n": pooled["n"],
-            "not_worse": bool(delta >= -min_delta),
-        }
+        comparison["decision"] = _decision(name, new, old, int(pooled["n"]), min_delta)
     return comparison
 
 
@@ -406,3 +390,16 @@ def rollback(current: str | Path) -> dict[str, Any]:
         entries.remove(entry)
         write_json_atomic(history / "index.json", entries)
     return {"current": str(current), "restored": entry, "rolled_back": rolled_back}
+
+
+def _decision(metric: str, new: float, old: float, n: int, min_delta: float) -> dict[str, Any]:
+    """Whether the challenger is not worse than the champion on ``metric`` (within ``min_delta``)."""
+    delta = new - old if metric not in LOWER_IS_BETTER else old - new  # positive = challenger better
+    return {
+        "comparable": True,
+        "challenger": new,
+        "champion": old,
+        "improvement": round(delta, 6),
+        "n": n,
+        "not_worse": bool(delta >= -min_delta),
+    }
