@@ -221,17 +221,15 @@ def shared_data_available(data_dir: Path | None = None) -> bool:
 
 
 def file_fingerprint(path: Path) -> str:
-    """``sha256:<hex>`` of the file's bytes, read in chunks."""
-    digest = hashlib.sha256()
+    """``sha256:<hex>`` of the file's bytes (the same digest bundles record), as a user error if unreadable."""
+    from pipeline.bundle import sha256_file
+
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        return sha256_file(Path(path))
     except FileNotFoundError:
         raise InputError(f"cannot fingerprint {path}: file not found") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return f"sha256:{digest.hexdigest()}"
 
 
 def _require(data_dir: Path, relative: Path) -> Path:

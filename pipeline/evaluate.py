@@ -232,11 +232,8 @@ def run_evaluation(
     rejected = 0
     if dataset is not None:
         loaded = load_dataset(dataset, resolve_data_dir(data_dir, None))
-        chosen = task or (
-            "intent"
-            if set(loaded.labels) <= set(predictor.classifiers.get("intent", _NoClasses).classes_)
-            else "sentiment"
-        )
+        intent_classes = predictor.classifiers["intent"].classes_ if "intent" in predictor.classifiers else []
+        chosen = task or ("intent" if set(loaded.labels) <= set(intent_classes) else "sentiment")
         texts, labels, brands = loaded.texts, {chosen: list(loaded.labels)}, loaded.groups
         source = dataset
     else:
@@ -287,10 +284,6 @@ def run_evaluation(
     write_json_atomic(out / "evaluation.json", report)
     write_text_atomic(out / "evaluation.md", evaluation_markdown(report))
     return report
-
-
-class _NoClasses:
-    classes_: tuple[str, ...] = ()
 
 
 def evaluation_markdown(report: dict[str, Any]) -> str:

@@ -73,14 +73,11 @@ Without timestamps, growth and emergence are 0.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -91,6 +88,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
 from pipeline.errors import ConfigError, InputError
+from pipeline.io import write_text_atomic
 from pipeline.topics import OTHER_ID, Taxonomy, TopicDiscoverer
 
 _DAY = 86_400.0
@@ -665,25 +663,6 @@ def ranking_csv(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and ``os.replace``, so readers never see half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; outputs get the permissions of any file the user creates (0666 minus umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_ranking(result: dict[str, Any], output_dir: Path, records: list[dict[str, Any]] | None = None
                   ) -> dict[str, Path]:
     """Write ``ranking.json``, ``ranking.csv`` and ``report.html`` into ``output_dir``, each atomically.
@@ -695,9 +674,9 @@ def write_ranking(result: dict[str, Any], output_dir: Path, records: list[dict[s
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "ranking.json", "csv": out / "ranking.csv", "html": out / "report.html"}
-    _atomic_write(paths["json"], json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
-    _atomic_write(paths["csv"], ranking_csv(result))
-    _atomic_write(paths["html"], render_report(result, records or []))
+    write_text_atomic(paths["json"], json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    write_text_atomic(paths["csv"], ranking_csv(result))
+    write_text_atomic(paths["html"], render_report(result, records or []))
     return paths
 
 
