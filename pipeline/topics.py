@@ -497,15 +497,28 @@ class TopicAssigner:
             return None
         return np.asarray(self.encoder_.encode(list(texts)))
 
-    def embedding_scores(self, embeddings: np.ndarray) -> np.ndarray:
+    def embedding_scores(self, embeddings: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
         """Per post and topic: the mean of the cosine to the topic's label + description and the best cosine
         to one of its seeds, centred on the post's mean over topics.
 
         Centring removes what all topics share (every airline complaint is close to every complaint topic),
         so the score says which topic a post is closer to, on the scale of the lexical scores.
+
+        ``centre`` (a corpus's mean embedding, see :meth:`corpus_scores`) also removes what all *posts* share
+        and what all *topic texts* share before the cosines: the posts are taken relative to ``centre``, the
+        descriptions relative to their mean over the topics and the seeds relative to theirs (each
+        re-normalised), as discovery centres its space. The cosines then compare how a post differs from the
+        corpus with how a topic differs from the other topics.
         """
-        desc = embeddings @ self.topic_vectors_.T
-        seed_sims = embeddings @ self.seed_vectors_.T
+        topic_vectors, seed_vectors = self.topic_vectors_, self.seed_vectors_
+        if centre is not None:
+            embeddings = _unit_rows(np.asarray(embeddings) - centre)
+            if len(topic_vectors) > 1:
+                topic_vectors = _unit_rows(topic_vectors - topic_vectors.mean(axis=0, keepdims=True))
+            if len(seed_vectors) > 1:
+                seed_vectors = _unit_rows(seed_vectors - seed_vectors.mean(axis=0, keepdims=True))
+        desc = embeddings @ topic_vectors.T
+        seed_sims = embeddings @ seed_vectors.T
         best_seed = desc.copy()  # a topic without seeds falls back on its description
         for ti in range(len(self.topic_ids_)):
             cols = np.flatnonzero(self.seed_owner_ == ti)
@@ -643,9 +656,22 @@ class TopicAssigner:
 
     def assign_corpus(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
                       embeddings: np.ndarray | None = None) -> list[tuple[str, str, float]]:
-        """Like :meth:`assign`, over a whole corpus at once, refined by self-training (see
-        :meth:`refine`); the result for a post depends on the other posts, so this is for ranking and
-        evaluation over a data set, not for scoring posts one batch at a time."""
+        """Like :meth:`assign`, over a whole corpus at once (see :meth:`corpus_scores`); the result for a post
+        depends on the other posts, so this is for ranking and evaluation over a data set, not for scoring
+        posts one batch at a time."""
+        scores, refined = self.corpus_scores(texts, normalised, embeddings)
+        return self.decide(scores, refined)
+
+    def corpus_scores(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
+                      embeddings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(scores, refined scores) of a whole corpus; refined is None below ``min_refine_posts`` posts.
+
+        From ``min_refine_posts`` posts up, two corpus-level steps use the unlabelled corpus, no labels:
+
+        * the embedding scores are computed on centred vectors (:meth:`embedding_scores` with the corpus's
+          mean embedding as ``centre``), replacing the per-post ones of :meth:`score_matrix`;
+        * the scores are smoothed over the corpus's nearest-neighbour graph (:meth:`refine`).
+        """
         if not hasattr(self, "topic_word_"):
             self.fit()
         if normalised is None:
@@ -653,7 +679,12 @@ class TopicAssigner:
         if embeddings is None and self.encoder_ is not None:
             embeddings = self.embed(texts)
         scores = self.score_matrix(texts, normalised, embeddings)
-        return self.decide(scores, self.refine(scores, normalised, embeddings))
+        if (self.encoder_ is not None and embeddings is not None and len(embeddings) >= self.min_refine_posts
+                and self.weight_embedding):
+            centre = np.asarray(embeddings, dtype=np.float64).mean(axis=0)
+            scores = scores + self.weight_embedding * (self.embedding_scores(embeddings, centre)
+                                                       - self.embedding_scores(embeddings))
+        return scores, self.refine(scores, normalised, embeddings)
 
     def refine(self, scores: np.ndarray, normalised: Sequence[str], embeddings: np.ndarray | None = None
                ) -> np.ndarray | None:
@@ -702,6 +733,12 @@ class TopicAssigner:
             else:
                 out.append((self.topic_ids_[b], self.topic_labels_[b], round(float(s_), 4)))
         return out
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows divided by their L2 norm (zero rows stay zero)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.asarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12))
 
 
 def _centred_unit(x: np.ndarray) -> np.ndarray:

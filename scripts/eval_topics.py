@@ -176,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     embeddings = assigner.embed(texts)
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    scores = assigner.score_matrix(texts, normalised, embeddings)
-    probs = assigner.refine(scores, normalised, embeddings)
+    scores, probs = assigner.corpus_scores(texts, normalised, embeddings)
     topics = [(t, label, float(s)) for t, label, s in assigner.decide(scores, probs)]
     timings["assign_s"] = time.perf_counter() - t0
     best = (probs if probs is not None else scores).argmax(axis=1)

@@ -290,3 +290,42 @@ def test_assign_corpus_keeps_posts_without_evidence_in_other(taxonomy: Taxonomy)
     out = assigner.assign_corpus(texts)
     assert {t for t, _, _ in out[:150]} == {"lost-luggage"}
     assert {t for t, _, _ in out[150:]} == {OTHER_ID}
+
+
+def _vector_assigner(taxonomy: Taxonomy) -> TopicAssigner:
+    """An assigner whose topic and seed vectors are set by hand: topic k = shared direction + e_k."""
+    assigner = TopicAssigner(taxonomy, weight_match=0.0, weight_word=0.0, weight_char=0.0,
+                             min_refine_posts=50, refine_iterations=0).fit()
+    dim = 16
+    shared = np.zeros(dim)
+    shared[5] = 2.0
+    vectors = np.stack([shared + np.eye(dim)[k] for k in range(3)])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assigner.encoder_ = object()  # marks the encoder as in use; embeddings are passed in
+    assigner.topic_vectors_ = vectors
+    assigner.seed_vectors_ = vectors.copy()
+    assigner.seed_owner_ = np.arange(3)
+    return assigner
+
+
+def test_corpus_centring_removes_what_all_posts_share(taxonomy: Taxonomy) -> None:
+    # Every post leans to topic 0 (the corpus mean does); half of them carry a little more of topic 1's
+    # own direction than the rest. Per post they all look like topic 0; against the corpus, half are topic 1.
+    assigner = _vector_assigner(taxonomy)
+    rng = np.random.default_rng(0)
+    n = 200
+    common = np.zeros(16)
+    common[0], common[7] = 0.5, 1.0
+    group = np.repeat([0, 1], n // 2)
+    emb = common + 0.4 * np.eye(16)[group] + 0.01 * rng.normal(size=(n, 16))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    plain = assigner.embedding_scores(emb)
+    assert (plain.argmax(axis=1) == 0).all()
+    centred = assigner.embedding_scores(emb, emb.mean(axis=0))
+    assert (centred.argmax(axis=1) == group).all()
+    assert np.allclose(centred.sum(axis=1), 0.0)
+    # corpus_scores uses the centred scores from min_refine_posts posts up, the per-post ones below it.
+    scores, refined = assigner.corpus_scores([""] * n, [""] * n, emb)
+    assert refined is None and np.allclose(scores, centred)
+    small, _ = assigner.corpus_scores([""] * 20, [""] * 20, emb[:20])
+    assert np.allclose(small, plain[:20])
