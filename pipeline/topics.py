@@ -823,6 +823,8 @@ class TopicDiscoverer:
         embedding_cache: str | None = None,
         embedding_components: int = 50,
         smooth_neighbours: int = 30,
+        k_selection: str = "stability",
+        stability_rounds: int = 5,
     ) -> None:
         self.min_topic_size = min_topic_size
         self.max_topics = max_topics
@@ -846,6 +848,12 @@ class TopicDiscoverer:
         # posts; capped at n / 100 (none below 200 posts) so that the neighbourhood stays smaller than a topic
         # of 1 % of the posts, and small inputs, where neighbours cross topics as often as not, are left as is.
         self.smooth_neighbours = smooth_neighbours
+        # How k is chosen: "stability" (default), the k whose partitions of two random halves of the posts
+        # agree best, or "silhouette", the smallest k within one standard error of the best silhouette.
+        if k_selection not in ("stability", "silhouette"):
+            raise ConfigError(f"k_selection must be 'stability' or 'silhouette', not {k_selection!r}")
+        self.k_selection = k_selection
+        self.stability_rounds = stability_rounds
 
     def fit(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
             embeddings: np.ndarray | None = None) -> TopicDiscoverer:
@@ -988,7 +996,14 @@ class TopicDiscoverer:
             per_post = silhouette_samples(dist, labels, metric="precomputed")
             self.silhouettes_[k] = round(float(per_post.mean()), 4)
             errors[k] = float(per_post.std() / math.sqrt(len(per_post)))
-        if self.silhouettes_:
+        self.stabilities_: dict[int, float] = {}
+        if self.k_selection == "stability":
+            self.stabilities_ = self._stability(search, candidates)
+        if self.stabilities_:
+            # The most reproducible k: see _stability. Ties go to the smaller k.
+            best_k = max(self.stabilities_, key=lambda k: (self.stabilities_[k], -k))
+            best_sil = self.silhouettes_.get(best_k, -2.0)
+        elif self.silhouettes_:
             # One-standard-error rule: the smallest k whose silhouette is within one standard error of the
             # best. Silhouettes of posts are nearly flat over a wide range of k, and the maximum alone
             # wanders within that plateau; the simplest partition that is as good is the one to read.
@@ -1001,9 +1016,39 @@ class TopicDiscoverer:
         self.k_ = best_k
         self.silhouette_ = best_sil
         fit_idx = rng.choice(n, self.max_fit_posts, replace=False) if n > self.max_fit_posts else np.arange(n)
-        final = KMeans(n_clusters=best_k, n_init=3, random_state=self.random_state).fit(emb[fit_idx])
+        final = KMeans(n_clusters=best_k, n_init=10, random_state=self.random_state).fit(emb[fit_idx])
         self.centres_ = final.cluster_centers_
         return np.asarray(final.predict(emb)) if len(fit_idx) < n else np.asarray(final.labels_)
+
+    def _stability(self, search: np.ndarray, candidates: list[int]) -> dict[int, float]:
+        """Mean adjusted Rand index, per candidate k, between the k-means partitions of two disjoint random
+        halves of ``search``, both extended to all of ``search`` by their nearest centre, over
+        ``stability_rounds`` random splits (clustering stability: Ben-Hur et al. 2002, Lange et al. 2004).
+
+        A k that matches structure in the data gives the same partition whichever half it is learnt from;
+        a k that cuts a flat region in arbitrary places does not. k = 2 is left out when larger candidates
+        exist: a bisection of any cloud of points is reproducible (it follows the cloud's main axis), which
+        is the known bias of stability towards the smallest k, so it says nothing about topics.
+        """
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import adjusted_rand_score
+
+        m = search.shape[0]
+        ks = [k for k in candidates if k >= 3 and 2 * k <= m // 2] or [k for k in candidates if 2 * k <= m // 2]
+        if not ks or self.stability_rounds < 1:
+            return {}
+        rng = np.random.default_rng([self.random_state, 7])
+        splits = [rng.permutation(m) for _ in range(self.stability_rounds)]
+        out: dict[int, float] = {}
+        for k in ks:
+            values = []
+            for r, perm in enumerate(splits):
+                halves = (perm[: m // 2], perm[m // 2:])
+                labels = [KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state + 2 * r + h)
+                          .fit(search[idx]).predict(search) for h, idx in enumerate(halves)]
+                values.append(adjusted_rand_score(labels[0], labels[1]))
+            out[k] = round(float(np.mean(values)), 4)
+        return out
 
     def _describe(self, normalised: Sequence[str], emb: np.ndarray, cluster: np.ndarray) -> None:
         from sklearn.feature_extraction.text import CountVectorizer

@@ -271,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         "c_discovery": {"nmi": round(nmi, 4), "k": disc.k_, "space": getattr(disc, "space_", None),
                         "n_topics": len(disc.topics_),
                         "silhouette": round(float(getattr(disc, "silhouette_", 0.0)), 4),
+                        "k_selection": disc.k_selection,
+                        "stabilities": getattr(disc, "stabilities_", {}),
                         "nmi_guided_assignment": round(nmi_guided, 4),
                         "topics": {k: v["keywords"][:5] for k, v in disc.topics_.items()}},
         "targets": TARGETS,

@@ -146,7 +146,7 @@ def _planted_posts(seed: int, per_topic: int = 30) -> tuple[list[str], list[str]
 def test_discovery_finds_planted_clusters_with_k_from_data() -> None:
     texts, truth = _planted_posts(0)
     disc = TopicDiscoverer(min_topic_size=5, max_topics=8, random_state=0).fit(texts)
-    assert disc.k_ == 3  # chosen by silhouette out of 2..8
+    assert disc.k_ == 3  # chosen by stability out of 3..8
     assert normalized_mutual_info_score(truth, disc.labels_) > 0.9
     assert len(disc.topics_) == 3
     for topic_id, info in disc.topics_.items():
@@ -329,3 +329,16 @@ def test_corpus_centring_removes_what_all_posts_share(taxonomy: Taxonomy) -> Non
     assert refined is None and np.allclose(scores, centred)
     small, _ = assigner.corpus_scores([""] * 20, [""] * 20, emb[:20])
     assert np.allclose(small, plain[:20])
+
+
+def test_discovery_k_selection_options() -> None:
+    texts, truth = _planted_posts(0)
+    by_silhouette = TopicDiscoverer(max_topics=8, k_selection="silhouette").fit(texts)
+    assert by_silhouette.k_ == 3 and by_silhouette.stabilities_ == {}
+    by_stability = TopicDiscoverer(max_topics=8).fit(texts)
+    # Planted topics: every half of the posts gives the same partition at the true k.
+    assert by_stability.stabilities_[3] == max(by_stability.stabilities_.values())
+    assert 2 not in by_stability.stabilities_
+    assert normalized_mutual_info_score(truth, by_stability.labels_) > 0.9
+    with pytest.raises(ConfigError, match="k_selection"):
+        TopicDiscoverer(k_selection="elbow")
