@@ -3,12 +3,14 @@
 It computes exactly what :meth:`TweetNormaliser.normalise_many` and each classifier's ``predict_proba`` do,
 with the same results (``tests/test_score.py`` checks both on real texts), but much faster:
 
-* **Normalisation** caches spaCy's tokenisation per whitespace-delimited chunk. spaCy's tokenizer splits
-  the text on whitespace and tokenises each chunk on its own (prefixes, suffixes, infixes, special cases
-  are all matched inside a chunk; the only special cases that contain whitespace are single whitespace
-  characters, which :meth:`TweetNormaliser.clean` has already collapsed to the separating space), so the
-  tokens of a chunk do not depend on its neighbours. Chunk vocabularies are Zipfian: after a few thousand
-  posts almost every chunk is a dictionary hit, and spaCy only runs (batched, with ``pipe``) on new ones.
+* **Normalisation** is cached per whitespace-delimited chunk of the raw post. After the few rules that may
+  reach across whitespace (:meth:`TweetNormaliser.clean_post`), every cleaning rule works inside a chunk
+  (:meth:`TweetNormaliser.clean_chunk`), and spaCy's tokenizer splits the text on whitespace and tokenises
+  each chunk on its own (prefixes, suffixes, infixes, special cases are all matched inside a chunk; the only
+  special cases that contain whitespace are single whitespace characters, which cleaning has collapsed to
+  the separating space), so a chunk's tokens do not depend on its neighbours. Chunk vocabularies are
+  Zipfian: after a few thousand posts almost every chunk is a dictionary hit, and the regular expressions
+  and spaCy (batched, with ``pipe``) only run on new ones.
 * **Features** are computed once per post and shared by all classifiers: the word and character n-gram
   vocabularies of every classifier are merged into one id space; each distinct token's unigram and
   character n-gram ids are cached as an array, so a batch becomes a few numpy gathers; word bigrams and
@@ -23,7 +25,7 @@ Both caches are bounded (cleared when full), so memory stays flat however long t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,10 +33,10 @@ import scipy.sparse as sp
 
 from pipeline.normalise import TweetNormaliser
 
-# Bounds on the caches: 100k short strings and 100k small arrays, ~30 MB each at most. Vocabularies are
-# Zipfian, so the hit rate stays high well below the bound; a full cache is cleared and refilled.
-MAX_CHUNK_CACHE = 100_000
-MAX_TOKEN_CACHE = 100_000
+# Bounds on the caches: 250k chunks and 150k distinct tokens (~100 MB in all at most). Vocabularies are
+# Zipfian, so the hit rate stays high well below the bound; when either is full both are cleared and refilled.
+MAX_CHUNK_CACHE = 250_000
+MAX_TOKEN_CACHE = 150_000
 
 
 def fastpath_enabled() -> bool:
@@ -42,36 +44,175 @@ def fastpath_enabled() -> bool:
     return os.environ.get("VOC_FASTPATH", "1") not in ("0", "false", "no")
 
 
-class CachedNormaliser:
-    """``normaliser.normalise_many`` with spaCy's per-chunk work memoised (see the module docstring)."""
+class Growable:
+    """A 1-d numpy array that grows by appending (amortised doubling); ``array`` is a view of the filled part."""
 
-    def __init__(self, normaliser: TweetNormaliser, max_entries: int = MAX_CHUNK_CACHE) -> None:
+    def __init__(self, dtype: Any, capacity: int = 1024) -> None:
+        self._data = np.zeros(capacity, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: Any) -> None:
+        values = np.asarray(values, dtype=self._data.dtype)
+        needed = self.size + len(values)
+        if needed > len(self._data):
+            grown = np.zeros(max(needed, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : needed] = values
+        self.size = needed
+
+    def append(self, value: Any) -> None:
+        self.extend([value])
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self.size]
+
+    def clear(self) -> None:
+        self.size = 0
+
+
+class RaggedStore:
+    """Variable-length integer rows (one per id, appended in id order) stored flat, gathered without loops."""
+
+    def __init__(self, dtype: Any = np.int64) -> None:
+        self.flat = Growable(dtype)
+        self.starts = Growable(np.int64)
+        self.lengths = Growable(np.int64)
+
+    def __len__(self) -> int:
+        return self.lengths.size
+
+    def append(self, row: Any) -> None:
+        self.starts.append(self.flat.size)
+        self.lengths.append(len(row))
+        self.flat.extend(row)
+
+    def clear(self) -> None:
+        self.flat.clear()
+        self.starts.clear()
+        self.lengths.clear()
+
+    def gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``ids`` concatenated, and each row's length."""
+        lengths = self.lengths.array[ids]
+        total = int(lengths.sum())
+        out_starts = np.cumsum(lengths) - lengths
+        index = np.repeat(self.starts.array[ids] - out_starts, lengths) + np.arange(total, dtype=np.int64)
+        return self.flat.array[index], lengths
+
+
+class TokenTable:
+    """Normalised token strings <-> dense integer ids, shared by every consumer of a :class:`TokenBatch`.
+
+    Consumers keep per-token data in arrays indexed by these ids, extended as the table grows; when the
+    table is cleared ``generation`` changes and they clear theirs.
+    """
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.index: dict[str, int] = {}
+        self.generation = 0
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def id(self, token: str) -> int:
+        found = self.index.get(token)
+        if found is None:
+            found = self.index[token] = len(self.tokens)
+            self.tokens.append(token)
+        return found
+
+    def clear(self) -> None:
+        self.tokens = []
+        self.index = {}
+        self.generation += 1
+
+
+class TokenBatch:
+    """A batch of normalised posts as token ids: ``occurrences[i]`` is a token of post ``docs[i]``, posts in
+    order and each post's tokens in order (so both arrays are grouped by post)."""
+
+    def __init__(self, table: TokenTable, occurrences: np.ndarray, docs: np.ndarray, n: int) -> None:
+        self.table = table
+        self.occurrences = occurrences
+        self.docs = docs
+        self.n = n
+
+    def texts(self) -> list[str]:
+        """The normalised posts as strings (tokens joined by single spaces)."""
+        tokens = self.table.tokens
+        words = [tokens[i] for i in self.occurrences.tolist()]
+        bounds = np.searchsorted(self.docs, np.arange(self.n + 1)).tolist()
+        return [" ".join(words[bounds[i] : bounds[i + 1]]) for i in range(self.n)]
+
+
+class CachedNormaliser:
+    """``normaliser.normalise_many`` with the per-chunk work memoised (see the module docstring).
+
+    :meth:`encode` gives token ids directly (what the scorers consume); :meth:`normalise_many` the strings.
+    """
+
+    def __init__(
+        self, normaliser: TweetNormaliser, max_entries: int = MAX_CHUNK_CACHE, max_tokens: int = MAX_TOKEN_CACHE
+    ) -> None:
         self.normaliser = normaliser
         self.max_entries = max_entries
-        # chunk -> its normalised tokens joined by single spaces ("" if it yields none)
-        self._chunks: dict[str, str] = {}
+        self.max_tokens = max_tokens
+        self.table = TokenTable()
+        self._reset()
 
-    def normalise_many(self, texts: Iterable[str]) -> list[str]:
-        cleaned = [self.normaliser.clean(t) for t in texts]
-        split = [c.split(" ") for c in cleaned]
-        cache = self._chunks
-        missing = {chunk for chunks in split for chunk in chunks if chunk not in cache}
-        missing.discard("")
+    def _reset(self) -> None:
+        self.table.clear()
+        self._chunks: dict[str, int] = {}  # raw chunk (of clean_post output) -> chunk id
+        self._chunk_tokens = RaggedStore()  # chunk id -> its token ids
+        # A post whose every chunk is a link becomes this pseudo-chunk (TweetNormaliser.clean's placeholder).
+        self._links_only = len(self._chunk_tokens)
+        self._chunk_tokens.append([self.table.id("xxurl")])
+
+    def _fill(self, missing: set[str]) -> None:
+        normaliser = self.normaliser
+        finish = normaliser._finish
+        table_id = self.table.id
+        ordered = sorted(missing)  # deterministic ids (sets of str are hash-randomised)
+        cleaned = [normaliser.clean_chunk(chunk) for chunk in ordered]
+        # One Doc per chunk: spaCy's special cases are matched over the whole Doc, and a long text of many
+        # chunks tokenises some emoticon runs (":****", "(((:") differently from the post itself.
+        for chunk, doc in zip(ordered, normaliser.tokenizer.pipe(cleaned, batch_size=1000)):
+            self._chunks[chunk] = len(self._chunk_tokens)
+            self._chunk_tokens.append([table_id(t) for t in finish(doc)])
+
+    def encode(self, texts: Sequence[str]) -> TokenBatch:
+        """The normalised token ids of ``texts``."""
+        clean_post = self.normaliser.clean_post
+        split = [clean_post(t).split() for t in texts]
+        chunks = self._chunks
+        missing = {chunk for parts in split for chunk in parts if chunk not in chunks}
+        if len(chunks) + len(missing) > self.max_entries or len(self.table) > self.max_tokens:
+            self._reset()  # flat memory beats a perfect hit rate: start again from this batch's chunks
+            chunks = self._chunks
+            missing = {chunk for parts in split for chunk in parts}
         if missing:
-            if len(cache) + len(missing) > self.max_entries:
-                cache.clear()  # flat memory beats a perfect hit rate; refilled from this batch on
-            finish = self.normaliser._finish
-            ordered = sorted(missing)  # deterministic order (sets of str are hash-randomised)
-            for chunk, doc in zip(ordered, self.normaliser.tokenizer.pipe(ordered, batch_size=1000)):
-                cache[chunk] = " ".join(finish(doc))
-        get = cache.get
-        out: list[str] = []
-        for chunks in split:
-            if len(chunks) == 1:
-                out.append(get(chunks[0], ""))
-            else:
-                out.append(" ".join([p for p in (get(c, "") for c in chunks) if p]))
-        return out
+            self._fill(missing)
+        n = len(split)
+        n_chunks = np.fromiter((len(parts) for parts in split), dtype=np.int64, count=n)
+        get = chunks.__getitem__
+        chunk_ids = np.fromiter(
+            (get(chunk) for parts in split for chunk in parts), dtype=np.int64, count=int(n_chunks.sum())
+        )
+        chunk_docs = np.repeat(np.arange(n, dtype=np.int64), n_chunks)
+        lengths = self._chunk_tokens.lengths.array[chunk_ids]
+        per_doc = np.bincount(chunk_docs, weights=lengths, minlength=n)
+        links_only = np.flatnonzero((per_doc == 0) & (n_chunks > 0))
+        if len(links_only):
+            first_chunk = (np.cumsum(n_chunks) - n_chunks)[links_only]
+            chunk_ids[first_chunk] = self._links_only
+        occurrences, lengths = self._chunk_tokens.gather(chunk_ids)
+        return TokenBatch(self.table, occurrences, np.repeat(chunk_docs, lengths), n)
+
+    def normalise_many(self, texts: Sequence[str]) -> list[str]:
+        return self.encode(list(texts)).texts()
 
 
 class _ClassifierView:
@@ -93,9 +234,8 @@ class _ClassifierView:
 class SharedFeatureScorer:
     """Logits of several ``tfidf_logreg.v1`` classifiers from one shared n-gram pass (module docstring)."""
 
-    def __init__(self, classifiers: dict[str, Any], max_tokens: int = MAX_TOKEN_CACHE) -> None:
+    def __init__(self, classifiers: dict[str, Any]) -> None:
         self.tasks = list(classifiers)
-        self.max_tokens = max_tokens
         word_terms: dict[str, int] = {}
         char_terms: dict[str, int] = {}
         self.char_range = (10**9, 0)
@@ -170,67 +310,48 @@ class SharedFeatureScorer:
                             colmap[merged] = offset + col
                 offset += len(vocab)
             self.views.append(_ClassifierView(clf, colmap, n_word_cols, has_word, has_char))
-        self._reset_token_cache()
+        # Keys (post * n_merged + feature) fit in int32 for batches up to this many posts: half the sort work.
+        self.int32_posts = max(1, (2**31 - 1) // max(self.n_merged, 1))
+        self._generation = -1
+        self._table: TokenTable | None = None
 
-    # -- per-token cache --------------------------------------------------------------------------------
-    def _reset_token_cache(self) -> None:
-        self._token_index: dict[str, int] = {}
-        self._token_ids: list[np.ndarray] = []  # merged ids: unigram (if any) + every char n-gram occurrence
-        self._token_ngram: list[int] = []  # id in the n-gram token table, -1 if in no n-gram
-
-    def _add_token(self, token: str) -> int:
-        ids: list[int] = []
-        j = self.unigram_ids.get(token)
-        if j is not None:
-            ids.append(j)
-        padded = f" {token} "
-        length = len(padded)
-        get = self.char_ids.get
+    # -- per-token data, indexed by the token table's ids -------------------------------------------------
+    def _sync(self, table: TokenTable) -> None:
+        if table is not self._table or table.generation != self._generation:
+            self._table, self._generation = table, table.generation
+            self._features = RaggedStore()  # token id -> merged ids: unigram (if any) + each char n-gram
+            self._ngram = Growable(np.int64)  # token id -> id in the n-gram token table, -1 if in no n-gram
+        get_char = self.char_ids.get
         low, high = self.char_range
-        for n in range(low, high + 1):
-            if n > length:
-                break
-            for i in range(length - n + 1):
-                c = get(padded[i : i + n])
-                if c is not None:
-                    ids.append(c)
-        index = len(self._token_ids)
-        self._token_index[token] = index
-        self._token_ids.append(np.asarray(ids, dtype=np.int64))
-        self._token_ngram.append(self.ngram_tokens.get(token, -1))
-        return index
+        for token in table.tokens[len(self._features) :]:
+            ids: list[int] = []
+            j = self.unigram_ids.get(token)
+            if j is not None:
+                ids.append(j)
+            padded = f" {token} "
+            length = len(padded)
+            for n in range(low, high + 1):
+                if n > length:
+                    break
+                for i in range(length - n + 1):
+                    c = get_char(padded[i : i + n])
+                    if c is not None:
+                        ids.append(c)
+            self._features.append(ids)
+            self._ngram.append(self.ngram_tokens.get(token, -1))
 
     # -- scoring ----------------------------------------------------------------------------------------
-    def _merged_counts(self, normalised: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _merged_counts(self, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(post, merged id, count) triples of a batch, sorted by post then id."""
-        token_lists = [text.split() for text in normalised]
-        n_tokens = sum(len(tokens) for tokens in token_lists)
-        if len(self._token_index) > self.max_tokens:
-            self._reset_token_cache()  # bounded: at most max_tokens plus one batch's new tokens
-        index = self._token_index
-        add = self._add_token
-        occurrences = np.fromiter(
-            (index[t] if t in index else add(t) for tokens in token_lists for t in tokens),
-            dtype=np.int64,
-            count=n_tokens,
-        )
-        doc_lengths = np.fromiter((len(tokens) for tokens in token_lists), dtype=np.int64, count=len(token_lists))
-        occ_doc = np.repeat(np.arange(len(token_lists), dtype=np.int64), doc_lengths)
-        # Unigram + character n-gram ids: gather each occurrence's cached array without a Python loop.
-        unique, inverse = np.unique(occurrences, return_inverse=True)
-        arrays = [self._token_ids[u] for u in unique.tolist()]
-        sizes = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
-        flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else sizes
-        occ_sizes = sizes[inverse] if len(sizes) else np.zeros(0, dtype=np.int64)
-        occ_starts = starts[inverse] if len(sizes) else np.zeros(0, dtype=np.int64)
-        total = int(occ_sizes.sum())
-        out_starts = np.cumsum(occ_sizes) - occ_sizes
-        gather = np.repeat(occ_starts - out_starts, occ_sizes) + np.arange(total, dtype=np.int64)
-        ids_parts = [flat[gather]]
-        doc_parts = [np.repeat(occ_doc, occ_sizes)]
+        self._sync(batch.table)
+        occurrences, occ_doc = batch.occurrences, batch.docs
+        n_tokens = len(occurrences)
+        # Unigram + character n-gram ids: every occurrence's cached row, gathered without a Python loop.
+        flat, sizes = self._features.gather(occurrences)
+        ids_parts = [flat]
+        doc_parts = [np.repeat(occ_doc, sizes)]
         # Word n-grams, n >= 2: consecutive tokens of the same post, packed into int64 keys.
-        ngram_of = np.asarray(self._token_ngram, dtype=np.int64)[occurrences] if n_tokens else occurrences
+        ngram_of = self._ngram.array[occurrences]
         for n in range(2, self.word_max_n + 1):
             table = self.ngram_keys.get(n)
             if table is None or n_tokens < n:
@@ -254,13 +375,22 @@ class SharedFeatureScorer:
             doc_parts.append(occ_doc[positions[hit]])
         merged = np.concatenate(ids_parts)
         docs = np.concatenate(doc_parts)
-        pair, counts = np.unique(docs * self.n_merged + merged, return_counts=True)
+        dtype: Any = np.int32 if batch.n <= self.int32_posts else np.int64
+        cells: np.ndarray = docs.astype(dtype) * self.n_merged + merged.astype(dtype)
+        cells.sort()
+        if not len(cells):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
+        counts = np.diff(np.append(starts, len(cells)))
+        pair = cells[starts].astype(np.int64)
         return pair // self.n_merged, pair % self.n_merged, counts
 
-    def logits(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+    def logits(self, normalised: Sequence[str] | TokenBatch) -> dict[str, np.ndarray]:
         """Per task, the (n, n_classes) float32 logits the classifier's ``decision_function`` gives."""
-        n = len(normalised)
-        docs, merged, counts = self._merged_counts(normalised)
+        batch = normalised if isinstance(normalised, TokenBatch) else self._tokens_of(normalised)
+        n = batch.n
+        docs, merged, counts = self._merged_counts(batch)
         tf = np.log(counts.astype(np.float32)) + np.float32(1.0)  # sublinear tf: 1 + log(count)
         out: dict[str, np.ndarray] = {}
         for task, view in zip(self.tasks, self.views):
@@ -284,6 +414,20 @@ class SharedFeatureScorer:
             matrix = sp.csr_matrix((values, c, indptr), shape=(n, view.n_features))
             out[task] = np.asarray(matrix @ view.coef_t) + view.intercept
         return out
+
+    def _tokens_of(self, normalised: Sequence[str]) -> TokenBatch:
+        """Normalised strings as a token batch (in a private table when none has been seen yet)."""
+        table = self._table if self._table is not None else TokenTable()
+        token_lists = [text.split() for text in normalised]
+        table_id = table.id
+        occurrences = np.fromiter(
+            (table_id(t) for tokens in token_lists for t in tokens),
+            dtype=np.int64,
+            count=sum(len(tokens) for tokens in token_lists),
+        )
+        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+        docs = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+        return TokenBatch(table, occurrences, docs, len(token_lists))
 
 
 def _is_default_kind(bundle: Any) -> bool:
@@ -316,9 +460,17 @@ class FastPredictor:
         except ValueError:  # vocabulary too large for packed keys: the reference path still works
             return None
 
+    def encode(self, texts: Sequence[str]) -> TokenBatch:
+        """Normalised token ids of ``texts`` (for :meth:`proba` and the fast topic scorer)."""
+        return self.normaliser.encode(texts)
+
+    def proba(self, batch: TokenBatch) -> dict[str, np.ndarray]:
+        """Per task, calibrated probabilities of an encoded batch."""
+        if batch.n == 0:
+            return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
+        logits = self.scorer.logits(batch)
+        return {task: self.classifiers[task]._calibrate(z) for task, z in logits.items()}
+
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
-        normalised = self.normaliser.normalise_many(texts)
-        if not normalised:
-            return normalised, {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
-        logits = self.scorer.logits(normalised)
-        return normalised, {task: self.classifiers[task]._calibrate(z) for task, z in logits.items()}
+        batch = self.encode(texts)
+        return batch.texts(), self.proba(batch)

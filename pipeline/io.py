@@ -23,7 +23,7 @@ import re
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -175,7 +175,12 @@ class _RowValidator:
         self.source = source
         self.encoding = encoding
 
-    def __call__(self, record: Any, line: int, batch: PostBatch) -> None:
+    def __call__(self, record: Any, line: int, batch: PostBatch, valid_utf8: bool = False) -> None:
+        """Append ``record`` to ``batch.rows`` or a rejection to ``batch.rejected``.
+
+        ``valid_utf8``: the parser guarantees every string is valid Unicode (orjson rejects lone
+        surrogates), so the per-field check is skipped.
+        """
         if not isinstance(record, dict):
             batch.rejected.append(
                 Rejected(self.source, line, f"row must be a JSON object, got {type(record).__name__}", record)
@@ -193,7 +198,7 @@ class _RowValidator:
                 Rejected(self.source, line, f"'{self.text_field}' must be a string, got {type(text).__name__}", record)
             )
             return
-        bad_field = _field_with_surrogates(record)
+        bad_field = None if valid_utf8 else _field_with_surrogates(record)
         if bad_field is not None:
             # Lone surrogates cannot be written as UTF-8: the row would crash the writer, or be altered.
             hint = f"; {NOT_UTF8_HINT}" if self.encoding == "utf-8" else ""
@@ -306,28 +311,11 @@ def _skip_rest_of_line(handle: IO[Any], chunk: int = 1 << 20) -> None:
 
 
 def _jsonl_lines(path: Path, limit: int) -> Iterator[_Line]:
-    """Physical lines of a JSONL file, each read with a size cap so one huge line cannot exhaust memory."""
+    """Physical lines of a UTF-16/32 JSONL file, each read with a size cap so that one huge line cannot
+    exhaust memory (UTF-8 files go through :func:`_raw_jsonl_batches`)."""
     encoding, bom = sniff_encoding(path)
     too_long = f"line longer than {limit:,} bytes (the per-row limit; see VOC_MAX_LINE_BYTES)"
     number = 0
-    if encoding == "utf-8":
-        with path.open("rb") as handle:
-            handle.seek(bom)
-            while True:
-                raw = handle.readline(limit + 1)
-                if not raw:
-                    return
-                number += 1
-                if len(raw) > limit and not raw.endswith(b"\n"):
-                    _skip_rest_of_line(handle)
-                    yield _Line(number, error=too_long)
-                    continue
-                try:
-                    yield _Line(number, raw.decode("utf-8").rstrip("\r\n"))
-                except UnicodeDecodeError as exc:
-                    shown = raw[:MAX_REJECTED_RAW_CHARS].decode("utf-8", "replace").rstrip("\r\n")
-                    yield _Line(number, shown, f"undecodable bytes (not UTF-8: {exc.reason}); {NOT_UTF8_HINT}")
-        return
     # UTF-16/32 (by BOM): decoded as text; a limit in characters bounds memory as well (4 bytes each at most).
     with _open_text(path, encoding, bom, newline="\n") as text_handle:
         while True:
@@ -346,8 +334,105 @@ def _jsonl_lines(path: Path, limit: int) -> Iterator[_Line]:
                 yield _Line(number, line)
 
 
+@dataclass
+class RawJsonlBatch:
+    """Lines of a UTF-8 JSONL file read but not parsed yet, so that the parsing can run where the scoring
+    does (a worker process) rather than in the process that reads: ``parse`` gives the same
+    :class:`PostBatch` as :func:`read_posts`. Each line is (number, bytes, None) or (number, None, error)."""
+
+    source: str
+    lines: list[tuple[int, bytes | None, str | None]] = field(default_factory=list)
+
+    @property
+    def n_read(self) -> int:
+        return len(self.lines)
+
+    def parse(self, text_field: str = "text") -> PostBatch:
+        validate = _RowValidator(text_field, self.source, "utf-8")
+        batch = PostBatch()
+        fast_loads = _fast_json_loads()
+        for number, raw, error in self.lines:
+            if raw is None:
+                batch.rejected.append(Rejected(self.source, number, error or "unreadable line", None))
+                continue
+            if fast_loads is not None:
+                try:
+                    record = fast_loads(raw)
+                except ValueError:
+                    pass  # invalid JSON, invalid UTF-8, NaN, huge integers...: the standard parser decides
+                else:
+                    validate(record, number, batch, valid_utf8=True)
+                    continue
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                shown = raw[:MAX_REJECTED_RAW_CHARS].decode("utf-8", "replace").rstrip("\r\n")
+                reason = f"undecodable bytes (not UTF-8: {exc.reason}); {NOT_UTF8_HINT}"
+                batch.rejected.append(Rejected(self.source, number, reason, shown))
+                continue
+            if text.strip():  # blank lines are not rows
+                _parse_json_line(text, number, self.source, validate, batch)
+        return batch
+
+
+def _fast_json_loads() -> Callable[[bytes], Any] | None:
+    """orjson's ``loads`` (several times faster than ``json.loads``, and strict), or None if not installed."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    loads: Callable[[bytes], Any] = orjson.loads
+    return loads
+
+
+def _parse_json_line(text: str, number: int, source: str, validate: _RowValidator, batch: PostBatch) -> None:
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        batch.rejected.append(Rejected(source, number, f"invalid JSON: {exc}", text))
+    except RecursionError:
+        batch.rejected.append(Rejected(source, number, "invalid JSON: nested too deeply", text[:200]))
+    else:
+        validate(record, number, batch)
+
+
+def _raw_jsonl_batches(path: Path, batch_size: int) -> Iterator[RawJsonlBatch]:
+    """Unparsed batches of a UTF-8 JSONL file (blank lines skipped), each line read with the size cap."""
+    _, bom = sniff_encoding(path)
+    limit = max_line_bytes()
+    too_long = f"line longer than {limit:,} bytes (the per-row limit; see VOC_MAX_LINE_BYTES)"
+    batch = RawJsonlBatch(str(path))
+    number = 0
+    with path.open("rb") as handle:
+        handle.seek(bom)
+        readline = handle.readline
+        lines = batch.lines
+        while True:
+            raw = readline(limit + 1)
+            if not raw:
+                break
+            number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                _skip_rest_of_line(handle)
+                lines.append((number, None, too_long))
+            elif raw.isspace():
+                continue  # blank (ASCII whitespace only): not a row; other blank lines are skipped by parse
+            else:
+                lines.append((number, raw, None))
+            if len(lines) >= batch_size:
+                yield batch
+                batch = RawJsonlBatch(str(path))
+                lines = batch.lines
+    if batch.lines:
+        yield batch
+
+
 def _read_jsonl(path: Path, text_field: str, batch_size: int) -> Iterator[PostBatch]:
     encoding, _ = sniff_encoding(path)
+    if encoding == "utf-8":
+        for raw in _raw_jsonl_batches(path, batch_size):
+            yield raw.parse(text_field)
+        return
     validate = _RowValidator(text_field, str(path), encoding)
     batch = PostBatch()
     for line in _jsonl_lines(path, max_line_bytes()):
@@ -356,21 +441,30 @@ def _read_jsonl(path: Path, text_field: str, batch_size: int) -> Iterator[PostBa
         elif not line.text.strip():
             continue  # blank lines are not rows
         else:
-            try:
-                record = json.loads(line.text)
-            except ValueError as exc:
-                batch.rejected.append(Rejected(str(path), line.number, f"invalid JSON: {exc}", line.text))
-            except RecursionError:
-                batch.rejected.append(
-                    Rejected(str(path), line.number, "invalid JSON: nested too deeply", line.text[:200])
-                )
-            else:
-                validate(record, line.number, batch)
+            _parse_json_line(line.text, line.number, str(path), validate, batch)
         if batch.n_read >= batch_size:
             yield batch
             batch = PostBatch()
     if batch.n_read:
         yield batch
+
+
+def read_batches(
+    spec: str | Path, *, text_field: str = "text", batch_size: int = 5000
+) -> Iterator[PostBatch | RawJsonlBatch]:
+    """Like :func:`read_posts`, but UTF-8 JSONL comes as :class:`RawJsonlBatch` to be parsed by the
+    consumer (``batch.parse(text_field)``); a batch may then hold fewer rows than it read lines when some
+    lines turn out blank."""
+    for path in input_files(spec):
+        kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+        try:
+            if kind == "jsonl" and sniff_encoding(path)[0] == "utf-8":
+                yield from _raw_jsonl_batches(path, batch_size)
+            else:
+                reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[kind]
+                yield from reader(path, text_field, batch_size)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 # Appended after the last line of a CSV file: a record that contains it was still inside quotes at the end
@@ -689,8 +783,7 @@ class RecordWriter:
         assert self._handle is not None
         try:
             if self.kind == "jsonl":
-                payload = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
-                self._handle.write(payload.encode("utf-8"))
+                self._handle.write(jsonl_bytes(records))
             else:
                 self._write_parquet(records)
         except OSError as exc:  # a full disk, a quota, an I/O error: the user's to fix, not a crash
@@ -744,6 +837,43 @@ class RecordWriter:
                 pq.write_table(pa.table({"id": pa.array([], pa.string())}), self._handle)
         finally:
             self._atomic.__exit__(exc_type, exc, tb)
+
+
+def _json_default(value: Any) -> Any:
+    """How values JSON has no type for are written: numpy scalars as numbers, anything else as text."""
+    if type(value).__module__ == "numpy":
+        tolist = getattr(value, "tolist", None)  # scalars give a number, arrays a list
+        if tolist is not None:
+            return tolist()
+    return str(value)
+
+
+def _json_line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode() + b"\n"
+
+
+def jsonl_bytes(records: Sequence[dict[str, Any]]) -> bytes:
+    """Records as compact JSON lines in UTF-8; orjson when installed (several times faster), else ``json``.
+
+    Values JSON has no type for are written by :func:`_json_default` either way (datetimes as ``str``, so
+    the two agree); a record orjson refuses (an integer beyond 64 bits) is written by ``json``.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return b"".join(_json_line(r) for r in records)
+    dumps = orjson.dumps
+    option = orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    try:
+        return b"".join([dumps(r, default=_json_default, option=option) for r in records])
+    except TypeError:
+        out = []
+        for r in records:
+            try:
+                out.append(dumps(r, default=_json_default, option=option))
+            except TypeError:
+                out.append(_json_line(r))
+        return b"".join(out)
 
 
 def _parquet_value(value: Any) -> Any:

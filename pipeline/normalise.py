@@ -178,6 +178,17 @@ class TweetNormaliser:
 
     def clean(self, text: str) -> str:
         """Apply the character-level rules (1-5) that precede tokenisation."""
+        text = self.clean_post(text)
+        # URLs say nothing about intent or sentiment; dropping them keeps predictions invariant to links.
+        # A post that is nothing but links keeps one placeholder so it is not empty.
+        without_urls = _URL_RE.sub(" ", text)
+        text = without_urls if without_urls.strip() or not text.strip() else "xxurl"
+        return self._clean_words(text)
+
+    def clean_post(self, text: str) -> str:
+        """The rules that may reach across whitespace (truncation, entities, invisible characters, the
+        dataset's artefacts). Every later rule works inside whitespace-delimited chunks (see
+        :meth:`clean_chunk`)."""
         if len(text) > self.max_chars:
             text = text[: self.max_chars]
         if "&" in text:
@@ -186,10 +197,18 @@ class TweetNormaliser:
         if self.fix_dataset_artefacts and "Flight" in text:
             # Leaked inside words too ("chocoLate Flight"): replace wherever it occurs.
             text = _ARTEFACT_RE.sub(lambda m: _ARTEFACT_MAP[m.group(0)], text)
-        # URLs say nothing about intent or sentiment; dropping them keeps predictions invariant to links.
-        # A post that is nothing but links keeps one placeholder so it is not empty.
-        without_urls = _URL_RE.sub(" ", text)
-        text = without_urls if without_urls.strip() or not text.strip() else "xxurl"
+        return text
+
+    def clean_chunk(self, chunk: str) -> str:
+        """The remaining rules on one whitespace-free chunk of :meth:`clean_post` output ("" for a link).
+
+        None of their patterns matches across whitespace or looks past it, so ``clean(text)`` is the
+        non-empty ``clean_chunk`` results of ``clean_post(text).split()`` joined by spaces, except that a
+        post of links only becomes ``xxurl``. The fast path (:mod:`pipeline.fastpath`) caches per chunk.
+        """
+        return self._clean_words(_URL_RE.sub(" ", chunk))
+
+    def _clean_words(self, text: str) -> str:
         text = _MENTION_RE.sub(" xxuser ", text)
         text = _HASHTAG_RE.sub(_split_hashtag, text)
         text = _ELONGATED_RE.sub(r"\1\1", text)

@@ -27,10 +27,11 @@ from pipeline.errors import InputError
 from pipeline.io import (
     AtomicWriter,
     PostBatch,
+    RawJsonlBatch,
     RecordWriter,
     input_files,
     output_kind,
-    read_posts,
+    read_batches,
     rejected_path,
 )
 from pipeline.manifest import (
@@ -105,22 +106,33 @@ class BatchScorer:
         self.carry_columns = carry_columns
         self.assigner: Any = None
         if with_topics:
-            self.assigner = build_topic_assigner(self.predictor.bundle, taxonomy)
+            self.assigner = fast_topic_scorer(build_topic_assigner(self.predictor.bundle, taxonomy))
 
     def score(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not rows:
             return []
+        from pipeline.fast_topics import FastTopicScorer
+
         texts = [row["text"] for row in rows]
         ids = [row["id"] for row in rows]
-        normalised, probabilities = self.predictor.predict_proba(texts)
+        fast = self.predictor.fast
+        normalised: Any
+        if fast is not None:
+            # Token ids straight from the chunk cache to both scorers: no strings built, no second split.
+            normalised = fast.encode(texts)
+            probabilities = fast.proba(normalised)
+        else:
+            normalised, probabilities = self.predictor.predict_proba(texts)
         predictions = self.predictor.predict_from_proba(texts, ids, probabilities)
         if self.assigner is not None:
+            if fast is not None and not isinstance(self.assigner, FastTopicScorer):
+                normalised = normalised.texts()
             for prediction, (topic, label, score) in zip(
                 predictions, self.assigner.assign(texts, normalised=normalised)
             ):
                 prediction["topic"] = topic
                 prediction["topic_label"] = label
-                prediction["topic_score"] = round(float(score), 4)
+                prediction["topic_score"] = round(score, 4)
         if self.carry_columns:
             for prediction, row in zip(predictions, rows):
                 for key, value in row.items():
@@ -149,6 +161,19 @@ def build_topic_assigner(bundle: Any, taxonomy: str | Path | None) -> Any:
     return TopicAssigner(chosen, normaliser=bundle.normaliser).fit()
 
 
+def fast_topic_scorer(assigner: Any) -> Any:
+    """The vectorised scorer of ``assigner`` (same scores, :mod:`pipeline.fast_topics`) where it applies."""
+    from pipeline.fast_topics import FastTopicScorer
+    from pipeline.fastpath import fastpath_enabled
+
+    if assigner is None or not fastpath_enabled() or getattr(assigner, "encoder_", None) is not None:
+        return assigner
+    try:
+        return FastTopicScorer(assigner)
+    except ValueError:  # seed phrases too long for packed keys: the reference still works
+        return assigner
+
+
 # -- worker-process plumbing -----------------------------------------------------------------------------
 _WORKER: BatchScorer | None = None
 
@@ -162,35 +187,61 @@ def _init_worker(model: str | None, taxonomy: str | None, with_topics: bool, car
         _WORKER = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry)
 
 
-def _score_in_worker(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+@dataclass
+class _ShardJob:
+    """What every shard of one job shares: where part files go, their format and (Parquet) schema."""
+
+    parts: Path
+    kind: str
+    text_field: str
+    schema: Any = None
+
+
+def _process(index: int, work: PostBatch | RawJsonlBatch, job: _ShardJob, scorer: BatchScorer) -> ShardRecord:
+    """Parse (if raw), score and write one shard; its part files are complete when this returns."""
+    batch = work.parse(job.text_field) if isinstance(work, RawJsonlBatch) else work
+    record, schema = _write_shard(job.parts, index, job.kind, batch, scorer.score(batch.rows), job.schema)
+    if job.schema is None:
+        job.schema = schema
+    return record
+
+
+def _process_in_worker(index: int, work: PostBatch | RawJsonlBatch, job: _ShardJob) -> ShardRecord:
     assert _WORKER is not None, "worker not initialised"
-    return _WORKER.score(rows)
+    return _process(index, work, job, _WORKER)
 
 
-Indexed = tuple[int, PostBatch]
+Indexed = tuple[int, PostBatch | RawJsonlBatch]
 
 
-def _scored_batches(
-    batches: Iterable[Indexed], workers: int, scorer: BatchScorer, init_args: tuple[Any, ...]
-) -> Iterator[tuple[int, PostBatch, list[dict[str, Any]]]]:
-    """Yield (index, batch, scored rows) in input order, scoring in-process or in a bounded process pool."""
+def _processed_shards(
+    batches: Iterable[Indexed], workers: int, scorer: BatchScorer, init_args: tuple[Any, ...], job: _ShardJob
+) -> Iterator[ShardRecord]:
+    """Process every batch into a shard and yield the records in input order, in-process or in a bounded
+    process pool. Workers parse, score and write their shards themselves: only raw lines go to them and only
+    a small record comes back, so the parent process is not the bottleneck."""
     global _WORKER
+    remaining = iter(batches)
+    if workers > 1 and job.kind == "parquet" and job.schema is None:
+        # The first shard with rows fixes the Parquet schema that all shards share: write it here first.
+        for index, work in remaining:
+            yield _process(index, work, job, scorer)
+            if job.schema is not None:
+                break
     if workers <= 1:
-        for index, batch in batches:
-            yield index, batch, scorer.score(batch.rows)
+        for index, work in remaining:
+            yield _process(index, work, job, scorer)
         return
     _WORKER = scorer  # inherited by forked workers: no second load, pages shared copy-on-write
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args)
     try:
-        pending: deque[tuple[int, PostBatch, Future[list[dict[str, Any]]]]] = deque()
-        for index, batch in batches:
-            pending.append((index, batch, pool.submit(_score_in_worker, batch.rows)))
+        pending: deque[Future[ShardRecord]] = deque()
+        for index, work in remaining:
+            pending.append(pool.submit(_process_in_worker, index, work, job))
             if len(pending) >= 2 * workers:  # the bound on memory: never more batches in flight
-                done_index, done_batch, future = pending.popleft()
-                yield done_index, done_batch, future.result()
+                yield pending.popleft().result()
         while pending:
-            done_index, done_batch, future = pending.popleft()
-            yield done_index, done_batch, future.result()
+            yield pending.popleft().result()
     finally:
         # On an error or Ctrl-C, drop queued batches instead of scoring them for nothing.
         pool.shutdown(wait=True, cancel_futures=True)
@@ -427,13 +478,14 @@ def score_posts(
         done = set(manifest.shards)
         batches = (
             (index, batch)
-            for index, batch in enumerate(read_posts(input_spec, text_field=text_field, batch_size=batch_size))
+            for index, batch in enumerate(read_batches(input_spec, text_field=text_field, batch_size=batch_size))
             if index not in done
         )
         init_args = (model_arg, taxonomy_arg, with_topics, carry_columns)
+        job = _ShardJob(parts=parts, kind=kind, text_field=text_field, schema=schema)
         try:
-            for index, batch, scored in _scored_batches(batches, workers, scorer, init_args):
-                shard, schema = _write_shard(parts, index, kind, batch, scored, schema)
+            for shard in _processed_shards(batches, workers, scorer, init_args, job):
+                index = shard.index
                 if manifest.schema_shard is None and shard.sha256 is not None:
                     manifest.schema_shard = index
                 manifest.shards[index] = shard
@@ -445,7 +497,7 @@ def score_posts(
         except KeyboardInterrupt:
             say(f"interrupted: {len(manifest.shards)} shard(s) kept in {parts}; rerun with --resume to continue")
             raise
-        summary.rejected_path = _finalise(output, parts, manifest, kind, schema)
+        summary.rejected_path = _finalise(output, parts, manifest, kind, job.schema)
     summary.output = output
     summary.seconds = time.perf_counter() - started
     return summary

@@ -551,8 +551,8 @@ class TopicAssigner:
             total += self.weight_match * self._match_scores(stem_lists)
 
         if self.weight_word:
-            content = [[s for t, s in zip(toks, stems) if _is_content(t, stops)]
-                       for toks, stems in zip(token_lists, stem_lists)]
+            # From the tokens, not stem_lists: those lack the markers, so zipping the two would misalign.
+            content = [[stem(t) for t in toks if _is_content(t, stops)] for toks in token_lists]
             feats = [self._word_features(c) for c in content]
             counts = self._count_rows(feats, self.word_vocab_)
             in_vocab = np.diff(counts.indptr)  # distinct in-vocabulary features per post
