@@ -118,6 +118,8 @@ class RankConfig(BaseModel):
     discover_intents: list[str] = Field(default_factory=lambda: ["complaint", "question"])
     min_topic_size: int = Field(default=5, ge=2)
     max_topics: int = Field(default=30, ge=2)
+    # How discovery picks k: "stability" (partitions of random halves agree best) or "silhouette".
+    k_selection: Literal["stability", "silhouette"] = "stability"
     n_examples: int = Field(default=5, ge=0)
     n_keywords: int = Field(default=8, ge=0)
     # Sentence encoder for discovery (and for assigning posts that arrive without a topic): "auto" uses
@@ -484,7 +486,8 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
             encoder = resolve_encoder(cfg, len(cand))
             disc = TopicDiscoverer(min_topic_size=cfg.min_topic_size, max_topics=cfg.max_topics,
                                    random_state=cfg.seed, previous=previous, encoder=encoder,
-                                   embedding_cache=cfg.embedding_cache).fit([posts.texts[i] for i in cand])
+                                   embedding_cache=cfg.embedding_cache, k_selection=cfg.k_selection
+                                   ).fit([posts.texts[i] for i in cand])
             for j, i in enumerate(cand):
                 if disc.labels_[j] != OTHER_ID:
                     topics[i] = disc.labels_[j]
@@ -492,7 +495,8 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
             for tid, info in disc.topics_.items():
                 meta[tid] = {"label": info["label"], "source": "discovered", "keywords": info["keywords"]}
             discovery.update(k=disc.k_, n_topics=len(disc.topics_), space=getattr(disc, "space_", None),
-                             silhouette=_r(getattr(disc, "silhouette_", 0.0), 4))
+                             k_selection=cfg.k_selection, silhouette=_r(getattr(disc, "silhouette_", 0.0), 4),
+                             stability=_r(getattr(disc, "stabilities_", {}).get(disc.k_, 0.0), 4))
 
     topic_codes, topic_names = _codes(topics)
     timeline = _Timeline(posts.time, cfg)

@@ -206,6 +206,11 @@ def test_discovery_turns_other_complaints_into_topics() -> None:
     again = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6, encoder="none"),
                       previous=previous_topics(result))
     assert {t["topic"] for t in again["topics"]} == {t["topic"] for t in result["topics"]}
+    assert result["discovery"]["k_selection"] == "stability" and result["discovery"]["stability"] > 0
+    by_silhouette = rank_posts(recs, RankConfig(n_bootstrap=0, max_topics=6, encoder="none",
+                                                k_selection="silhouette"))
+    assert by_silhouette["discovery"]["k_selection"] == "silhouette"
+    assert len([t for t in by_silhouette["topics"] if t["source"] == "discovered"]) >= 2
 
 
 def test_write_ranking_and_summary(tmp_path: Path) -> None:
@@ -265,6 +270,11 @@ def test_load_rank_config(tmp_path: Path) -> None:
         load_rank_config(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_rank_config(tmp_path / "missing.yaml")
+
+
+def test_committed_rank_config_holds_the_defaults() -> None:
+    path = Path(__file__).resolve().parents[1] / "configs" / "rank.yaml"
+    assert load_rank_config(path) == RankConfig()
 
 
 def test_encoder_setting_is_resolved_without_loading_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
