@@ -968,8 +968,9 @@ class TopicDiscoverer:
         return np.asarray(normalize(emb))
 
     def _cluster(self, emb: np.ndarray, rng: np.random.Generator, judge: np.ndarray | None = None) -> np.ndarray:
-        """k-means with k chosen by the mean silhouette (cosine, in ``judge``, default ``emb``) over a range
-        of candidate k."""
+        """k-means with k chosen from the data over a range of candidate k: by clustering stability
+        (``k_selection="stability"``, see :meth:`_stability`) or by the mean silhouette (cosine, in ``judge``,
+        default ``emb``) with the one-standard-error rule."""
         from sklearn.cluster import KMeans
         from sklearn.metrics import pairwise_distances, silhouette_samples
 
@@ -988,31 +989,37 @@ class TopicDiscoverer:
         candidates = [k for k in candidates if k_lo <= k <= k_hi and k < len(sil_pos)]
         self.silhouettes_: dict[int, float] = {}
         errors: dict[int, float] = {}
-        for k in candidates:
+
+        def silhouette(k: int) -> None:
             model = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state).fit(search)
             labels = model.labels_[sil_pos]
             if len(set(labels.tolist())) < 2:
-                continue
+                return
             per_post = silhouette_samples(dist, labels, metric="precomputed")
             self.silhouettes_[k] = round(float(per_post.mean()), 4)
             errors[k] = float(per_post.std() / math.sqrt(len(per_post)))
+
         self.stabilities_: dict[int, float] = {}
         if self.k_selection == "stability":
             self.stabilities_ = self._stability(search, candidates)
         if self.stabilities_:
-            # The most reproducible k: see _stability. Ties go to the smaller k.
+            # The most reproducible k: see _stability. Ties go to the smaller k. Its silhouette is reported.
             best_k = max(self.stabilities_, key=lambda k: (self.stabilities_[k], -k))
+            silhouette(best_k)
             best_sil = self.silhouettes_.get(best_k, -2.0)
-        elif self.silhouettes_:
-            # One-standard-error rule: the smallest k whose silhouette is within one standard error of the
-            # best. Silhouettes of posts are nearly flat over a wide range of k, and the maximum alone
-            # wanders within that plateau; the simplest partition that is as good is the one to read.
-            top = max(self.silhouettes_, key=lambda k: (self.silhouettes_[k], -k))
-            bar = self.silhouettes_[top] - errors[top]
-            best_k = min(k for k, v in self.silhouettes_.items() if v >= bar)
-            best_sil = self.silhouettes_[best_k]
         else:
-            best_k, best_sil = (candidates[0] if candidates else k_lo), -2.0
+            for k in candidates:
+                silhouette(k)
+            if self.silhouettes_:
+                # One-standard-error rule: the smallest k whose silhouette is within one standard error of
+                # the best. Silhouettes of posts are nearly flat over a wide range of k, and the maximum alone
+                # wanders within that plateau; the simplest partition that is as good is the one to read.
+                top = max(self.silhouettes_, key=lambda k: (self.silhouettes_[k], -k))
+                bar = self.silhouettes_[top] - errors[top]
+                best_k = min(k for k, v in self.silhouettes_.items() if v >= bar)
+                best_sil = self.silhouettes_[best_k]
+            else:
+                best_k, best_sil = (candidates[0] if candidates else k_lo), -2.0
         self.k_ = best_k
         self.silhouette_ = best_sil
         fit_idx = rng.choice(n, self.max_fit_posts, replace=False) if n > self.max_fit_posts else np.arange(n)

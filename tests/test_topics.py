@@ -334,11 +334,11 @@ def test_corpus_centring_removes_what_all_posts_share(taxonomy: Taxonomy) -> Non
 def test_discovery_k_selection_options() -> None:
     texts, truth = _planted_posts(0)
     by_silhouette = TopicDiscoverer(max_topics=8, k_selection="silhouette").fit(texts)
-    assert by_silhouette.k_ == 3 and by_silhouette.stabilities_ == {}
+    assert by_silhouette.k_ == 3 and by_silhouette.stabilities_ == {} and len(by_silhouette.silhouettes_) > 3
     by_stability = TopicDiscoverer(max_topics=8).fit(texts)
     # Planted topics: every half of the posts gives the same partition at the true k.
     assert by_stability.stabilities_[3] == max(by_stability.stabilities_.values())
-    assert 2 not in by_stability.stabilities_
+    assert 2 not in by_stability.stabilities_ and list(by_stability.silhouettes_) == [3]
     assert normalized_mutual_info_score(truth, by_stability.labels_) > 0.9
     with pytest.raises(ConfigError, match="k_selection"):
         TopicDiscoverer(k_selection="elbow")
