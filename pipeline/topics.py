@@ -31,19 +31,22 @@ the assigner's settings); the best topic wins, and a post whose best score is be
 ``other``. Everything after tokenisation is sparse matrix algebra over the batch. Without the encoder's
 extra installed, a configured encoder is dropped with one line on stderr naming ``topics-embed``.
 
-:meth:`TopicAssigner.assign_corpus` refines the scores over a whole corpus without labels: label spreading
-over the nearest-neighbour graph of the posts (``refine_*`` settings; see :meth:`TopicAssigner.refine`).
+:meth:`TopicAssigner.assign_corpus` uses the whole corpus, without labels: the embedding scores are taken on
+vectors centred on the corpus (posts) and on the taxonomy (topic texts), and the scores are smoothed by label
+spreading over the nearest-neighbour graph of the posts (``refine_*`` settings; see
+:meth:`TopicAssigner.corpus_scores` and :meth:`TopicAssigner.refine`).
 
 Topic discovery (:class:`TopicDiscoverer`)
 ------------------------------------------
 Clusters the posts that fit no taxonomy topic. The space is LSA (TF-IDF of stemmed content words reduced
 by truncated SVD), joined, when an encoder is configured, by the sentence embeddings centred and reduced by
 PCA; each vector is then averaged with its nearest neighbours'. k-means runs with the number of clusters
-chosen from the data: the silhouette over a range of k, and the smallest k within one standard error of
-the best. Each cluster is labelled by class-based TF-IDF (c-TF-IDF, as in BERTopic) over normalised,
-unstemmed n-grams. A cluster's id is derived from its top keywords (``d-refund-voucher-waiting``), and
-when the keywords of a previous run are given, a new cluster whose keywords overlap an old one enough
-takes the old id, so ids stay stable across runs and retrains.
+chosen from the data: by default the k whose partitions of two random halves of the posts agree best
+(clustering stability), or the smallest k whose silhouette is within one standard error of the best. Each
+cluster is labelled by class-based TF-IDF (c-TF-IDF, as in BERTopic) over normalised, unstemmed n-grams. A
+cluster's id is derived from its top keywords (``d-refund-voucher-waiting``), and when the keywords of a
+previous run are given, a new cluster whose keywords overlap an old one enough takes the old id, so ids stay
+stable across runs and retrains.
 
 Evaluation and parameters: ``docs/topics.md``.
 """
