@@ -8,8 +8,9 @@ Usage::
 
 With the ``topics-embed`` extra installed, assignment and discovery use all-MiniLM-L6-v2 (``--encoder``),
 with embeddings cached by text hash under ``--cache-dir`` (the first run encodes the 14.5k tweets: minutes
-on a small CPU; later runs take seconds). Assignment is :meth:`TopicAssigner.assign_corpus` (scores refined
-over the corpus's neighbour graph, no labels), as ``voc rank`` does for posts without a topic.
+on a small CPU; later runs take seconds). Assignment is :meth:`TopicAssigner.assign_corpus` (embedding scores
+centred on the corpus, then refined over its neighbour graph; no labels), as ``voc rank`` does for posts
+without a topic.
 
 Data: ``twitter-us-airline-sentiment/Tweets.csv`` under ``--data-dir`` (or the CSV itself), read with the
 csv module, de-duplicated by ``tweet_id`` (first row kept; see the data set's SOURCE.md). The label leak in
