@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -187,20 +188,18 @@ class CachedNormaliser:
         """The normalised token ids of ``texts``."""
         clean_post = self.normaliser.clean_post
         split = [clean_post(t).split() for t in texts]
-        chunks = self._chunks
-        missing = {chunk for parts in split for chunk in parts if chunk not in chunks}
-        if len(chunks) + len(missing) > self.max_entries or len(self.table) > self.max_tokens:
-            self._reset()  # flat memory beats a perfect hit rate: start again from this batch's chunks
-            chunks = self._chunks
-            missing = {chunk for parts in split for chunk in parts}
-        if missing:
-            self._fill(missing)
         n = len(split)
-        n_chunks = np.fromiter((len(parts) for parts in split), dtype=np.int64, count=n)
-        get = chunks.__getitem__
-        chunk_ids = np.fromiter(
-            (get(chunk) for parts in split for chunk in parts), dtype=np.int64, count=int(n_chunks.sum())
-        )
+        n_chunks = np.fromiter(map(len, split), dtype=np.int64, count=n)
+        # Dictionary lookups at C speed (map over a chain); None marks a chunk not seen yet.
+        found = list(map(self._chunks.get, chain.from_iterable(split)))
+        if None in found:
+            missing = {chunk for chunk, cid in zip(chain.from_iterable(split), found) if cid is None}
+            if len(self._chunks) + len(missing) > self.max_entries or len(self.table) > self.max_tokens:
+                self._reset()  # flat memory beats a perfect hit rate: start again from this batch's chunks
+                missing = set(chain.from_iterable(split))
+            self._fill(missing)
+            found = list(map(self._chunks.__getitem__, chain.from_iterable(split)))
+        chunk_ids = np.array(found, dtype=np.int64)
         chunk_docs = np.repeat(np.arange(n, dtype=np.int64), n_chunks)
         lengths = self._chunk_tokens.lengths.array[chunk_ids]
         per_doc = np.bincount(chunk_docs, weights=lengths, minlength=n)
@@ -218,13 +217,11 @@ class CachedNormaliser:
 class _ClassifierView:
     """One classifier's columns, IDF and weights, indexed by the merged feature ids."""
 
-    def __init__(self, clf: Any, colmap: np.ndarray, n_word: int, has_word: bool, has_char: bool) -> None:
+    def __init__(self, clf: Any, colmap: np.ndarray) -> None:
         featuriser = clf.featuriser_
         self.clf = clf
         self.colmap = colmap  # merged id -> this classifier's column, -1 when it does not use the feature
         self.idf = np.concatenate([np.asarray(idf, dtype=np.float32) for _, _, idf in featuriser.blocks_])
-        self.n_word = n_word if has_word else 0  # columns below this are the word block
-        self.two_blocks = has_word and has_char
         self.char_weight = np.float32(featuriser.char_weight)
         self.n_features = int(featuriser.n_features_)
         self.coef_t = np.ascontiguousarray(np.asarray(clf.coef_, dtype=np.float32).T)
@@ -292,24 +289,33 @@ class SharedFeatureScorer:
         for clf, blocks in per_clf:
             colmap = np.full(self.n_merged, -1, dtype=np.int64)
             offset = 0
-            n_word_cols = 0
-            has_word = has_char = False
             for kind, vocab in blocks:
                 if kind == "word":
-                    has_word = True
-                    n_word_cols = len(vocab)
                     for term, col in vocab.items():
                         word = word_terms.get(term)
                         if word is not None:
                             colmap[word] = offset + col
                 else:
-                    has_char = True
                     for term, col in vocab.items():
                         merged = self.char_ids.get(term)
                         if merged is not None:
                             colmap[merged] = offset + col
                 offset += len(vocab)
-            self.views.append(_ClassifierView(clf, colmap, n_word_cols, has_word, has_char))
+            self.views.append(_ClassifierView(clf, colmap))
+        # All classifiers' weights in the merged id space, IDF folded in: block @ weights gives every task's
+        # unnormalised logits in one sparse product; squared IDF per task gives the blocks' squared norms.
+        widths = [view.coef_t.shape[1] for view in self.views]
+        self.task_columns = np.cumsum([0, *widths]).tolist()
+        weights = np.zeros((self.n_merged, sum(widths)), dtype=np.float32)
+        idf_sq = np.zeros((self.n_merged, len(self.views)), dtype=np.float32)
+        for vi, view in enumerate(self.views):
+            used = np.flatnonzero(view.colmap >= 0)
+            cols = view.colmap[used]
+            idf = view.idf[cols]
+            weights[used, self.task_columns[vi] : self.task_columns[vi + 1]] = idf[:, None] * view.coef_t[cols]
+            idf_sq[used, vi] = idf * idf
+        self.block_weights = (weights[: self.n_word], weights[self.n_word :])
+        self.block_idf_sq = (idf_sq[: self.n_word], idf_sq[self.n_word :])
         # Keys (post * n_merged + feature) fit in int32 for batches up to this many posts: half the sort work.
         self.int32_posts = max(1, (2**31 - 1) // max(self.n_merged, 1))
         self._generation = -1
@@ -342,7 +348,7 @@ class SharedFeatureScorer:
 
     # -- scoring ----------------------------------------------------------------------------------------
     def _merged_counts(self, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(post, merged id, count) triples of a batch, sorted by post then id."""
+        """(post, merged id, count) triples of a batch, sorted by post then id (int32 ids for most batches)."""
         self._sync(batch.table)
         occurrences, occ_doc = batch.occurrences, batch.docs
         n_tokens = len(occurrences)
@@ -368,7 +374,10 @@ class SharedFeatureScorer:
                 continue
             key = key[positions]
             keys, ids = table
-            at = np.searchsorted(keys, key)
+            # Sorted needles walk the table in order (cache-friendly): several times faster than random ones.
+            order = np.argsort(key)
+            at = np.empty_like(order)
+            at[order] = np.searchsorted(keys, key[order])
             at[at >= len(keys)] = 0
             hit = keys[at] == key
             ids_parts.append(ids[at[hit]])
@@ -381,10 +390,16 @@ class SharedFeatureScorer:
         if not len(cells):
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
-        counts = np.diff(np.append(starts, len(cells)))
-        pair = cells[starts].astype(np.int64)
-        return pair // self.n_merged, pair % self.n_merged, counts
+        new_cell = np.empty(len(cells), dtype=bool)
+        new_cell[0] = True
+        np.not_equal(cells[1:], cells[:-1], out=new_cell[1:])
+        starts = np.flatnonzero(new_cell)
+        counts = np.empty(len(starts), dtype=np.int64)
+        np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+        counts[-1] = len(cells) - starts[-1]
+        pair = cells[starts]
+        post = pair // self.n_merged
+        return post, pair - post * self.n_merged, counts
 
     def logits(self, normalised: Sequence[str] | TokenBatch) -> dict[str, np.ndarray]:
         """Per task, the (n, n_classes) float32 logits the classifier's ``decision_function`` gives."""
@@ -392,27 +407,33 @@ class SharedFeatureScorer:
         n = batch.n
         docs, merged, counts = self._merged_counts(batch)
         tf = np.log(counts.astype(np.float32)) + np.float32(1.0)  # sublinear tf: 1 + log(count)
-        out: dict[str, np.ndarray] = {}
-        for task, view in zip(self.tasks, self.views):
-            cols = view.colmap[merged]
-            keep = cols >= 0
-            d, c = docs[keep], cols[keep]
-            values = tf[keep] * view.idf[c]
-            # Each block (word, char) is L2-normalised on its own, as in NgramFeaturiser.
-            block = (c >= view.n_word).astype(np.int64) if view.two_blocks else np.zeros(len(c), dtype=np.int64)
-            slot = d * 2 + block
-            sq = np.bincount(slot, weights=values.astype(np.float64) ** 2, minlength=2 * n)
-            norms = np.sqrt(sq).astype(np.float32)
-            norms[norms == 0] = 1.0
-            values = values * (np.float32(1.0) / norms)[slot]
-            if view.char_weight != 1.0:
-                is_char = block == 1 if view.two_blocks else np.full(len(c), view.n_word == 0)
-                values[is_char] *= view.char_weight
-            # Entries are already grouped by post: build the CSR arrays directly (no COO sort).
-            indptr = np.zeros(n + 1, dtype=np.int64)
+        # NgramFeaturiser L2-normalises the word and the character block of a post each on its own, so
+        # logits = (X_word @ W) / |x_word| + char_weight * (X_char @ W) / |x_char| + b, with X the TF-IDF: each
+        # block is a sparse product of the raw TF with IDF-scaled weights (all tasks at once), then scaled per
+        # post. Merged ids put words first, and the entries are grouped by post (CSR without a sort).
+        is_word = merged < self.n_word
+        products = []
+        for mask, offset, weights, idf_sq in zip(
+            (is_word, ~is_word), (0, self.n_word), self.block_weights, self.block_idf_sq
+        ):
+            d, t = docs[mask], tf[mask]
+            m = merged[mask] - offset
+            indptr = np.zeros(n + 1, dtype=m.dtype)
             np.cumsum(np.bincount(d, minlength=n), out=indptr[1:])
-            matrix = sp.csr_matrix((values, c, indptr), shape=(n, view.n_features))
-            out[task] = np.asarray(matrix @ view.coef_t) + view.intercept
+            shape = (n, weights.shape[0])
+            raw = np.asarray(sp.csr_matrix((t, m, indptr), shape=shape) @ weights)
+            norms = np.sqrt(np.asarray(sp.csr_matrix((t * t, m, indptr), shape=shape) @ idf_sq))
+            norms[norms == 0] = 1.0
+            products.append((raw, norms))
+        (word, word_norms), (char, char_norms) = products
+        out: dict[str, np.ndarray] = {}
+        for vi, (task, view) in enumerate(zip(self.tasks, self.views)):
+            cols = slice(self.task_columns[vi], self.task_columns[vi + 1])
+            out[task] = (
+                word[:, cols] / word_norms[:, vi : vi + 1]
+                + word.dtype.type(view.char_weight) * char[:, cols] / char_norms[:, vi : vi + 1]
+                + view.intercept
+            )
         return out
 
     def _tokens_of(self, normalised: Sequence[str]) -> TokenBatch:

@@ -193,7 +193,8 @@ class TweetNormaliser:
             text = text[: self.max_chars]
         if "&" in text:
             text = html.unescape(text)
-        text = _INVISIBLE_RE.sub(" ", text)
+        if not (text.isascii() and text.isprintable()):  # printable ASCII has nothing invisible: skip the scan
+            text = _INVISIBLE_RE.sub(" ", text)
         if self.fix_dataset_artefacts and "Flight" in text:
             # Leaked inside words too ("chocoLate Flight"): replace wherever it occurs.
             text = _ARTEFACT_RE.sub(lambda m: _ARTEFACT_MAP[m.group(0)], text)
