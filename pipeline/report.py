@@ -22,6 +22,12 @@ SOURCE_COLOURS = {"taxonomy": "#2d5d9f", "discovered": "#8a4fb0"}
 LINE_COLOURS = ("#2d5d9f", "#c8414b", "#5a9e6f", "#e3a33b", "#8a4fb0", "#2f7f93", "#7a5c3e", "#d4669b")
 _FALLBACK = "#9aa3ad"
 
+# How discovery chose its number of topics (RankConfig.k_selection), as the report's method note says it.
+_K_RULES = {
+    "stability": "clustering stability over random halves",
+    "silhouette": "silhouette, one-standard-error rule",
+}
+
 
 def esc(value: Any) -> str:
     """HTML-escape any value for text and attribute contexts."""
@@ -466,8 +472,9 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
         "input has reach) share of problem posts and W the weight of all posts; impact_removed in the JSON and "
         "CSV gives r(all) − r(all without t's posts) for comparison. "
         f"Discovered topics: {int(disc.get('n_topics', 0))} clusters of {int(disc.get('n_posts', 0)):,} "
-        "complaints and questions that fit no taxonomy topic (k chosen by silhouette, one-standard-error "
-        f"rule; clustering space: {esc(disc.get('space') or 'none')}).</p>"
+        "complaints and questions that fit no taxonomy topic (k chosen by "
+        f"{esc(_K_RULES.get(str(disc.get('k_selection')), 'the data'))}; "
+        f"clustering space: {esc(disc.get('space') or 'none')}).</p>"
         f"<p class='sub'>{param_items}</p></section>")
 
     kpi_html = "".join(f'<div class="kpi"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in kpis)
