@@ -767,6 +767,12 @@ class RecordWriter:
         # A preset Parquet schema (pyarrow.Schema): the shards of one `voc score` job share the first's.
         self._schema: Any = schema
         self.n_written = 0
+        self._digest = hashlib.sha256() if self.kind == "jsonl" else None
+
+    @property
+    def sha256(self) -> str | None:
+        """``sha256:<hex>`` of the bytes written (JSONL; None for Parquet, whose writer adds a footer)."""
+        return None if self._digest is None else "sha256:" + self._digest.hexdigest()
 
     @property
     def schema(self) -> Any:
@@ -783,7 +789,10 @@ class RecordWriter:
         assert self._handle is not None
         try:
             if self.kind == "jsonl":
-                self._handle.write(jsonl_bytes(records))
+                payload = jsonl_bytes(records)
+                self._handle.write(payload)
+                assert self._digest is not None
+                self._digest.update(payload)
             else:
                 self._write_parquet(records)
         except OSError as exc:  # a full disk, a quota, an I/O error: the user's to fix, not a crash

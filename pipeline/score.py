@@ -13,6 +13,7 @@ every shard is done; then the parts are removed. ``<output>.lock`` keeps two job
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import time
@@ -296,7 +297,7 @@ def _finalise(output: Path, parts: Path, manifest: Manifest, kind: str, schema: 
             for i in indexes:
                 if manifest.shards[i].sha256:
                     with (parts / _part_name(i, kind)).open("rb") as part:
-                        shutil.copyfileobj(part, handle)
+                        _append_file(part, handle)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -314,6 +315,23 @@ def _finalise(output: Path, parts: Path, manifest: Manifest, kind: str, schema: 
     return written
 
 
+def _append_file(source: Any, target: Any) -> None:
+    """Copy ``source`` to the end of ``target`` in the kernel where it can (copy_file_range), else by reads."""
+    target.flush()
+    try:
+        remaining = os.fstat(source.fileno()).st_size
+        while remaining > 0:
+            copied = os.copy_file_range(source.fileno(), target.fileno(), remaining)
+            if copied == 0:
+                break
+            remaining -= copied
+        if remaining == 0:
+            return
+    except (AttributeError, OSError):  # no copy_file_range here (other OS, some file systems)
+        pass
+    shutil.copyfileobj(source, target)
+
+
 def _write_shard(
     parts: Path, index: int, kind: str, batch: PostBatch, scored: list[dict[str, Any]], schema: Any
 ) -> tuple[ShardRecord, Any]:
@@ -324,7 +342,7 @@ def _write_shard(
         with RecordWriter(path, schema=schema) as writer:
             writer.write(scored)
         schema = writer.schema
-        sha = sha256_of(path)
+        sha = writer.sha256 or sha256_of(path)  # JSONL: hashed while written, not read back
     rejected_sha = None
     if batch.rejected:
         path = parts / _rejected_part_name(index)

@@ -31,6 +31,7 @@ import json
 import os
 import pickle
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,7 @@ def _pss(pid: int, fallback: int) -> int:
 
 
 def measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_one = peak_sum = 0
@@ -227,7 +229,9 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr[-2000:]}")
-    return {"seconds": seconds, "rss_one": peak_one, "rss_sum": peak_sum}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and every process it reaped
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": seconds, "cpu": cpu, "rss_one": peak_one, "rss_sum": peak_sum}
 
 
 def main() -> None:
@@ -286,19 +290,34 @@ def main() -> None:
                 rows.append(row)
                 print(
                     f"  {backend:8s} n={n:>9,} w={workers}: {result['seconds']:7.1f} s {rate:9,.0f}/s "
+                    f"cpu {result['cpu']:7.1f} s "
                     f"rss {result['rss_one'] / 2**20:6.0f} MiB (tree PSS {result['rss_sum'] / 2**20:6.0f} MiB)",
                     file=sys.stderr,
                     flush=True,
                 )
     print()
-    print("| posts | workers | backend | seconds | posts/s | × sklearn | peak RSS, largest | peak PSS, all |")
-    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("| posts | workers | backend | seconds | posts/s | × sklearn | CPU s | peak RSS, largest | peak PSS, all |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "1.00" if r["backend"] == "sklearn" else "-"
         print(
             f"| {r['posts']:,} | {r['workers']} | {r['backend']} | {r['seconds']:.1f} | {r['rate']:,.0f} | {ratio} "
+            f"| {r['cpu']:.1f} "
             f"| {r['rss_one'] / 2**20:,.0f} MiB | {r['rss_sum'] / 2**20:,.0f} MiB |"
         )
+    # Memory must stay flat as the input grows: peak RSS growth from the smallest to the largest size.
+    by_key = {(r["backend"], r["workers"], r["posts"]): r for r in rows}
+    if len(sizes) > 1:
+        low, high = min(sizes), max(sizes)
+        print(f"\npeak RSS growth from {low:,} to {high:,} posts (largest process; tree PSS):")
+        for backend in backends:
+            for workers in workers_list:
+                a, b = by_key.get((backend, workers, low)), by_key.get((backend, workers, high))
+                if a and b:
+                    print(
+                        f"  {backend} w={workers}: {100 * (b['rss_one'] / a['rss_one'] - 1):+.0f}% "
+                        f"({100 * (b['rss_sum'] / a['rss_sum'] - 1):+.0f}%)"
+                    )
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (at the start: {load:.2f})")
 
 
