@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,11 @@ class Predictor:
             decide = getattr(self.classifiers[task], "decide", None)
             chosen = decide(proba) if decide is not None else [classes[j] for j in proba.argmax(axis=1).tolist()]
             columns.append((task, list(chosen)))
-            columns.append((f"{task}_scores", [dict(zip(classes, row)) for row in proba.tolist()]))
+            columns.append((f"{task}_scores", list(map(dict, map(zip, repeat(classes), proba.tolist())))))
         max_chars = self.normaliser.max_chars
         columns.append(("truncated", [len(text) > max_chars for text in texts]))
         names = [name for name, _ in columns]
-        return [dict(zip(names, values)) for values in zip(*(values for _, values in columns))]
+        return list(map(dict, map(zip, repeat(names), zip(*(values for _, values in columns)))))
 
 
 def max_chars_override() -> int | None:

@@ -729,13 +729,13 @@ class TopicAssigner:
         best = decided.argmax(axis=1)
         best_score = decided[np.arange(len(best)), best]
         evidence = scores.max(axis=1)
-        out: list[tuple[str, str, float]] = []
-        for b, s_, ev in zip(best.tolist(), best_score.tolist(), evidence.tolist()):
-            if ev < self.min_score:
-                out.append((OTHER_ID, OTHER_LABEL, round(float(ev), 4)))
-            else:
-                out.append((self.topic_ids_[b], self.topic_labels_[b], round(float(s_), 4)))
-        return out
+        other = evidence < self.min_score
+        # Vectorised (batch scoring calls this for every post): "other" is the extra last entry.
+        choice = np.where(other, len(self.topic_ids_), best)
+        ids = np.array([*self.topic_ids_, OTHER_ID], dtype=object)[choice].tolist()
+        labels = np.array([*self.topic_labels_, OTHER_LABEL], dtype=object)[choice].tolist()
+        shown = np.round(np.where(other, evidence, best_score), 4).tolist()
+        return list(zip(ids, labels, shown))
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
