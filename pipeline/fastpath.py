@@ -46,31 +46,44 @@ def fastpath_enabled() -> bool:
 
 
 class Growable:
-    """A 1-d numpy array that grows by appending (amortised doubling); ``array`` is a view of the filled part."""
+    """A 1-d numpy array that grows by appending; ``array`` is a view of the filled part.
+
+    Appends go to a Python list and reach the array (amortised doubling) when ``array`` is next read, so that
+    filling caches one item at a time costs no numpy call per item.
+    """
 
     def __init__(self, dtype: Any, capacity: int = 1024) -> None:
         self._data = np.zeros(capacity, dtype=dtype)
-        self.size = 0
+        self._filled = 0
+        self._pending: list[Any] = []
 
-    def extend(self, values: Any) -> None:
-        values = np.asarray(values, dtype=self._data.dtype)
-        needed = self.size + len(values)
-        if needed > len(self._data):
-            grown = np.zeros(max(needed, 2 * len(self._data)), dtype=self._data.dtype)
-            grown[: self.size] = self._data[: self.size]
-            self._data = grown
-        self._data[self.size : needed] = values
-        self.size = needed
+    @property
+    def size(self) -> int:
+        return self._filled + len(self._pending)
 
     def append(self, value: Any) -> None:
-        self.extend([value])
+        self._pending.append(value)
+
+    def extend(self, values: Any) -> None:
+        self._pending.extend(values)
 
     @property
     def array(self) -> np.ndarray:
-        return self._data[: self.size]
+        if self._pending:
+            values = np.asarray(self._pending, dtype=self._data.dtype)
+            needed = self._filled + len(values)
+            if needed > len(self._data):
+                grown = np.zeros(max(needed, 2 * len(self._data)), dtype=self._data.dtype)
+                grown[: self._filled] = self._data[: self._filled]
+                self._data = grown
+            self._data[self._filled : needed] = values
+            self._filled = needed
+            self._pending = []
+        return self._data[: self._filled]
 
     def clear(self) -> None:
-        self.size = 0
+        self._filled = 0
+        self._pending = []
 
 
 class RaggedStore:
@@ -162,6 +175,7 @@ class CachedNormaliser:
         self.max_entries = max_entries
         self.max_tokens = max_tokens
         self.table = TokenTable()
+        self._special_cases: frozenset[str] | None = None  # the spaCy tokenizer's special-case strings
         self._reset()
 
     def _reset(self) -> None:
@@ -174,15 +188,37 @@ class CachedNormaliser:
 
     def _fill(self, missing: set[str]) -> None:
         normaliser = self.normaliser
+        tokenizer = normaliser.tokenizer
+        if self._special_cases is None:
+            self._special_cases = frozenset(tokenizer.rules)
+        special = self._special_cases
+        lowercase = normaliser.lowercase
         finish = normaliser._finish
         table_id = self.table.id
         ordered = sorted(missing)  # deterministic ids (sets of str are hash-randomised)
-        cleaned = [normaliser.clean_chunk(chunk) for chunk in ordered]
-        # One Doc per chunk: spaCy's special cases are matched over the whole Doc, and a long text of many
-        # chunks tokenises some emoticon runs (":****", "(((:") differently from the post itself.
-        for chunk, doc in zip(ordered, normaliser.tokenizer.pipe(cleaned, batch_size=1000)):
+        pieces_of = [normaliser.clean_chunk(chunk).split(" ") for chunk in ordered]
+        # A piece of ASCII letters that is no special case ("dont", "gonna") is one token whatever spaCy's
+        # affix rules (they split punctuation, symbols, digits and apostrophes): most pieces, no spaCy call.
+        # Every other piece gets its own Doc: spaCy's special cases are matched over a whole Doc, and a long
+        # text of many pieces tokenises some emoticon runs (":****", "(((:") differently from the post itself.
+        complex_pieces = sorted(
+            {p for pieces in pieces_of for p in pieces if p and not (p.isascii() and p.isalpha() and p not in special)}
+        )
+        spacy_tokens = {
+            piece: finish(doc) for piece, doc in zip(complex_pieces, tokenizer.pipe(complex_pieces, batch_size=1000))
+        }
+        for chunk, pieces in zip(ordered, pieces_of):
+            ids: list[int] = []
+            for piece in pieces:
+                if not piece:
+                    continue
+                tokens = spacy_tokens.get(piece)
+                if tokens is None:
+                    ids.append(table_id(piece.lower() if lowercase else piece))
+                else:
+                    ids.extend(table_id(t) for t in tokens)
             self._chunks[chunk] = len(self._chunk_tokens)
-            self._chunk_tokens.append([table_id(t) for t in finish(doc)])
+            self._chunk_tokens.append(ids)
 
     def encode(self, texts: Sequence[str]) -> TokenBatch:
         """The normalised token ids of ``texts``."""

@@ -117,6 +117,10 @@ def _split_hashtag(match: re.Match[str]) -> str:
     return " xxhashtag " + " ".join(words) + " "
 
 
+def _undouble(match: re.Match[str]) -> str:
+    return match.group(1) * 2
+
+
 def _shout(match: re.Match[str]) -> str:
     word = match.group(0)
     return word if word in _NOT_SHOUTING else "xxcaps " + word
@@ -207,13 +211,18 @@ class TweetNormaliser:
         non-empty ``clean_chunk`` results of ``clean_post(text).split()`` joined by spaces, except that a
         post of links only becomes ``xxurl``. The fast path (:mod:`pipeline.fastpath`) caches per chunk.
         """
-        return self._clean_words(_URL_RE.sub(" ", chunk))
+        if "/" in chunk or "." in chunk:  # every link pattern has one of these
+            chunk = _URL_RE.sub(" ", chunk)
+        return self._clean_words(chunk)
 
     def _clean_words(self, text: str) -> str:
-        text = _MENTION_RE.sub(" xxuser ", text)
-        text = _HASHTAG_RE.sub(_split_hashtag, text)
-        text = _ELONGATED_RE.sub(r"\1\1", text)
-        if self.mark_caps:
+        # Each rule runs only where its pattern can match (this runs for every new chunk of a batch job).
+        if "@" in text:
+            text = _MENTION_RE.sub(" xxuser ", text)
+        if "#" in text:
+            text = _HASHTAG_RE.sub(_split_hashtag, text)
+        text = _ELONGATED_RE.sub(_undouble, text)
+        if self.mark_caps and not text.islower():
             text = _CAPS_RE.sub(_shout, text)
         return _SPACES_RE.sub(" ", text).strip()
 

@@ -101,3 +101,13 @@ def test_assigner_with_encoder_is_not_taken_by_the_fast_path(tmp_path: Path) -> 
     assigner.encoder_ = object()  # stands in for a loaded sentence encoder
     with pytest.raises(ValueError, match="lexical only"):
         FastTopicScorer(assigner)
+
+
+def test_letter_only_pieces_skip_spacy_without_changing_tokens() -> None:
+    """ASCII words bypass spaCy unless they are special cases ("dont", "Gonna"): check both kinds."""
+    normaliser = TweetNormaliser()
+    special = sorted(k for k in normaliser.tokenizer.rules if k.isascii() and k.isalpha())
+    words = special + [w.upper() for w in special] + ["hello", "HELLO", "Hello", "xxuser", "aaaaah", "SOOO", "a", "I"]
+    texts = [" ".join(words[i : i + 7]) for i in range(0, len(words), 7)]
+    cached = CachedNormaliser(normaliser)
+    assert cached.normalise_many(texts) == normaliser.normalise_many(texts)
