@@ -179,6 +179,9 @@ class CachedNormaliser:
         self._reset()
 
     def _reset(self) -> None:
+        if self.table.generation > 0:
+            # Also drop spaCy's tokenizer: its vocabulary keeps every string it has seen. Rebuilt on next use.
+            self.normaliser._tokenizer = None
         self.table.clear()
         self._chunks: dict[str, int] = {}  # raw chunk (of clean_post output) -> chunk id
         self._chunk_tokens = RaggedStore()  # chunk id -> its token ids

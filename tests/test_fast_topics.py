@@ -70,12 +70,12 @@ def test_fast_topic_scores_equal_the_reference(tmp_path: Path) -> None:
 
 def test_fast_topics_on_token_batches_from_the_fast_normaliser(tmp_path: Path) -> None:
     normaliser = TweetNormaliser()
-    cached = CachedNormaliser(normaliser, max_entries=40, max_tokens=30)  # tiny: cleared again and again
+    cached = CachedNormaliser(normaliser, max_entries=150, max_tokens=120)  # tiny: cleared again and again
     texts = EDGE_POSTS + _texts()
     for assigner in _assigners(tmp_path):
         fast = FastTopicScorer(assigner)
         expected = assigner.score_matrix(texts, normalised=normaliser.normalise_many(texts))
-        got = np.vstack([fast.score_matrix(cached.encode(texts[i : i + 6])) for i in range(0, len(texts), 6)])
+        got = np.vstack([fast.score_matrix(cached.encode(texts[i : i + 16])) for i in range(0, len(texts), 16)])
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
@@ -83,9 +83,9 @@ def test_caches_cleared_mid_job_change_nothing() -> None:
     normaliser = TweetNormaliser()
     texts = _texts()
     expected = normaliser.normalise_many(texts)
-    for max_entries, max_tokens in ((25, 10_000), (10_000, 20), (3, 3)):
+    for max_entries, max_tokens in ((150, 10_000), (10_000, 100), (3, 3)):
         cached = CachedNormaliser(normaliser, max_entries=max_entries, max_tokens=max_tokens)
-        got = [s for i in range(0, len(texts), 9) for s in cached.normalise_many(texts[i : i + 9])]
+        got = [s for i in range(0, len(texts), 16) for s in cached.normalise_many(texts[i : i + 16])]
         assert got == expected
 
 
