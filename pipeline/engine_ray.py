@@ -45,10 +45,11 @@ class RayBatchScorer:
     """Ray Data UDF: one ``BatchScorer`` per actor, Arrow tables in and out."""
 
     def __init__(self, model: str | None, taxonomy: str | None, text_field: str) -> None:
-        from pipeline.score import BatchScorer
+        from pipeline.score import BatchScorer, quiet_garbage_collector
 
         self.scorer = BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=True)
         self.text_field = text_field
+        quiet_garbage_collector()  # an actor process only scores batches
 
     def __call__(self, table: Any) -> Any:
         import pyarrow as pa

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -229,16 +229,19 @@ class CachedNormaliser:
         split = [clean_post(t).split() for t in texts]
         n = len(split)
         n_chunks = np.fromiter(map(len, split), dtype=np.int64, count=n)
-        # Dictionary lookups at C speed (map over a chain); None marks a chunk not seen yet.
-        found = list(map(self._chunks.get, chain.from_iterable(split)))
-        if None in found:
-            missing = {chunk for chunk, cid in zip(chain.from_iterable(split), found) if cid is None}
+        flat = list(chain.from_iterable(split))
+        # Dictionary lookups at C speed; -1 marks a chunk not seen yet (only those take Python-level work).
+        chunk_ids = np.array(list(map(self._chunks.get, flat, repeat(-1))), dtype=np.int64)
+        new_at = np.flatnonzero(chunk_ids < 0)
+        if len(new_at):
+            missing = {flat[i] for i in new_at.tolist()}
             if len(self._chunks) + len(missing) > self.max_entries or len(self.table) > self.max_tokens:
                 self._reset()  # flat memory beats a perfect hit rate: start again from this batch's chunks
-                missing = set(chain.from_iterable(split))
+                missing = set(flat)
+                new_at = np.arange(len(flat))
             self._fill(missing)
-            found = list(map(self._chunks.__getitem__, chain.from_iterable(split)))
-        chunk_ids = np.array(found, dtype=np.int64)
+            get = self._chunks.__getitem__
+            chunk_ids[new_at] = [get(flat[i]) for i in new_at.tolist()]
         chunk_docs = np.repeat(np.arange(n, dtype=np.int64), n_chunks)
         lengths = self._chunk_tokens.lengths.array[chunk_ids]
         per_doc = np.bincount(chunk_docs, weights=lengths, minlength=n)

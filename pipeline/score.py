@@ -12,6 +12,7 @@ every shard is done; then the parts are removed. ``<output>.lock`` keeps two job
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +177,31 @@ def fast_topic_scorer(assigner: Any) -> Any:
         return assigner
 
 
+def quiet_garbage_collector() -> None:
+    """Tune the cyclic garbage collector for a process that does nothing but score batches.
+
+    A batch allocates tens of thousands of short-lived dicts and lists, which reference counting frees;
+    with the default thresholds the cyclic collector still runs dozens of times per batch and its full
+    passes walk the long-lived caches (~20% of the CPU time of a job, measured). Objects alive now (the
+    model, the caches) are frozen out of collection, and collections become rare. In a forked worker this
+    also keeps the collector from touching, and so copying, the pages inherited from the parent.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+@contextmanager
+def _garbage_collector_tuned() -> Iterator[None]:
+    """:func:`quiet_garbage_collector` for the duration of a job in this process, then the settings back."""
+    thresholds = gc.get_threshold()
+    quiet_garbage_collector()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 # -- worker-process plumbing -----------------------------------------------------------------------------
 _WORKER: BatchScorer | None = None
 
@@ -186,6 +213,7 @@ def _init_worker(model: str | None, taxonomy: str | None, with_topics: bool, car
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _WORKER is None:  # with the "fork" start method the parent's loaded scorer is inherited as is
         _WORKER = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry)
+    quiet_garbage_collector()
 
 
 @dataclass
@@ -502,16 +530,17 @@ def score_posts(
         init_args = (model_arg, taxonomy_arg, with_topics, carry_columns)
         job = _ShardJob(parts=parts, kind=kind, text_field=text_field, schema=schema)
         try:
-            for shard in _processed_shards(batches, workers, scorer, init_args, job):
-                index = shard.index
-                if manifest.schema_shard is None and shard.sha256 is not None:
-                    manifest.schema_shard = index
-                manifest.shards[index] = shard
-                manifest.save(parts)  # after the part files: a shard is done only once recorded
-                _add_shard(summary, shard)
-                if on_progress is not None:
-                    summary.seconds = time.perf_counter() - started
-                    on_progress(summary)
+            with _garbage_collector_tuned():  # forked workers inherit the frozen model and caches
+                for shard in _processed_shards(batches, workers, scorer, init_args, job):
+                    index = shard.index
+                    if manifest.schema_shard is None and shard.sha256 is not None:
+                        manifest.schema_shard = index
+                    manifest.shards[index] = shard
+                    manifest.save(parts)  # after the part files: a shard is done only once recorded
+                    _add_shard(summary, shard)
+                    if on_progress is not None:
+                        summary.seconds = time.perf_counter() - started
+                        on_progress(summary)
         except KeyboardInterrupt:
             say(f"interrupted: {len(manifest.shards)} shard(s) kept in {parts}; rerun with --resume to continue")
             raise
