@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.datasets import default_shared_data_dir
 from pipeline.errors import InputError
 from pipeline.manifest import OutputLock, parts_dir
 from pipeline.normalise import TweetNormaliser
@@ -24,7 +25,6 @@ from pipeline.score import ScoreSummary, score_posts
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "posts.jsonl"
-SHARED = REPO.parent / "shared" / "data"
 
 
 def _make_input(path: Path, copies: int = 4) -> Path:
@@ -90,12 +90,13 @@ def test_fast_path_matches_reference_on_real_corpus() -> None:
     """~30k real tweets: normalisation identical, logits within float32 rounding."""
     import csv
 
-    source = SHARED / "twitter-us-airline-sentiment" / "Tweets.csv"
-    if not source.exists():
-        pytest.skip("needs ../shared/data")
+    shared = default_shared_data_dir()
+    if shared is None or not (shared / "twitter-us-airline-sentiment" / "Tweets.csv").exists():
+        pytest.skip("needs ../shared/data (or $VOC_DATA_DIR)")
+    source = shared / "twitter-us-airline-sentiment" / "Tweets.csv"
     with source.open(newline="", encoding="utf-8") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
-    for path in sorted((SHARED / "semeval2017-task4a-english").glob("twitter-2016*.tsv")):
+    for path in sorted((shared / "semeval2017-task4a-english").glob("twitter-2016*.tsv")):
         texts += [p.split("\t")[2] for p in path.read_text(encoding="utf-8").splitlines() if p.count("\t") >= 2]
     _fast_and_reference(None, texts)
 
