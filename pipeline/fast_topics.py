@@ -142,6 +142,7 @@ class FastTopicScorer:
             self._char_oov = Growable(np.float64)
             self._char_cols = RaggedStore()  # in-vocabulary character n-gram ids (content tokens)
             self._char_vals = RaggedStore(np.float64)  # and their counts
+        char_vocab = self.assigner.char_vocab_
         for token in table.tokens[self._marker.size :]:
             marker = token in _MARKERS
             token_stem = stem(token)
@@ -154,9 +155,19 @@ class FastTopicScorer:
                 if stem_id is None:
                     stem_id = self._stems[token_stem] = len(self._stems)
                 self._stem.append(stem_id)
-                row, oov = self.assigner._token_char_row(token)
-                self._char_cols.append(list(row.keys()))
-                self._char_vals.append(list(row.values()))
+                # As TopicAssigner._token_char_row, without filling its per-token dict cache (memory).
+                cols: list[int] = []
+                vals: list[float] = []
+                oov = 0.0
+                for gram, count in self.assigner._char_counts([token]).items():
+                    j = char_vocab.get(gram)
+                    if j is None:
+                        oov += count
+                    else:
+                        cols.append(j)
+                        vals.append(float(count))
+                self._char_cols.append(cols)
+                self._char_vals.append(vals)
                 self._char_oov.append(oov)
             else:
                 self._stem.append(-1)
