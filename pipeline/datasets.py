@@ -816,6 +816,24 @@ def _airline_sentiment_test(data_dir: Path) -> LabelledTexts:
     return split_by_id(load_airline_sentiment(data_dir), test_fraction=0.2)[1]
 
 
+def _airline_sentiment_train_without_intent(data_dir: Path) -> LabelledTexts:
+    """airline-sentiment:train minus every tweet in brand-intent (by id or by text key).
+
+    For models whose encoder is reused for intent (intermediate-task training): cross-validation on
+    brand-intent must not score a post whose text the encoder was trained on, even with another label.
+    """
+    train = _airline_sentiment_train(data_dir)
+    intent = load_brand_intent(data_dir)
+    ids = set(intent.ids)
+    keys = {key for key in (_match_key(t) for t in intent.texts) if key}
+    keep = [
+        i
+        for i, (item_id, text) in enumerate(zip(train.ids, train.texts))
+        if item_id not in ids and _match_key(text) not in keys
+    ]
+    return train.subset(keep, "airline-sentiment:train-without-intent")
+
+
 def _semeval_2013_2016(data_dir: Path) -> LabelledTexts:
     return load_semeval_train(data_dir)
 
@@ -837,6 +855,7 @@ DATASETS: dict[str, Callable[[Path], LabelledTexts]] = {
     "airline-sentiment": load_airline_sentiment,
     "airline-sentiment:train": _airline_sentiment_train,
     "airline-sentiment:test": _airline_sentiment_test,
+    "airline-sentiment:train-without-intent": _airline_sentiment_train_without_intent,
     "airline-reasons": load_airline_reasons,
     "semeval-2013-2016": _semeval_2013_2016,
     "semeval-2017-test": load_semeval2017_test,

@@ -529,6 +529,22 @@ def test_real_airline_split(data_dir: Path) -> None:
 
 @shared
 @needs_shared
+def test_real_airline_train_without_intent(data_dir: Path) -> None:
+    """The sentiment data for an encoder reused by intent: no brand-intent tweet, by id or by text."""
+    from pipeline.datasets import _match_key
+
+    train = load_dataset("airline-sentiment:train", data_dir)
+    kept = load_dataset("airline-sentiment:train-without-intent", data_dir)
+    intent = load_dataset("brand-intent", data_dir)
+    assert set(kept.ids) <= set(train.ids)
+    assert set(kept.ids).isdisjoint(intent.ids)
+    intent_keys = {key for key in map(_match_key, intent.texts) if key}
+    assert {_match_key(t) for t in kept.texts}.isdisjoint(intent_keys)
+    assert 0.8 * len(train) < len(kept) < len(train)
+
+
+@shared
+@needs_shared
 def test_real_airline_reasons(data_dir: Path) -> None:
     data = load_airline_reasons(data_dir)
     assert len(data) == 7878
