@@ -129,6 +129,14 @@ def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
     return {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items())), "files": files}
 
 
+def init_source(params: dict[str, Any]) -> str:
+    """The ``init_encoder`` of a classifier's params, or of the first ensemble member that has one."""
+    found = str(params.get("init_encoder") or "")
+    for member in params.get("members") or []:
+        found = found or str((member.get("params") or {}).get("init_encoder") or "")
+    return found
+
+
 def train_bundle(
     config: TrainConfig,
     data_dir: Path,
@@ -148,7 +156,11 @@ def train_bundle(
     metrics: dict[str, Any] = {}
     timings: dict[str, float] = {}
 
-    for task in ("intent", "sentiment"):
+    order = ["intent", "sentiment"]
+    intent_config = config.task("intent")
+    if intent_config is not None and init_source(intent_config.params) == "task:sentiment":
+        order.reverse()  # intermediate-task training: the intent encoder starts from sentiment's
+    for task in order:
         task_config = config.task(task)
         if task_config is None:
             continue
@@ -187,6 +199,12 @@ def train_bundle(
             classifier = registry.classifiers.get(task_config.classifier)(**params)
         except TypeError as exc:
             raise ConfigError(f"bad params for {task} classifier {task_config.classifier}: {exc}") from None
+        source_task = init_source(params)
+        if source_task.startswith("task:"):
+            source = classifiers.get(source_task[len("task:") :])
+            if source is None or not hasattr(source, "encoder_state"):
+                raise ConfigError(f"{task}: init_encoder {source_task!r} needs that task's transformer in the config")
+            classifier.init_state_ = source.encoder_state()
         classifier.fit(texts, train_set.labels, classes=labels)
         classifiers[task] = classifier
         training_data[task] = [_describe(part, data_dir) for part in parts]

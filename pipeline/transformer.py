@@ -149,6 +149,7 @@ class TransformerClassifier:
         self,
         *,
         encoder: str = DEFAULT_ENCODER,
+        init_encoder: str | None = None,
         max_seq_len: int = 80,
         epochs: int = 3,
         batch_size: int = 32,
@@ -175,6 +176,7 @@ class TransformerClassifier:
         progress: bool = False,
     ) -> None:
         self.encoder = encoder
+        self.init_encoder = init_encoder
         self.max_seq_len = max_seq_len
         self.epochs = epochs
         self.batch_size = batch_size
@@ -333,6 +335,29 @@ class TransformerClassifier:
         weights = np.where(counts > 0, len(y) / (k * np.maximum(counts, 1.0)), 1.0) ** self.class_weight_power
         return np.asarray(weights / weights[counts > 0].mean())
 
+    def _init_state(self) -> dict[str, Any] | None:
+        """Encoder weights to start from: ``init_state_`` (set by training for ``task:NAME``), or the
+        ``encoder.*`` tensors of ``<init_encoder>/model.safetensors`` (a transformer.v1 task directory)."""
+        state = getattr(self, "init_state_", None)
+        if state is not None:
+            return dict(state)
+        if not self.init_encoder:
+            return None
+        if self.init_encoder.startswith("task:"):
+            raise ValueError(f"init_encoder {self.init_encoder!r} is resolved by 'voc train' only (same config)")
+        from safetensors.torch import load_file
+
+        weights = load_file(str(Path(self.init_encoder).expanduser() / WEIGHTS_FILE))
+        return {k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")}
+
+    def encoder_state(self) -> dict[str, Any]:
+        """The fine-tuned encoder's weights (no head), for another task's ``init_encoder: task:NAME``."""
+        return {
+            k[len("encoder.") :]: v.detach().clone()
+            for k, v in self._network().state_dict().items()
+            if k.startswith("encoder.")
+        }
+
     def _seed_everything(self, torch: Any, offset: int) -> None:
         random.seed(self.seed + offset)
         np.random.seed((self.seed + offset) % 2**32)
@@ -345,6 +370,9 @@ class TransformerClassifier:
         self._seed_everything(torch, len(rows))
         device = self._torch_device(torch)
         encoder = AutoModel.from_pretrained(self.encoder_path_)
+        state = self._init_state()
+        if state is not None:  # intermediate-task training: start from another task's fine-tuned encoder
+            encoder.load_state_dict(state)
         network = _build_network(encoder, len(self.classes_), self.dropout).to(device)
         if self.freeze_embeddings:
             for parameter in encoder.embeddings.parameters():

@@ -190,3 +190,51 @@ def test_abstention_threshold() -> None:
     threshold, summary = tune_threshold(proba, y, classes, "other")
     assert threshold is not None and 0.55 < threshold <= 0.9
     assert summary["macro_f1_with_threshold"] > summary["macro_f1_argmax"]
+
+
+def test_init_encoder_starts_from_another_task(
+    fitted: TransformerClassifier, tiny_encoder: Path, tmp_path: Path
+) -> None:
+    """``init_encoder``: a saved task directory (or ``init_state_``) replaces the pretrained encoder weights."""
+    fitted.save(tmp_path / "source")
+    texts, labels = _data()
+    clf = _classifier(tiny_encoder, epochs=0, onnx="none", init_encoder=str(tmp_path / "source"))
+    state = clf._init_state()
+    assert state is not None and not any(key.startswith("head.") for key in state)
+    source = fitted.encoder_state()
+    assert set(state) == set(source)
+    assert all(torch.equal(state[k], source[k]) for k in source)
+    clf.fit(texts, labels, list(TEXTS))  # zero epochs: the encoder is the source's, unchanged
+    trained = clf.encoder_state()
+    assert all(torch.equal(trained[k], source[k]) for k in source)
+    with pytest.raises(ValueError, match="voc train"):
+        _classifier(tiny_encoder, init_encoder="task:sentiment")._init_state()
+
+
+def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_path: Path) -> None:
+    from pipeline.classifiers import EnsembleClassifier
+
+    texts, labels = _data()
+    members = [
+        {"classifier": "tfidf_logreg.v1", "weight": 1.0, "params": {"min_df": 1, "calibration_folds": 3}},
+        {
+            "classifier": "transformer.v1",
+            "weight": 3.0,
+            "params": {
+                "encoder": str(tiny_encoder), "max_seq_len": 24, "epochs": 4, "batch_size": 16,
+                "learning_rate": 3e-3, "freeze_embeddings": False, "holdout_fraction": 0.2, "threads": 1,
+            },
+        },
+    ]  # fmt: skip
+    clf = EnsembleClassifier(members=members, seed=3).fit(texts, labels, classes=list(TEXTS))
+    proba = clf.predict_proba(texts)
+    np.testing.assert_allclose(
+        proba, 0.25 * clf.classifiers_[0].predict_proba(texts) + 0.75 * clf.classifiers_[1].predict_proba(texts)
+    )
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": clf}, config={}, metadata={})
+    loaded = ModelBundle.load(bundle.save(tmp_path / "bundle")).classifiers["intent"]
+    assert loaded.name == "ensemble.v1" and loaded.classes_ == list(TEXTS)
+    np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=0.05)  # int8 ONNX member at inference
+    with pytest.raises(ValueError, match="classifier"):
+        EnsembleClassifier(members=[{"weight": 1.0}])
