@@ -54,11 +54,33 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def resolve_task_init(params: dict[str, Any], bundle: Path | None) -> dict[str, Any]:
+    """``init_encoder: task:NAME`` (resolved by ``voc train`` from the same run) -> ``<bundle>/NAME``.
+
+    For the CV of a config whose intent encoder starts from its sentiment encoder: every fold starts from
+    the sentiment task of an already trained bundle of that config.
+    """
+    params = json.loads(json.dumps(params))
+    for holder in [params, *[m.setdefault("params", {}) for m in params.get("members") or []]]:
+        init = str(holder.get("init_encoder") or "")
+        if init.startswith("task:"):
+            if bundle is None:
+                raise SystemExit(f"init_encoder {init!r}: pass --init-bundle DIR (a bundle trained from this config)")
+            holder["init_encoder"] = str(bundle / init[len("task:") :])
+    return params
+
+
 def intent_cv(
-    config_path: Path, data_dir: Path | None, folds: int, only_folds: int | None, overrides: dict[str, Any]
+    config_path: Path,
+    data_dir: Path | None,
+    folds: int,
+    only_folds: int | None,
+    overrides: dict[str, Any],
+    init_bundle: Path | None = None,
+    member: int | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold intent predictions on brand-intent; extra training sources join every training fold."""
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     config = load_config(config_path)
     task = config.intent
@@ -77,16 +99,24 @@ def intent_cv(
         extra_texts += cache.normalised(name, "intent")
         extra_labels += cache.get(name, "intent").labels
     params = dict(task.params)
+    classifier_name = task.classifier
+    if member is not None:  # one member of an ensemble.v1 (the others: --cv-from, then --ensemble)
+        chosen = params["members"][member]
+        classifier_name, params = chosen["classifier"], dict(chosen.get("params") or {})
     params.setdefault("seed", config.seed)
     params.setdefault("calibration_folds", task.cv_folds)
     params.update(overrides)
-    factory = registry.classifiers.get(task.classifier)
+    params = resolve_task_init(params, init_bundle)
+    factory = registry.classifiers.get(classifier_name)
     y = np.asarray(target.labels)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    # Near-duplicates (same text once URLs, mentions, case and punctuation are gone) share a fold.
+    groups = near_duplicate_groups(target.texts)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
     proba = np.full((len(y), len(classes)), np.nan)
     decided: list[str | None] = [None] * len(y)
+    member_proba: dict[int, np.ndarray] = {}
     seconds = []
-    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y)):
+    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
         if only_folds is not None and fold >= only_folds:
             break
         started = time.perf_counter()
@@ -98,6 +128,10 @@ def intent_cv(
         )
         fold_proba = classifier.predict_proba([target_texts[i] for i in test_idx])
         proba[test_idx] = fold_proba
+        for m, member in enumerate(getattr(classifier, "classifiers_", [])):  # ensembles: each member's too
+            member_proba.setdefault(m, np.full_like(proba, np.nan))[test_idx] = member.predict_proba(
+                [target_texts[i] for i in test_idx]
+            )
         decide = getattr(classifier, "decide", None)
         labels = decide(fold_proba) if decide is not None else [classes[j] for j in fold_proba.argmax(axis=1)]
         for i, label in zip(test_idx, labels):
@@ -111,7 +145,8 @@ def intent_cv(
     with_abstention = classification_metrics(gold, np.eye(len(classes))[decided_idx], classes)["overall"]
     return {
         "config": str(config_path),
-        "classifier": task.classifier,
+        "classifier": classifier_name,
+        "member": member,
         "train_sources": task.train,
         "folds": folds,
         "folds_run": len(seconds),
@@ -123,6 +158,54 @@ def intent_cv(
         "confusion": report["confusion"],
         "macro_f1_with_abstention": with_abstention["macro_f1"],
         "fold_seconds": seconds,
+        "near_duplicate_rows": int(np.sum(np.bincount(groups)[groups] > 1)),
+        "oof_proba": proba.tolist(),
+        "gold": [str(label) for label in y],
+        "classes": classes,
+        "member_oof_proba": {m: p.tolist() for m, p in member_proba.items()},
+    }
+
+
+def near_duplicate_groups(texts: list[str]) -> np.ndarray:
+    """One group id per text; texts equal after dropping URLs, mentions, case and punctuation share one."""
+    from pipeline.datasets import _match_key
+
+    ids: dict[str, int] = {}
+    return np.asarray([ids.setdefault(_match_key(t) or f"\x00{i}", len(ids)) for i, t in enumerate(texts)])
+
+
+def member_cv(parent: dict[str, Any], proba_rows: list[list[float]]) -> dict[str, Any]:
+    """The CV result of one ensemble member, from its out-of-fold probabilities."""
+    proba = np.asarray(proba_rows)
+    result = ensemble_cv([("member", {**parent, "oof_proba": proba})], [1.0])
+    result["members"] = []
+    return result
+
+
+def ensemble_cv(members: list[tuple[str, dict[str, Any]]], weights: list[float]) -> dict[str, Any]:
+    """Weighted mean of the members' out-of-fold probabilities (same rows, same folds)."""
+    if len(members) != len(weights):
+        raise SystemExit(f"{len(members)} ensemble members but {len(weights)} weights")
+    first = members[0][1]
+    classes, gold = first["classes"], first["gold"]
+    total = sum(weights)
+    proba = sum(w / total * np.asarray(m["oof_proba"]) for w, (_, m) in zip(weights, members))
+    scored = ~np.isnan(proba).any(axis=1)
+    gold_scored = [g for g, keep in zip(gold, scored) if keep]
+    report = classification_metrics(gold_scored, proba[scored], classes)
+    return {
+        "members": [name for name, _ in members],
+        "weights": weights,
+        "folds": first["folds"],
+        "folds_run": first["folds_run"],
+        "rows_scored": int(scored.sum()),
+        "overall": report["overall"],
+        "per_class": report["per_class"],
+        "confusion": report["confusion"],
+        "macro_f1_with_abstention": report["overall"]["macro_f1"],
+        "oof_proba": proba.tolist(),
+        "gold": gold,
+        "classes": classes,
     }
 
 
@@ -196,6 +279,31 @@ def bundle_benchmark(
     return result
 
 
+def sentiment_ensemble(spec: str, data_dir: Path | None) -> dict[str, Any]:
+    """``DIR_A,DIR_B[:wA,wB]``: held-out sentiment of the weighted mean of several bundles' probabilities
+    (each bundle with its own normaliser and default runtime, i.e. int8 ONNX for transformers)."""
+    from pipeline.bundle import ModelBundle
+
+    dirs_text, _, weight_text = spec.partition(":")
+    dirs = [Path(d) for d in dirs_text.split(",")]
+    weights = np.asarray([float(w) for w in weight_text.split(",")] if weight_text else [1.0] * len(dirs))
+    weights = weights / weights.sum()
+    bundles = [ModelBundle.load(d) for d in dirs]
+    classes = list(bundles[0].classifiers["sentiment"].classes_)
+    assert all(list(b.classifiers["sentiment"].classes_) == classes for b in bundles), "label sets differ"
+    root = resolve_data_dir(data_dir or default_shared_data_dir(), None)
+    result: dict[str, Any] = {"bundles": [str(d) for d in dirs], "weights": weights.tolist()}
+    for name in ("semeval-2017-test", "airline-sentiment:test"):
+        data = load_dataset(name, root)
+        members = [b.classifiers["sentiment"].predict_proba(b.normaliser.normalise_many(data.texts)) for b in bundles]
+        proba = sum(w * p for w, p in zip(weights, members))
+        result[f"sentiment/{name}"] = classification_metrics(data.labels, proba, classes)["overall"]
+        for d, p in zip(dirs, members):
+            result[f"sentiment/{name}/{d.name}"] = classification_metrics(data.labels, p, classes)["overall"]
+        print(f"{spec} {name}: {result[f'sentiment/{name}']}", file=sys.stderr, flush=True)
+    return result
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = []
     if results.get("cv"):
@@ -250,6 +358,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--heldout-runtimes", default="default,onnx", help="runtimes scored on the held-out sets (torch: slow)"
     )
+    parser.add_argument(
+        "--cv-from",
+        action="append",
+        default=[],
+        help="NAME=JSON: reuse the CV result NAME (with out-of-fold probabilities) of an earlier --out",
+    )
+    parser.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        help="NAME=A,B[,...][:wA,wB,...]: weighted mean of the out-of-fold probabilities of CV results A, B",
+    )
+    parser.add_argument(
+        "--sentiment-ensemble",
+        action="append",
+        default=[],
+        help="NAME=DIR_A,DIR_B[:wA,wB]: held-out sentiment of a weighted mean of bundles' probabilities",
+    )
+    parser.add_argument("--member", type=int, default=None, help="CV only member N of an ensemble.v1 config")
+    parser.add_argument("--init-bundle", type=Path, default=None, help="bundle for init_encoder: task:NAME")
     parser.add_argument("--out", type=Path, default=Path("runs/bench.json"))
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -257,12 +385,28 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"cv": {}, "bundles": {}}
     for item in args.config:
         name, path = item.split("=", 1)
-        results["cv"][name] = intent_cv(Path(path), args.data_dir, args.folds, args.only_folds, overrides)
+        results["cv"][name] = intent_cv(
+            Path(path), args.data_dir, args.folds, args.only_folds, overrides, args.init_bundle, args.member
+        )
+        for m, member_proba in results["cv"][name].pop("member_oof_proba").items():
+            results["cv"][f"{name}/member-{m}"] = member_cv(results["cv"][name], member_proba)
+    for item in args.cv_from:
+        name, path = item.split("=", 1)
+        results["cv"][name] = json.loads(Path(path).read_text(encoding="utf-8"))["cv"][name]
+    for item in args.ensemble:
+        name, spec = item.split("=", 1)
+        member_names, _, weight_text = spec.partition(":")
+        names = member_names.split(",")
+        weights = [float(w) for w in weight_text.split(",")] if weight_text else [1.0] * len(names)
+        results["cv"][name] = ensemble_cv([(n, results["cv"][n]) for n in names], weights)
     for item in args.bundle:
         name, path = item.split("=", 1)
         results["bundles"][name] = bundle_benchmark(
             Path(path), args.data_dir, args.threads, args.throughput_rows, set(args.heldout_runtimes.split(","))
         )
+    for item in args.sentiment_ensemble:
+        name, spec = item.split("=", 1)
+        results.setdefault("sentiment_ensembles", {})[name] = sentiment_ensemble(spec, args.data_dir)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = markdown(results)
