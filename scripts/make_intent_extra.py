@@ -1357,6 +1357,10 @@ Our flight was cancelled at 11pm, we were told to find our own hotel and rebook 
 😡✈️
 entertainment screen broken on a 9 hour flight
 boarding was total chaos, nobody in charge
+you gave my upgrade to someone else at the gate after I paid for it
+the promo code you emailed me doesn't work and the price went up while I tried it
+I was promised a meal voucher for the delay and never got one
+followed you like you asked and still no reply to my DM after 2 days
 """,
     question="""
 do you fly to Lisbon from Leeds
@@ -1369,6 +1373,15 @@ is the 7am to Dublin on time
 what's the baggage allowance for infants
 how early should I get to the airport for an international flight
 follow me so I can DM my booking details
+is there a fee to pick my seat in advance?
+how do I add my frequent flyer number to a booking I already made
+can you follow me so I can send my confirmation number? need to add a bag
+where do I find the promo code box on the app?
+does the 50% off sale include flights in August?
+can I use the travel voucher you sent me on a flight for my partner?
+what time does the check in desk open in Manchester?
+can I pay for an upgrade at the gate or only online?
+what's the deal with the birthday discount, does it apply to return flights?
 """,
     praise="""
 smoothest landing ever, the captain deserves a medal
@@ -1389,6 +1402,30 @@ are you hiring cabin crew? it's my dream job
 pick me for the free flights giveaway 🙏
 RT please, flying home to see my family for the first time in 3 years ❤️
 I'm a travel vlogger, sponsor my next trip? 📹
+first time flying business next week, any chance you could make it extra special? 🥂
+can I get some free miles for being such a loyal customer?
+follow back pls!! been flying with you since I was 5
+would love a shoutout, it's our 10th anniversary trip today 💕
+my son wants to be a pilot, could he visit the cockpit after we land? 🧑‍✈️
+any discount codes for students?? broke but want to see my gran
+please notice me, I've tweeted you 20 times 😭
+retweet this so my mum sees I landed safe 😂
+got any spare vouchers lying around? asking for me
+pls upgrade me I have really long legs 🦒
+hey how do I enter the win a trip competition? I NEED this
+we're getting married on your flight to Vegas!! any surprise for the happy couple? 👰🤵
+hiring pilots? I've got 300 hours and a lot of enthusiasm
+5k followers and I fly with you every month, collab? ✨
+can my daughter get a pair of pilot wings, it's her first flight 🥺
+I'll fly with you forever if you send me a free companion ticket
+shout out to the crew of flight 220 please and give me a follow while you're at it
+free wifi code for a loyal flyer? 👀
+any chance of lounge access as a birthday present to myself? 🎉
+DM me a promo code and I'll book today
+would you sponsor our school's charity trip? we're raising money for the children's ward
+upgrade me to first and I'll write you a song 🎸
+can you send me one of those little model planes? collecting them all
+love your ads 😍 now how about a free flight to go with them
 """,
     other="""
 boarding now
@@ -1398,6 +1435,12 @@ DM sent
 - the safety video rap 😬
 yes
 #AvGeek
+just followed you
+the giveaway winner is my cousin, so happy for her 😂
+landed. home sweet home
+- your new ad is everywhere on my timeline
+my dad worked for you for 30 years, retiring today
+watching the planes from the terrace while I wait for mum
 """,
 )
 
