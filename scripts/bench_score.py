@@ -10,6 +10,8 @@ then runs, each in a fresh child process so that start-up, reading and writing a
   JSONL. The reference point of issue 5 (it does one task; ``voc score`` does intent, sentiment and topic).
 * ``voc``: ``voc score --input posts.jsonl --output scored.jsonl --workers N`` with the default bundle.
 * ``voc-ref`` (optional, small sizes): the same with ``VOC_FASTPATH=0``, the reference implementation.
+* ``voc-transformer`` (optional, small sizes): the same with ``--model models/transformer`` (the fine-tuned
+  encoder backend, int8 ONNX), to compare the model backends.
 * ``ray`` (optional): ``voc score --engine ray``.
 
 It prints a Markdown table: wall seconds, posts/s, peak RSS of the largest process and peak PSS of the
@@ -238,8 +240,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated post counts")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    parser.add_argument("--backends", default="sklearn,voc", help="of sklearn, voc, voc-ref, ray")
+    parser.add_argument(
+        "--backends", default="sklearn,voc", help="of sklearn, voc, voc-ref (VOC_FASTPATH=0), voc-transformer, ray"
+    )
     parser.add_argument("--ref-max", type=int, default=10_000, help="largest size run with voc-ref")
+    parser.add_argument(
+        "--transformer-model",
+        type=Path,
+        default=REPO / "models" / "transformer",
+        help="bundle for the voc-transformer backend (voc train --config configs/transformer.yaml)",
+    )
+    parser.add_argument("--transformer-max", type=int, default=10_000, help="largest size run with voc-transformer")
     parser.add_argument("--work-dir", type=Path, default=None, help="for the generated files (default: temp)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -263,6 +274,8 @@ def main() -> None:
             for backend in backends:
                 if backend == "voc-ref" and n > args.ref_max:
                     continue
+                if backend == "voc-transformer" and n > args.transformer_max:
+                    continue
                 out = work / f"out-{backend}-{n}-{workers}"
                 if backend == "sklearn":
                     cmd = [
@@ -277,6 +290,12 @@ def main() -> None:
                     run_env = env
                 elif backend == "ray":
                     cmd = [*voc, "score", "-i", str(posts), "-o", str(out), "--engine", "ray", "-w", str(workers), "-q"]
+                    run_env = env
+                elif backend == "voc-transformer":
+                    if not (args.transformer_model / "config.json").exists():
+                        raise SystemExit(f"no transformer bundle at {args.transformer_model}: train one first")
+                    cmd = [*voc, "score", "-i", str(posts), "-o", f"{out}.jsonl", "-w", str(workers), "-q",
+                           "--model", str(args.transformer_model)]
                     run_env = env
                 else:
                     cmd = [*voc, "score", "-i", str(posts), "-o", f"{out}.jsonl", "-w", str(workers), "-q"]
@@ -305,19 +324,21 @@ def main() -> None:
             f"| {r['cpu']:.1f} "
             f"| {r['rss_one'] / 2**20:,.0f} MiB | {r['rss_sum'] / 2**20:,.0f} MiB |"
         )
-    # Memory must stay flat as the input grows: peak RSS growth from the smallest to the largest size.
+    # Memory must stay flat as the input grows: peak RSS growth between consecutive sizes.
     by_key = {(r["backend"], r["workers"], r["posts"]): r for r in rows}
-    if len(sizes) > 1:
-        low, high = min(sizes), max(sizes)
-        print(f"\npeak RSS growth from {low:,} to {high:,} posts (largest process; tree PSS):")
-        for backend in backends:
-            for workers in workers_list:
-                a, b = by_key.get((backend, workers, low)), by_key.get((backend, workers, high))
-                if a and b:
-                    print(
-                        f"  {backend} w={workers}: {100 * (b['rss_one'] / a['rss_one'] - 1):+.0f}% "
-                        f"({100 * (b['rss_sum'] / a['rss_sum'] - 1):+.0f}%)"
-                    )
+    ordered = sorted(sizes)
+    if len(ordered) > 1:
+        print("\npeak RSS growth between sizes (largest process; tree PSS):")
+        for low, high in zip(ordered, ordered[1:]):
+            for backend in backends:
+                for workers in workers_list:
+                    a, b = by_key.get((backend, workers, low)), by_key.get((backend, workers, high))
+                    if a and b:
+                        print(
+                            f"  {backend} w={workers}, {low:,} -> {high:,}: "
+                            f"{100 * (b['rss_one'] / a['rss_one'] - 1):+.0f}% "
+                            f"({100 * (b['rss_sum'] / a['rss_sum'] - 1):+.0f}%)"
+                        )
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (at the start: {load:.2f})")
 
 
