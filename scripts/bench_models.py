@@ -2,7 +2,8 @@
 
 Three measurements, each optional:
 
-* ``--config NAME=FILE``: intent cross-validation on ``brand-intent``: stratified k folds with a fixed seed;
+* ``--config NAME=FILE``: intent cross-validation on ``brand-intent``: stratified k folds with a fixed seed,
+  near-duplicate posts (same text without URLs, mentions, case, punctuation) always in the same fold;
   each fold trains the config's intent classifier on the other folds *plus every other training source of
   the config* (e.g. ``intent-extra.jsonl``, weak labels) and scores only the held-out brand-intent rows.
   Reports macro-F1, per-class F1 (favour-seeking), ECE, and macro-F1 with the abstention threshold.
