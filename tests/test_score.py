@@ -196,6 +196,42 @@ def test_workers_give_the_same_bytes(tiny_bundle_dir: Path, tmp_path: Path) -> N
     assert one.read_bytes() == two.read_bytes()
 
 
+@pytest.mark.parametrize(("source_kind", "output_suffix"), [("jsonl", "parquet"), ("csv", "jsonl"), ("csv", "parquet")])
+def test_workers_match_one_process_for_every_format(
+    tiny_bundle_dir: Path, tmp_path: Path, source_kind: str, output_suffix: str
+) -> None:
+    """Workers parse raw JSONL lines themselves (the parent parses CSV) and write their own shards; the
+    Parquet schema is fixed by the first shard, written before the pool starts."""
+    source = _make_input(tmp_path / "in.jsonl", copies=1)
+    if source_kind == "csv":
+        import csv
+
+        rows = []
+        for line in source.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("text"), str):
+                rows.append({"id": row.get("id"), "text": row["text"], "brand": row.get("brand")})
+        rows.append({"id": "empty", "text": "", "brand": "x"})  # rejected: empty text
+        source = tmp_path / "in.csv"
+        with source.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["id", "text", "brand"])
+            writer.writeheader()
+            writer.writerows(rows)
+    one, two = tmp_path / f"one.{output_suffix}", tmp_path / f"two.{output_suffix}"
+    first = score_posts(source, one, model=tiny_bundle_dir, batch_size=64)
+    second = score_posts(source, two, model=tiny_bundle_dir, batch_size=64, workers=2)
+    assert (first.rows_read, first.scored, first.rejected) == (second.rows_read, second.scored, second.rejected)
+    assert first.rejected > 0
+    if output_suffix == "jsonl":
+        assert one.read_bytes() == two.read_bytes()
+    else:
+        assert pq.read_table(one).equals(pq.read_table(two))
+    assert Path(f"{one}.rejected.jsonl").read_bytes() == Path(f"{two}.rejected.jsonl").read_bytes()
+
+
 def test_resume_refused_when_input_or_settings_change(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     source = _make_input(tmp_path / "in.jsonl", copies=1)
     out = tmp_path / "out.jsonl"
