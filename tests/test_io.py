@@ -126,3 +126,30 @@ def test_record_writer_round_trip(tmp_path: Path, suffix: str) -> None:
     assert [r["id"] for r in rows] == ["1", "2"] and not rejected
     if suffix == ".jsonl":
         assert json.loads(target.read_text().splitlines()[0])["tags"] == ["a"]
+
+
+def test_jsonl_rows_orjson_refuses_are_parsed_by_json_and_both_parsers_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.io as pio
+
+    path = tmp_path / "posts.jsonl"
+    lines = [
+        '{"id": "nan", "text": "a NaN score", "score": NaN}',  # json accepts NaN, orjson does not
+        '{"id": "big", "text": "a huge number", "n": 1180591620717411303424}',  # beyond 64 bits
+        '{"id": "sur", "text": "lone \\ud800 surrogate"}',  # rejected either way: not writable as UTF-8
+        '{"id": "ok", "text": "plain"}',
+        "not json",
+    ]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8") + b'{"id": "bad", "text": "\xff"}\n')
+    fast = list(read_posts(path))
+    monkeypatch.setattr(pio, "_fast_json_loads", lambda: None)
+    slow = list(read_posts(path))
+    for batches in (fast, slow):
+        rows = [row for batch in batches for row in batch.rows]
+        rejected = [r for batch in batches for r in batch.rejected]
+        assert [row["id"] for row in rows] == ["nan", "big", "ok"]
+        assert rows[1]["n"] == 2**70
+        reasons = {r.line: r.reason for r in rejected}
+        assert "undecodable" in reasons[3] and "invalid JSON" in reasons[5] and "not UTF-8" in reasons[6]
+    assert [r.to_dict() for b in fast for r in b.rejected] == [r.to_dict() for b in slow for r in b.rejected]
