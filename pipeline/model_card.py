@@ -21,13 +21,17 @@ DATASET_NOTES: dict[str, str] = {
     "hash of the id. CC BY-NC-SA 4.0, non-commercial.",
     "airline-sentiment:test": "Twitter US Airline Sentiment, the fixed 20% split by a hash of the id (never "
     "trained on). CC BY-NC-SA 4.0.",
+    "airline-sentiment:train-without-intent": "Twitter US Airline Sentiment, the fixed 80% training split with "
+    "every tweet of brand-intent removed (by id and by text), so that an encoder trained on it can be reused for "
+    "intent and cross-validated on brand-intent without having seen its texts. CC BY-NC-SA 4.0, non-commercial.",
     "semeval-2013-2016": "SemEval 2013-2016 Task 4 Subtask A English training data, deduplicated, with every tweet "
     "of the 2017 test set removed. Licence not stated (research use; Twitter terms).",
     "semeval-2017-test": "SemEval-2017 Task 4A English test set (= TweetEval sentiment test). Evaluation only.",
     "tweeteval-sentiment:val": "TweetEval sentiment validation split. Released without restrictions; Twitter terms.",
     "tweeteval-sentiment:test": "TweetEval sentiment test split (= SemEval-2017 test). Evaluation only.",
-    "intent-extra.jsonl": "1,272 posts to fictional brands in 13 industries, written and labelled by the project "
-    "to the annotation guidelines (data/train/README.md). Apache-2.0, part of voc-pipeline.",
+    "intent-extra.jsonl": "Posts to fictional brands in 13 industries, written and labelled by the project to the "
+    "annotation guidelines (data/train/README.md; the row count is in the training data table). Apache-2.0, part "
+    "of voc-pipeline.",
     "speech-acts": "Tweet Act Classification (Saha et al. 2019). BSD-2-Clause.",
     "twcs": "Customer Support on Twitter excerpts (Kaggle thoughtvector). CC BY-NC-SA 4.0.",
     "ibm-cdp": "IBM Twitter customer-care conversations (EMNLP 2020). Apache 2.0.",
