@@ -59,16 +59,6 @@ def _lookup(table_keys: np.ndarray, table_ids: np.ndarray, keys: np.ndarray) -> 
     return np.where(table_keys[at] == keys, table_ids[at], -1)
 
 
-def _longest(spans: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """Drop (phrase, start, end) matches contained in a longer match (as TopicAssigner._longest)."""
-    ordered = sorted(spans, key=lambda m: (m[1] - m[2], m[1]))
-    taken: list[tuple[int, int, int]] = []
-    for m in ordered:
-        if not any(t[1] <= m[1] and m[2] <= t[2] for t in taken):
-            taken.append(m)
-    return taken
-
-
 class FastTopicScorer:
     """``assigner.score_matrix`` and ``assigner.assign`` for lexical assigners, vectorised over a batch."""
 
@@ -213,7 +203,7 @@ class FastTopicScorer:
             for i in several.tolist():
                 groups.setdefault(int(d[i]), []).append((int(p[i]), int(s[i]), int(s[i] + length_arr[i])))
             for doc, spans in groups.items():
-                for phrase, _start, _end in _longest(spans):
+                for phrase, _start, _end in TopicAssigner._longest(spans):
                     rows.append(doc)
                     cols.append(phrase)
         hits = sp.csr_matrix(
@@ -285,7 +275,7 @@ class FastTopicScorer:
 
     def score_matrix(self, normalised: Sequence[str] | TokenBatch) -> np.ndarray:
         """The (n_posts, n_topics) scores ``assigner.score_matrix`` gives for these normalised posts."""
-        batch = normalised if isinstance(normalised, TokenBatch) else self._tokens_of(normalised)
+        batch = normalised if isinstance(normalised, TokenBatch) else TokenBatch.from_texts(normalised, self._table)
         n = batch.n
         total = np.zeros((n, self.n_topics))
         if n == 0:
@@ -300,19 +290,6 @@ class FastTopicScorer:
         if a.weight_char:
             total += a.weight_char * self._char_scores(occurrences, docs, n)
         return total
-
-    def _tokens_of(self, normalised: Sequence[str]) -> TokenBatch:
-        table = self._table if self._table is not None else TokenTable()
-        token_lists = [text.split() for text in normalised]
-        table_id = table.id
-        occurrences = np.fromiter(
-            (table_id(t) for tokens in token_lists for t in tokens),
-            dtype=np.int64,
-            count=sum(len(tokens) for tokens in token_lists),
-        )
-        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
-        docs = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
-        return TokenBatch(table, occurrences, docs, len(token_lists))
 
     def assign(
         self, texts: Sequence[str], normalised: Sequence[str] | TokenBatch | None = None

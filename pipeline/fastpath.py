@@ -154,6 +154,22 @@ class TokenBatch:
         self.docs = docs
         self.n = n
 
+    @classmethod
+    def from_texts(cls, normalised: Sequence[str], table: TokenTable | None = None) -> TokenBatch:
+        """Normalised strings (tokens separated by spaces) as a batch, their tokens added to ``table`` (a new
+        table when None)."""
+        table = table if table is not None else TokenTable()
+        token_lists = [text.split() for text in normalised]
+        table_id = table.id
+        occurrences = np.fromiter(
+            (table_id(t) for tokens in token_lists for t in tokens),
+            dtype=np.int64,
+            count=sum(len(tokens) for tokens in token_lists),
+        )
+        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+        docs = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
+        return cls(table, occurrences, docs, len(token_lists))
+
     def texts(self) -> list[str]:
         """The normalised posts as strings (tokens joined by single spaces)."""
         tokens = self.table.tokens
@@ -445,7 +461,7 @@ class SharedFeatureScorer:
 
     def logits(self, normalised: Sequence[str] | TokenBatch) -> dict[str, np.ndarray]:
         """Per task, the (n, n_classes) float32 logits the classifier's ``decision_function`` gives."""
-        batch = normalised if isinstance(normalised, TokenBatch) else self._tokens_of(normalised)
+        batch = normalised if isinstance(normalised, TokenBatch) else TokenBatch.from_texts(normalised, self._table)
         n = batch.n
         docs, merged, counts = self._merged_counts(batch)
         tf = np.log(counts.astype(np.float32)) + np.float32(1.0)  # sublinear tf: 1 + log(count)
@@ -477,20 +493,6 @@ class SharedFeatureScorer:
                 + view.intercept
             )
         return out
-
-    def _tokens_of(self, normalised: Sequence[str]) -> TokenBatch:
-        """Normalised strings as a token batch (in a private table when none has been seen yet)."""
-        table = self._table if self._table is not None else TokenTable()
-        token_lists = [text.split() for text in normalised]
-        table_id = table.id
-        occurrences = np.fromiter(
-            (table_id(t) for tokens in token_lists for t in tokens),
-            dtype=np.int64,
-            count=sum(len(tokens) for tokens in token_lists),
-        )
-        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
-        docs = np.repeat(np.arange(len(token_lists), dtype=np.int64), lengths)
-        return TokenBatch(table, occurrences, docs, len(token_lists))
 
 
 def _is_default_kind(bundle: Any) -> bool:
