@@ -9,6 +9,10 @@ the log-loss of cross-validated logits, undo that skew and the over-confidence o
 model, without changing which features matter. The out-of-fold predictions used to fit it are kept
 (``oof_proba_``) so the cross-validated metrics in the bundle cost no extra training.
 
+With ``abstain_label`` set (intent: ``other``), a threshold on the top probability is tuned on those
+out-of-fold probabilities (:mod:`pipeline.abstention`); below it the label is ``abstain_label``. No
+threshold is kept unless it gains macro-F1, and none is tuned without calibration folds.
+
 Classifiers save to ``<dir>/classifier.json`` (settings, classes, calibration), ``<dir>/vocabulary.json``
 and ``<dir>/weights.npz`` (loaded with ``allow_pickle=False``): a bundle never executes code when loaded.
 """
@@ -23,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import registry
+from pipeline.abstention import apply_threshold, tune_threshold
 from pipeline.features import NgramFeaturiser
 
 
@@ -87,6 +92,7 @@ class TfidfLogisticClassifier:
         class_weight: str | None = "balanced",
         max_iter: int = 3000,
         calibration_folds: int = 5,
+        abstain_label: str | None = None,
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
@@ -101,6 +107,7 @@ class TfidfLogisticClassifier:
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.calibration_folds = calibration_folds
+        self.abstain_label = abstain_label
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -116,6 +123,7 @@ class TfidfLogisticClassifier:
             "class_weight": self.class_weight,
             "max_iter": self.max_iter,
             "calibration_folds": self.calibration_folds,
+            "abstain_label": self.abstain_label,
             "seed": self.seed,
             "n_jobs": self.n_jobs,
         }
@@ -160,10 +168,14 @@ class TfidfLogisticClassifier:
         unknown = sorted(set(labels) - set(index))
         if unknown:
             raise ValueError(f"labels not in the label set {self.classes_}: {unknown}")
+        if self.abstain_label is not None and self.abstain_label not in index:
+            raise ValueError(f"abstain_label {self.abstain_label!r} is not in the label set {self.classes_}")
         y = np.asarray([index[label] for label in labels], dtype=np.int64)
         texts = list(texts)
 
         self.oof_proba_: np.ndarray | None = None
+        self.abstain_threshold_: float | None = None
+        self.abstention_: dict[str, float] = {}
         self.temperature_, self.bias_ = 1.0, np.zeros(len(self.classes_))
         if self.calibration_folds >= 2:
             from joblib import Parallel, delayed
@@ -181,6 +193,11 @@ class TfidfLogisticClassifier:
                 oof_logits[test_idx] = logits
             self.temperature_, self.bias_ = fit_calibration(oof_logits, y, len(self.classes_))
             self.oof_proba_ = self._calibrate(oof_logits)
+            if self.abstain_label is not None:
+                # Tuned on out-of-fold probabilities: never on rows the scoring model was fitted to.
+                self.abstain_threshold_, self.abstention_ = tune_threshold(
+                    self.oof_proba_, y, self.classes_, self.abstain_label
+                )
 
         self.featuriser_, self.coef_, self.intercept_ = self._fit_linear(texts, y)
         return self
@@ -201,9 +218,13 @@ class TfidfLogisticClassifier:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self._calibrate(self.decision_function(texts))
 
+    def decide(self, proba: np.ndarray) -> list[str]:
+        """Labels from calibrated probabilities, with the abstention threshold (if any) applied."""
+        pred = apply_threshold(proba, self.classes_, self.abstain_threshold_, self.abstain_label or "")
+        return [self.classes_[i] for i in pred]
+
     def predict(self, texts: Sequence[str]) -> list[str]:
-        proba = self.predict_proba(texts)
-        return [self.classes_[i] for i in proba.argmax(axis=1)]
+        return self.decide(self.predict_proba(texts))
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
@@ -217,6 +238,8 @@ class TfidfLogisticClassifier:
             "classes": self.classes_,
             "temperature": self.temperature_,
             "bias": [float(b) for b in self.bias_],
+            "abstain_threshold": self.abstain_threshold_,
+            "abstention": self.abstention_,
         }
         files = [directory / "classifier.json", directory / "vocabulary.json", directory / "weights.npz"]
         files[0].write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
@@ -238,6 +261,9 @@ class TfidfLogisticClassifier:
         model.intercept_ = np.asarray(arrays["intercept"], dtype=np.float32)
         model.temperature_ = float(spec["temperature"])
         model.bias_ = np.asarray(spec["bias"], dtype=np.float64)
+        threshold = spec.get("abstain_threshold")
+        model.abstain_threshold_ = None if threshold is None else float(threshold)
+        model.abstention_ = dict(spec.get("abstention") or {})
         model.oof_proba_ = None
         n_classes, n_features = model.coef_.shape
         if n_classes != len(model.classes_) or n_features != model.featuriser_.n_features_:

@@ -95,6 +95,25 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _abstention_note(label: str, clf: Any) -> str:
+    """One line on the tuned abstention threshold, or on why there is none."""
+    threshold = getattr(clf, "abstain_threshold_", None)
+    summary = getattr(clf, "abstention_", {}) or {}
+    before = summary.get("macro_f1_argmax")
+    if threshold is None:
+        if before is None:
+            return f"`{label}` below a threshold, but no threshold was tuned (no validation probabilities)"
+        return (
+            f"no threshold: none gained 0.002 macro-F1 over the argmax ({before}) on validation probabilities, "
+            "so labels are the argmax"
+        )
+    after, share = summary.get("macro_f1_with_threshold"), summary.get("abstained", 0.0)
+    return (
+        f"labelled `{label}` when the top probability is below {threshold} (tuned on validation probabilities: "
+        f"macro-F1 {before} -> {after}, {share:.1%} of those posts abstained)"
+    )
+
+
 def render_model_card(bundle: ModelBundle) -> str:
     meta = bundle.metadata
     config = bundle.config
@@ -110,6 +129,9 @@ def render_model_card(bundle: ModelBundle) -> str:
     ]
     for task, clf in bundle.classifiers.items():
         lines.append(f"- **{task}**: `{clf.name}`, labels {', '.join(clf.classes_)}; parameters `{clf.get_params()}`")
+        abstain_label = getattr(clf, "abstain_label", None)
+        if abstain_label:
+            lines.append(f"  - abstention: {_abstention_note(abstain_label, clf)}")
     lines += [f"- **normaliser**: `{bundle.normaliser.name}` `{bundle.normaliser.get_config()}`", ""]
     lines += ["## Training data", ""]
     seen: set[str] = set()

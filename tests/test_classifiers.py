@@ -1,0 +1,91 @@
+"""The linear classifier's abstention: tuned on out-of-fold probabilities, applied to labels only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.abstention import _macro_f1
+from pipeline.bundle import ModelBundle
+from pipeline.classifiers import TfidfLogisticClassifier
+from pipeline.normalise import TweetNormaliser
+from pipeline.predict import Predictor
+from tests.conftest import TINY_INTENT, TINY_SENTIMENT
+from tests.conftest import _fit as fit_tiny
+
+CLASSES = list(TINY_INTENT)
+
+
+def _data() -> tuple[list[str], list[str]]:
+    normaliser = TweetNormaliser()
+    texts = [normaliser(t) for label in TINY_INTENT for t in TINY_INTENT[label]]
+    return texts, [label for label in TINY_INTENT for _ in TINY_INTENT[label]]
+
+
+def _fit(**params: object) -> TfidfLogisticClassifier:
+    texts, labels = _data()
+    settings: dict[str, object] = {"min_df": 1, "calibration_folds": 2, "n_jobs": 1, "C": 10.0}
+    settings.update(params)
+    return TfidfLogisticClassifier(**settings).fit(texts, labels, classes=CLASSES)  # type: ignore[arg-type]
+
+
+def test_threshold_is_tuned_on_out_of_fold_probabilities() -> None:
+    clf = _fit(abstain_label="other")
+    assert clf.oof_proba_ is not None
+    _, labels = _data()
+    y = np.asarray([CLASSES.index(label) for label in labels])
+    expected = round(_macro_f1(y, clf.oof_proba_.argmax(axis=1), len(CLASSES)), 4)
+    assert clf.abstention_["macro_f1_argmax"] == expected
+    if clf.abstain_threshold_ is None:
+        assert clf.abstention_["macro_f1_with_threshold"] == expected
+    else:
+        assert clf.abstention_["macro_f1_with_threshold"] >= expected + 0.002
+
+
+def test_no_threshold_without_abstain_label_or_calibration_folds() -> None:
+    assert _fit().abstain_threshold_ is None
+    clf = _fit(abstain_label="other", calibration_folds=0)
+    assert clf.abstain_threshold_ is None and clf.abstention_ == {}
+
+
+def test_unknown_abstain_label_is_refused() -> None:
+    with pytest.raises(ValueError, match="abstain_label 'unsure'"):
+        _fit(abstain_label="unsure")
+
+
+def test_threshold_changes_labels_not_probabilities_and_survives_save(tmp_path: Path) -> None:
+    clf = _fit(abstain_label="other")
+    texts, _ = _data()
+    proba = clf.predict_proba(texts)
+    top = np.sort(proba.max(axis=1))
+    middle = len(texts) // 2
+    # Half the posts are unsure; the threshold lies midway between two posts (the fast path differs by ~1e-7).
+    clf.abstain_threshold_ = float(top[middle - 1] + top[middle]) / 2
+    decided = clf.predict(texts)
+    unsure = proba.max(axis=1) < clf.abstain_threshold_
+    assert unsure.any() and all(decided[i] == "other" for i in np.flatnonzero(unsure))
+    assert all(decided[i] == CLASSES[j] for i, j in enumerate(proba.argmax(axis=1)) if not unsure[i])
+
+    clf.save(tmp_path / "intent")
+    spec = json.loads((tmp_path / "intent" / "classifier.json").read_text())
+    loaded = TfidfLogisticClassifier.load(tmp_path / "intent", spec)
+    assert loaded.abstain_threshold_ == clf.abstain_threshold_
+    assert loaded.predict(texts) == decided
+    np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=1e-6)
+
+    # Through a bundle and the Predictor (the path `voc predict` and `voc score` take).
+    sentiment = fit_tiny(TINY_SENTIMENT, TweetNormaliser())
+    bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": loaded, "sentiment": sentiment})
+    bundle.save(tmp_path / "bundle")
+    predictor = Predictor.from_path(tmp_path / "bundle")
+    raw = [t for label in TINY_INTENT for t in TINY_INTENT[label]]
+    records = predictor.predict(raw)
+    assert [r["intent"] for r in records] == decided
+
+    from pipeline.model_card import render_model_card
+
+    card = render_model_card(bundle)
+    assert f"labelled `other` when the top probability is below {clf.abstain_threshold_}" in card
