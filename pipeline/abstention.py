@@ -25,6 +25,14 @@ def apply_threshold(proba: np.ndarray, classes: Sequence[str], threshold: float 
     return pred
 
 
+
+def decide_labels(
+    proba: np.ndarray, classes: Sequence[str], threshold: float | None, fallback: str | None
+) -> list[str]:
+    """Label names from calibrated probabilities, with the abstention threshold (if any) applied."""
+    return [classes[i] for i in apply_threshold(proba, classes, threshold, fallback or "")]
+
+
 def _macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
     scores = []
     for k in range(n_classes):

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from pipeline import registry
-from pipeline.abstention import apply_threshold, tune_threshold
+from pipeline.abstention import decide_labels, tune_threshold
 from pipeline.classifiers import fit_calibration, softmax
 
 EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
@@ -485,8 +485,7 @@ class TransformerClassifier:
 
     def decide(self, proba: np.ndarray) -> list[str]:
         """Labels from calibrated probabilities, with the abstention threshold applied."""
-        pred = apply_threshold(proba, self.classes_, self.abstain_threshold_, self.abstain_label or "")
-        return [self.classes_[i] for i in pred]
+        return decide_labels(proba, self.classes_, self.abstain_threshold_, self.abstain_label)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return self.decide(self.predict_proba(texts))

@@ -31,7 +31,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -71,6 +71,48 @@ def resolve_task_init(params: dict[str, Any], bundle: Path | None) -> dict[str, 
     return params
 
 
+class CvData(NamedTuple):
+    """A config's intent task, with brand-intent and its other training sources, normalised."""
+
+    config: Any
+    task: Any
+    data_root: Path
+    normaliser: Any
+    classes: list[str]
+    target: Any
+    target_texts: list[str]
+    extra_texts: list[str]
+    extra_labels: list[str]
+
+
+def load_cv_data(config_path: Path, data_dir: Path | None) -> CvData:
+    """Load what an intent cross-validation of ``config_path`` needs (every source normalised once)."""
+    config = load_config(config_path)
+    task = config.intent
+    assert task is not None, f"{config_path} has no intent task"
+    data_root = resolve_data_dir(data_dir, config.data_dir, base=config_path.parent)
+    normaliser = normaliser_from_config(config.normaliser.model_dump())
+    cache = _DatasetCache(data_root, normaliser, config_path.parent)
+    extra_texts: list[str] = []
+    extra_labels: list[str] = []
+    for name in task.train:
+        if name == CV_DATASET:
+            continue
+        extra_texts += cache.normalised(name, "intent")
+        extra_labels += cache.get(name, "intent").labels
+    return CvData(
+        config,
+        task,
+        data_root,
+        normaliser,
+        config.labels_for("intent"),
+        cache.get(CV_DATASET, "intent"),
+        cache.normalised(CV_DATASET, "intent"),
+        extra_texts,
+        extra_labels,
+    )
+
+
 def intent_cv(
     config_path: Path,
     data_dir: Path | None,
@@ -83,22 +125,9 @@ def intent_cv(
     """Out-of-fold intent predictions on brand-intent; extra training sources join every training fold."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    config = load_config(config_path)
-    task = config.intent
-    assert task is not None, f"{config_path} has no intent task"
-    data_root = resolve_data_dir(data_dir, config.data_dir, base=config_path.parent)
-    normaliser = normaliser_from_config(config.normaliser.model_dump())
-    cache = _DatasetCache(data_root, normaliser, config_path.parent)
-    classes = config.labels_for("intent")
-    target = cache.get(CV_DATASET, "intent")
-    target_texts = cache.normalised(CV_DATASET, "intent")
-    extra_texts: list[str] = []
-    extra_labels: list[str] = []
-    for name in task.train:
-        if name == CV_DATASET:
-            continue
-        extra_texts += cache.normalised(name, "intent")
-        extra_labels += cache.get(name, "intent").labels
+    data = load_cv_data(config_path, data_dir)
+    config, task, classes, target, target_texts = data.config, data.task, data.classes, data.target, data.target_texts
+    extra_texts, extra_labels = data.extra_texts, data.extra_labels
     params = dict(task.params)
     classifier_name = task.classifier
     if member is not None:  # one member of an ensemble.v1 (the others: --cv-from, then --ensemble)

@@ -29,19 +29,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_models import near_duplicate_groups, resolve_task_init  # noqa: E402
+from bench_models import load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import load_dataset, resolve_data_dir  # noqa: E402
+from pipeline.datasets import load_dataset  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
-from pipeline.normalise import normaliser_from_config  # noqa: E402
-from pipeline.train import _DatasetCache  # noqa: E402
 
 UNLABELLED = ("twcs", "ibm-cdp")
 
 
-def _task(config_path: Path, init_bundle: Path | None) -> tuple[Any, str, dict[str, Any]]:
+def _task(config_path: Path, init_bundle: Path | None) -> tuple[str, dict[str, Any]]:
     config = load_config(config_path)
     assert config.intent is not None
     params = dict(config.intent.params)
@@ -50,7 +48,7 @@ def _task(config_path: Path, init_bundle: Path | None) -> tuple[Any, str, dict[s
     for member in params.get("members") or []:
         if str(member.get("classifier", "")).startswith("transformer"):
             member.setdefault("params", {}).update(progress=False, onnx="none")
-    return config, config.intent.classifier, resolve_task_init(params, init_bundle)
+    return config.intent.classifier, resolve_task_init(params, init_bundle)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,26 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sklearn.model_selection import StratifiedGroupKFold
 
-    student_config, student_name, student_params = _task(args.student_config, None)
-    _, teacher_name, teacher_params = _task(args.teacher_config, args.init_bundle)
-    data_root = resolve_data_dir(args.data_dir, student_config.data_dir, base=args.student_config.parent)
-    normaliser = normaliser_from_config(student_config.normaliser.model_dump())
-    cache = _DatasetCache(data_root, normaliser, args.student_config.parent)
-    classes = student_config.labels_for("intent")
-    assert student_config.intent is not None
-    target = cache.get("brand-intent", "intent")
-    target_texts = cache.normalised("brand-intent", "intent")
-    extra_texts: list[str] = []
-    extra_labels: list[str] = []
-    for name in student_config.intent.train:
-        if name != "brand-intent":
-            extra_texts += cache.normalised(name, "intent")
-            extra_labels += cache.get(name, "intent").labels
+    student_name, student_params = _task(args.student_config, None)
+    teacher_name, teacher_params = _task(args.teacher_config, args.init_bundle)
+    data = load_cv_data(args.student_config, args.data_dir)
+    classes, target, target_texts = data.classes, data.target, data.target_texts
+    extra_texts, extra_labels = data.extra_texts, data.extra_labels
     unlabelled: list[str] = []
     for name in UNLABELLED:
-        unlabelled += normaliser.normalise_many(list(load_dataset(name, data_root).texts))
+        unlabelled += data.normaliser.normalise_many(list(load_dataset(name, data.data_root).texts))
     y = np.asarray(target.labels)
-    splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=student_config.seed)
+    splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
     proba = {m: np.full((len(y), len(classes)), np.nan) for m in ("linear", "teacher", "student")}
     added: list[int] = []
     splits = splitter.split(np.zeros(len(y)), y, near_duplicate_groups(target.texts))
