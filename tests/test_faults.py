@@ -54,7 +54,7 @@ UNWRITABLE = ("cannot write", "File exists", "No such file", "Not a directory", 
 
 @pytest.mark.slow
 def test_killed_job_leaves_no_half_written_output(tiny_bundle_dir: Path, tmp_path: Path) -> None:
-    source = _posts(tmp_path / "posts.jsonl", 40_000)
+    source = _posts(tmp_path / "posts.jsonl", 100_000)
     output = tmp_path / "out" / "scored.jsonl"
     output.parent.mkdir()
     output.write_text(GOOD)  # the complete output of an earlier run
@@ -67,12 +67,17 @@ def test_killed_job_leaves_no_half_written_output(tiny_bundle_dir: Path, tmp_pat
     )
     try:
         deadline = time.monotonic() + 120
-        # Kill it mid-write: once the temporary file beside the output holds some rows.
+        # Kill it mid-write: once a first shard of scored rows is on disk (in the resumable parts directory)
+        # or the output's temporary file has begun. Waiting for the temporary file alone raced the final
+        # assembly, which copies the shards in the kernel within milliseconds on a fast machine (CI).
+        parts = output.parent / (output.name + ".parts")
         while time.monotonic() < deadline and process.poll() is None:
-            partial = [p for p in output.parent.iterdir() if ".tmp-" in p.name and p.stat().st_size > 10_000]
-            if partial:
+            started = [p for p in output.parent.iterdir() if ".tmp-" in p.name and p.stat().st_size > 0]
+            if parts.is_dir():
+                started += [p for p in parts.iterdir() if p.name.endswith(".jsonl") and p.stat().st_size > 0]
+            if started:
                 break
-            time.sleep(0.02)
+            time.sleep(0.005)
         assert process.poll() is None, "the job finished before it could be killed; use a bigger input"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
