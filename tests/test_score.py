@@ -276,7 +276,7 @@ def _wait_for_shards(parts: Path, n: int, process: subprocess.Popen[bytes], time
                 pass  # read while being replaced: try again
         if process.poll() is not None:
             pytest.fail(f"the job ended before {n} shards (rc {process.returncode})")
-        time.sleep(0.02)
+        time.sleep(0.005)
     pytest.fail("no shards written in time")
 
 
@@ -285,7 +285,7 @@ def _wait_for_shards(parts: Path, n: int, process: subprocess.Popen[bytes], time
 )
 def test_killed_process_resumes_to_identical_output(tiny_bundle_dir: Path, tmp_path: Path, sig: int) -> None:
     """A real `voc score` process killed mid-job, then `--resume`: byte-identical to an uninterrupted run."""
-    source = _make_input(tmp_path / "in.jsonl", copies=6)  # ~3,200 rows, 32 shards
+    source = _make_input(tmp_path / "in.jsonl", copies=24)  # ~13,000 rows, 130 shards: room to kill it mid-job
     full, out = tmp_path / "full.jsonl", tmp_path / "out.jsonl"
     common = ["-m", str(tiny_bundle_dir), "-i", str(source), "--batch-size", "100", "-q"]
     score_posts(source, full, model=tiny_bundle_dir, batch_size=100)
