@@ -319,7 +319,10 @@ def evaluate(
         Optional[str], typer.Option("--data", "-d", help="Labelled file with text and intent and/or sentiment columns.")
     ] = None,
     dataset: Annotated[
-        Optional[str], typer.Option("--dataset", help="Or a named shared dataset, e.g. semeval-2017-test.")
+        Optional[str], typer.Option(
+            "--dataset",
+            help="Or a named shared dataset (semeval-2017-test...), or ids:FILE: labels by id, texts from --data-dir.",
+        ),
     ] = None,
     data_dir: Annotated[
         Optional[Path], typer.Option("--data-dir", help="Shared datasets folder for --dataset.")

@@ -46,6 +46,7 @@ __all__ = [
     "load_brand_intent",
     "load_dataset",
     "load_ibm_cdp_unlabelled",
+    "load_id_labels",
     "load_semeval2017_test",
     "load_semeval_train",
     "load_speech_acts",
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 DATA_DIR_ENV = "VOC_DATA_DIR"
+ID_LABELS_PREFIX = "ids:"
 
 SEMEVAL_TRAIN_YEARS: tuple[str, ...] = (
     "2013train",
@@ -867,8 +869,86 @@ DATASETS: dict[str, Callable[[Path], LabelledTexts]] = {
 }
 
 
-def load_dataset(name: str, data_dir: Path) -> LabelledTexts:
-    """The data set registered as ``name`` in :data:`DATASETS`."""
+# ----------------------------------------------------------------------------------------------------
+# Labels by id: a project's own labels for rows of a shared data set, without the texts
+# ----------------------------------------------------------------------------------------------------
+
+_ID_LABEL_TASKS = ("intent", "sentiment")
+
+
+def load_id_labels(path: Path, data_dir: Path, task: str | None = None) -> LabelledTexts:
+    """Labels kept as ids only (``ids:FILE`` sources), joined to their texts in the shared data sets.
+
+    Each JSONL row is ``{"dataset": "twcs", "id": "twcs-2301", "intent": "question", ...}``: ``dataset`` is a
+    name of :data:`DATASETS` and ``id`` one of its ids. Licences that forbid redistributing a data set's
+    texts allow committing such a file; the texts are read from ``data_dir`` at load time. ``task`` picks
+    the label column (default: the first of intent, sentiment that the file has). Every id must resolve,
+    or nothing is returned: a label silently dropped would change what a metric means.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"label file {path} not found")
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise InputError(f"{path}:{number}: not a JSON object") from None
+        if not isinstance(row, dict) or not isinstance(row.get("dataset"), str) or not isinstance(row.get("id"), str):
+            raise InputError(f"{path}:{number}: each row needs string fields 'dataset' and 'id'")
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path} has no rows")
+    if task is None:
+        task = next((t for t in _ID_LABEL_TASKS if any(row.get(t) for row in rows)), None)
+        if task is None:
+            raise InputError(f"{path} has no 'intent' or 'sentiment' labels")
+    found: dict[str, dict[str, int]] = {}
+    loaded: dict[str, LabelledTexts] = {}
+    for name in sorted({str(row["dataset"]) for row in rows}):
+        if name not in DATASETS:
+            raise InputError(f"{path}: unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        loaded[name] = DATASETS[name](Path(data_dir))
+        found[name] = {item_id: i for i, item_id in enumerate(loaded[name].ids)}
+    missing = [f"{row['dataset']}:{row['id']}" for row in rows if row["id"] not in found[row["dataset"]]]
+    if missing:
+        raise InputError(
+            f"{path}: {len(missing)} ids are not in the shared data (first: {missing[0]}); "
+            "is --data-dir the unmodified shared data folder?"
+        )
+    texts: list[str] = []
+    labels: list[str] = []
+    ids: list[str] = []
+    groups: list[str] = []
+    created: list[str] = []
+    files: list[Path] = [path]
+    for data in loaded.values():
+        files.extend(f for f in data.files if f not in files)
+    for row in rows:
+        label = row.get(task)
+        if label in (None, ""):
+            continue
+        data = loaded[row["dataset"]]
+        i = found[row["dataset"]][row["id"]]
+        texts.append(data.texts[i])
+        labels.append(str(label).strip())
+        ids.append(row["id"])
+        groups.append(str(row.get("brand") or data.groups[i]))
+        created.append(data.created_at[i] if data.created_at else "")
+    if not texts:
+        raise InputError(f"{path} has no rows with a {task!r} label")
+    return LabelledTexts(path.name, texts, labels, ids, groups, tuple(files), created if any(created) else [])
+
+
+def load_dataset(name: str, data_dir: Path, task: str | None = None) -> LabelledTexts:
+    """The data set registered as ``name`` in :data:`DATASETS`, or ``ids:FILE`` (see :func:`load_id_labels`).
+
+    ``task`` matters only for ``ids:`` files, which may carry both intent and sentiment labels.
+    """
+    if name.startswith(ID_LABELS_PREFIX):
+        return load_id_labels(Path(name[len(ID_LABELS_PREFIX) :]), Path(data_dir), task)
     try:
         loader = DATASETS[name]
     except KeyError:

@@ -16,7 +16,14 @@ from typing import Any
 from pipeline import registry
 from pipeline.bundle import CONTRACT_LABELS, ModelBundle, library_versions
 from pipeline.config import TrainConfig, config_hash
-from pipeline.datasets import LabelledTexts, concat, file_fingerprint, load_dataset
+from pipeline.datasets import (
+    ID_LABELS_PREFIX,
+    LabelledTexts,
+    concat,
+    file_fingerprint,
+    load_dataset,
+    load_id_labels,
+)
 from pipeline.errors import ConfigError, InputError
 from pipeline.evaluate import evaluate_predictions
 from pipeline.io import SUPPORTED_SUFFIXES, input_files, read_posts
@@ -42,7 +49,12 @@ class TrainingRun:
 
 
 def is_file_source(name: str) -> bool:
-    """Whether a training source names a labelled file rather than a registered dataset."""
+    """Whether a training source names a labelled file rather than a registered dataset.
+
+    ``ids:FILE`` is not one: its texts come from the shared data (:func:`pipeline.datasets.load_id_labels`).
+    """
+    if name.startswith(ID_LABELS_PREFIX):
+        return False
     return name.lower().endswith(tuple(SUPPORTED_SUFFIXES)) or "/" in name or "*" in name
 
 
@@ -89,14 +101,17 @@ class _DatasetCache:
         self._normalised: dict[tuple[str, str], list[str]] = {}
 
     def _key(self, name: str, task: str) -> tuple[str, str]:
-        return (name, task if is_file_source(name) or name in self.sources else "")
+        per_task = is_file_source(name) or name in self.sources or name.startswith(ID_LABELS_PREFIX)
+        return (name, task if per_task else "")
 
     def get(self, name: str, task: str) -> LabelledTexts:
         key = self._key(name, task)
         if key not in self._data:
             from pipeline.sources import is_hf_source, load_source
 
-            if name in self.sources or is_hf_source(name):
+            if name.startswith(ID_LABELS_PREFIX):  # labels by id, texts from the shared data (relative to config)
+                self._data[key] = load_id_labels(self.base / name[len(ID_LABELS_PREFIX) :], self.data_dir, task)
+            elif name in self.sources or is_hf_source(name):
                 self._data[key] = load_source(name, task, self.sources, self.base)
             elif name.startswith("weak:"):  # spaCy Matcher weak labels on unlabelled posts (pipeline.weak_labels)
                 from pipeline.weak_labels import load_weak_source

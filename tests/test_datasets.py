@@ -28,6 +28,7 @@ from pipeline.datasets import (
     load_brand_intent,
     load_dataset,
     load_ibm_cdp_unlabelled,
+    load_id_labels,
     load_semeval2017_test,
     load_semeval_train,
     load_speech_acts,
@@ -404,6 +405,65 @@ def test_fake_twcs(tmp_path: Path) -> None:
     assert set(data.labels) == {""}
     everything = load_twcs_unlabelled(tmp_path, inbound_only=False)
     assert everything.ids[0] == "twcs-1" and everything.groups[0] == "sprintcare"
+
+
+def _write_id_labels(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_id_labels_join_texts_from_the_shared_data(tmp_path: Path) -> None:
+    write_fake_twcs(tmp_path)
+    labels = _write_id_labels(
+        tmp_path / "labels.jsonl",
+        [
+            {"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "sentiment": "negative", "brand": "Spotify"},
+            {"dataset": "twcs", "id": "twcs-3", "intent": "praise"},
+            {"dataset": "twcs", "id": "twcs-2", "sentiment": "neutral"},  # no intent: left out of intent
+        ],
+    )
+    data = load_id_labels(labels, tmp_path)  # first task present: intent
+    assert data.ids == ["twcs-8", "twcs-3"]
+    assert data.labels == ["complaint", "praise"]
+    assert data.texts == ["@SpotifyCares shuffle is broken", "@AskPayPal   I love this email"]
+    assert data.groups == ["Spotify", "AskPayPal"]  # the file's brand wins, else the data set's group
+    assert data.created_at[0] == "2017-11-01T01:02:03+00:00"
+    assert labels in data.files and any(f.name == "twcs-first5000.csv" for f in data.files)
+    sentiment = load_dataset(f"ids:{labels}", tmp_path, task="sentiment")
+    assert sentiment.ids == ["twcs-8", "twcs-2"] and sentiment.labels == ["negative", "neutral"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([{"dataset": "twcs", "id": "twcs-999", "intent": "other"}], "1 ids are not in the shared data"),
+        ([{"dataset": "nope", "id": "twcs-2", "intent": "other"}], "unknown dataset 'nope'"),
+        ([{"id": "twcs-2", "intent": "other"}], "needs string fields 'dataset' and 'id'"),
+        ([{"dataset": "twcs", "id": "twcs-2"}], "no 'intent' or 'sentiment' labels"),
+    ],
+)
+def test_id_labels_refuse_what_they_cannot_resolve(rows: list[dict[str, object]], message: str, tmp_path: Path) -> None:
+    write_fake_twcs(tmp_path)
+    labels = _write_id_labels(tmp_path / "labels.jsonl", rows)
+    with pytest.raises(InputError, match=message):
+        load_id_labels(labels, tmp_path)
+
+
+def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
+    """``ids:FILE`` in a config's train list resolves relative to the config, texts from the data dir."""
+    from pipeline.normalise import TweetNormaliser
+    from pipeline.train import _DatasetCache, is_file_source
+
+    write_fake_twcs(tmp_path / "shared")
+    (tmp_path / "cfg").mkdir()
+    _write_id_labels(
+        tmp_path / "cfg" / "labels.jsonl",
+        [{"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "sentiment": "negative"}],
+    )
+    assert not is_file_source("ids:labels.jsonl")  # needs the shared data, unlike a labelled file
+    cache = _DatasetCache(tmp_path / "shared", TweetNormaliser(), tmp_path / "cfg")
+    assert cache.get("ids:labels.jsonl", "intent").labels == ["complaint"]
+    assert cache.get("ids:labels.jsonl", "sentiment").labels == ["negative"]
 
 
 def test_fake_ibm(tmp_path: Path) -> None:

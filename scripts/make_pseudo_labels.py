@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Pseudo-label unlabelled customer posts with a teacher bundle; writes ids and labels only (no texts).
+
+Self-training for the linear intent model: the teacher (the intent model of a transformer bundle, e.g. one
+trained with ``configs/transformer.yaml``) labels the unlabelled customer posts of the shared data (``twcs``
+and ``ibm-cdp``: posts to ~90 companies in many industries). The confident labels (top probability
+≥ ``--threshold``, at most ``--cap`` per label, most confident first) are written as an ``ids:`` label file
+(:func:`pipeline.datasets.load_id_labels`), which a config adds to its training sources. Licences forbid
+committing the texts; the ids resolve against the shared data at training time.
+
+Posts that are in an evaluation set (``--exclude``, an ``ids:`` label file), or whose text equals one of its
+texts once URLs, mentions, case and punctuation are dropped, are never pseudo-labelled, so evaluating on
+that set stays clean. Repeated texts are labelled once.
+
+    python scripts/make_pseudo_labels.py --teacher models/transformer-v2 --data-dir ../shared/data \
+        --exclude data/labels/twcs-intent.jsonl --out data/labels/pseudo-intent.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline.datasets import _match_key, load_dataset, load_id_labels  # noqa: E402
+from pipeline.io import write_text_atomic  # noqa: E402
+from pipeline.predict import Predictor  # noqa: E402
+
+UNLABELLED = ("twcs", "ibm-cdp")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teacher", type=Path, required=True, help="bundle whose intent model labels the posts")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--exclude", type=Path, action="append", default=[], help="ids: label file to keep out")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threshold", type=float, default=0.7)
+    parser.add_argument("--cap", type=int, default=1000, help="at most this many posts per label")
+    args = parser.parse_args(argv)
+
+    excluded_ids: set[str] = set()
+    excluded_keys: set[str] = set()
+    for path in args.exclude:
+        held_out = load_id_labels(path, args.data_dir)
+        excluded_ids.update(held_out.ids)
+        excluded_keys.update(k for k in map(_match_key, held_out.texts) if k)
+    pool: list[tuple[str, str, str]] = []  # (dataset, id, text)
+    seen: set[str] = set()
+    dropped = Counter[str]()
+    for name in UNLABELLED:
+        data = load_dataset(name, args.data_dir)
+        for item_id, text in zip(data.ids, data.texts):
+            key = _match_key(text)
+            if item_id in excluded_ids or (key and key in excluded_keys):
+                dropped["in an evaluation set"] += 1
+            elif not key or key in seen:
+                dropped["repeated or empty text"] += 1
+            else:
+                seen.add(key)
+                pool.append((name, item_id, text))
+    started = time.perf_counter()
+    predictor = Predictor.from_path(args.teacher)
+    _, probabilities = predictor.predict_proba([text for _, _, text in pool])
+    proba = probabilities["intent"]
+    classes = list(predictor.classifiers["intent"].classes_)
+    top, label = proba.max(axis=1), proba.argmax(axis=1)
+    chosen: list[int] = []
+    for k in range(len(classes)):
+        rows = np.flatnonzero((label == k) & (top >= args.threshold))
+        chosen += rows[np.argsort(-top[rows], kind="stable")][: args.cap].tolist()
+    chosen.sort()
+    lines = [
+        json.dumps(
+            {
+                "dataset": pool[i][0],
+                "id": pool[i][1],
+                "intent": classes[label[i]],
+                "confidence": round(float(top[i]), 4),
+            }
+        )
+        for i in chosen
+    ]
+    write_text_atomic(args.out, "\n".join(lines) + "\n")
+    counts = Counter(classes[label[i]] for i in chosen)
+    print(f"pool {len(pool)} posts (left out: {dict(dropped)}); teacher {time.perf_counter() - started:.0f}s")
+    print(f"{len(chosen)} pseudo-labels -> {args.out}: {dict(sorted(counts.items()))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
