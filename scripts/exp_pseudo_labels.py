@@ -8,10 +8,14 @@ the unlabelled customer posts (``twcs`` + ``ibm-cdp``); the confident labels (to
 at most ``--cap`` per label, most confident first) join the linear model's training data
 (``--student-config``, the default bundle's intent settings). Teacher, student and the plain linear model
 are all scored on the held-out fold only, so no model ever sees a post it is scored on, directly or
-through the teacher.
+through the teacher. Each fold's models are also scored on the out-of-industry test set
+(``--ood``, ``data/labels/twcs-intent.jsonl``), whose posts never enter the pool (``make_pseudo_labels.py``).
+
+``--variants 0.7:1000,0.9:500`` trains one student per threshold:cap on the same teacher outputs, which are
+cached per fold in ``--cache`` (a rerun with other variants skips the teachers).
 
     python scripts/exp_pseudo_labels.py --data-dir ../shared/data --init-bundle models/transformer-v2 \
-        --out runs/pseudo-labels.json
+        --variants 0.7:1000,0.7:300,0.9:1000 --out runs/pseudo-labels.json
 """
 
 from __future__ import annotations
@@ -30,13 +34,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_models import load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
+from make_pseudo_labels import select_confident, unlabelled_pool  # noqa: E402
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import load_dataset  # noqa: E402
+from pipeline.datasets import load_id_labels  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
-
-UNLABELLED = ("twcs", "ibm-cdp")
 
 
 def _task(config_path: Path, init_bundle: Path | None) -> tuple[str, dict[str, Any]]:
@@ -57,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher-config", type=Path, default=REPO / "configs" / "transformer.yaml")
     parser.add_argument("--student-config", type=Path, default=REPO / "configs" / "default.yaml")
     parser.add_argument("--init-bundle", type=Path, required=True, help="bundle of the teacher config (sentiment)")
-    parser.add_argument("--threshold", type=float, default=0.7)
-    parser.add_argument("--cap", type=int, default=1000)
+    parser.add_argument("--variants", default="0.7:1000", help="students to train, threshold:cap,...")
+    parser.add_argument("--ood", type=Path, default=REPO / "data" / "labels" / "twcs-intent.jsonl")
+    parser.add_argument("--cache", type=Path, default=Path("runs/pseudo-teacher-cache"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("runs/pseudo-labels.json"))
     args = parser.parse_args(argv)
@@ -69,44 +73,57 @@ def main(argv: list[str] | None = None) -> int:
     data = load_cv_data(args.student_config, args.data_dir)
     classes, target, target_texts = data.classes, data.target, data.target_texts
     extra_texts, extra_labels = data.extra_texts, data.extra_labels
-    unlabelled: list[str] = []
-    for name in UNLABELLED:
-        unlabelled += data.normaliser.normalise_many(list(load_dataset(name, data.data_root).texts))
+    variants = [(float(t), int(c)) for t, c in (v.split(":") for v in args.variants.split(","))]
+    pool, _ = unlabelled_pool(data.data_root, [args.ood])
+    unlabelled = data.normaliser.normalise_many([text for _, _, text in pool])
+    ood = load_id_labels(args.ood, data.data_root)
+    ood_texts = data.normaliser.normalise_many(ood.texts)
     y = np.asarray(target.labels)
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
-    proba = {m: np.full((len(y), len(classes)), np.nan) for m in ("linear", "teacher", "student")}
-    added: list[int] = []
+    names = ["linear", "teacher"] + [f"student {t}:{c}" for t, c in variants]
+    proba = {m: np.full((len(y), len(classes)), np.nan) for m in names}
+    ood_proba: dict[str, list[np.ndarray]] = {m: [] for m in names}
+    added: dict[str, list[int]] = {m: [] for m in names[2:]}
+    args.cache.mkdir(parents=True, exist_ok=True)
     splits = splitter.split(np.zeros(len(y)), y, near_duplicate_groups(target.texts))
     for fold, (train_idx, test_idx) in enumerate(splits):
         started = time.perf_counter()
         train_texts = [target_texts[i] for i in train_idx] + extra_texts
         train_labels = [target.labels[i] for i in train_idx] + extra_labels
         test_texts = [target_texts[i] for i in test_idx]
-        teacher = registry.classifiers.get(teacher_name)(**teacher_params).fit(train_texts, train_labels, classes)
-        proba["teacher"][test_idx] = teacher.predict_proba(test_texts)
-        pseudo = teacher.predict_proba(unlabelled)
-        top, label = pseudo.max(axis=1), pseudo.argmax(axis=1)
-        rows: list[int] = []
-        for k in range(len(classes)):
-            chosen = np.flatnonzero((label == k) & (top >= args.threshold))
-            rows += chosen[np.argsort(-top[chosen], kind="stable")][: args.cap].tolist()
-        added.append(len(rows))
+        cached = args.cache / f"fold{fold}-of-{args.folds}-pool{len(pool)}.npz"
+        if cached.is_file():
+            saved = np.load(cached)
+            proba["teacher"][test_idx], pseudo, teacher_ood = saved["test"], saved["pool"], saved["ood"]
+        else:
+            teacher = registry.classifiers.get(teacher_name)(**teacher_params).fit(train_texts, train_labels, classes)
+            proba["teacher"][test_idx] = teacher.predict_proba(test_texts)
+            pseudo, teacher_ood = teacher.predict_proba(unlabelled), teacher.predict_proba(ood_texts)
+            np.savez(cached, test=proba["teacher"][test_idx], pool=pseudo, ood=teacher_ood)
+        ood_proba["teacher"].append(teacher_ood)
         linear = registry.classifiers.get(student_name)(**student_params).fit(train_texts, train_labels, classes)
         proba["linear"][test_idx] = linear.predict_proba(test_texts)
-        student = registry.classifiers.get(student_name)(**student_params).fit(
-            train_texts + [unlabelled[i] for i in rows], train_labels + [classes[label[i]] for i in rows], classes
-        )
-        proba["student"][test_idx] = student.predict_proba(test_texts)
-        print(f"fold {fold + 1}/{args.folds}: {len(rows)} pseudo-labelled posts, {time.perf_counter() - started:.0f}s",
-              file=sys.stderr, flush=True)
-    results: dict[str, Any] = {"threshold": args.threshold, "cap": args.cap, "pseudo_labelled_per_fold": added}
-    print("| model | macro-F1 | favour-seeking F1 | question F1 | other F1 |\n|---|---:|---:|---:|---:|")
+        ood_proba["linear"].append(linear.predict_proba(ood_texts))
+        label = pseudo.argmax(axis=1)
+        for (threshold, cap), name in zip(variants, names[2:]):
+            rows = select_confident(pseudo, threshold, cap)
+            added[name].append(len(rows))
+            student = registry.classifiers.get(student_name)(**student_params).fit(
+                train_texts + [unlabelled[i] for i in rows], train_labels + [classes[label[i]] for i in rows], classes
+            )
+            proba[name][test_idx] = student.predict_proba(test_texts)
+            ood_proba[name].append(student.predict_proba(ood_texts))
+        print(f"fold {fold + 1}/{args.folds}: {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
+    results: dict[str, Any] = {"variants": args.variants, "pseudo_labelled_per_fold": added, "pool": len(pool)}
+    print("| model | CV macro-F1 | favour-seeking F1 | question F1 | other F1 | out-of-industry macro-F1 (fold mean) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, p in proba.items():
         report = classification_metrics([str(v) for v in y], p, classes)
-        results[name] = {"overall": report["overall"], "per_class": report["per_class"]}
+        ood_f1 = [classification_metrics(ood.labels, q, classes)["overall"]["macro_f1"] for q in ood_proba[name]]
+        results[name] = {"overall": report["overall"], "per_class": report["per_class"], "ood_macro_f1": ood_f1}
         f1 = {c: report["per_class"][c]["f1"] for c in classes}
         print(f"| {name} | {report['overall']['macro_f1']:.4f} | {f1['favour-seeking']:.3f} | {f1['question']:.3f} | "
-              f"{f1['other']:.3f} |")
+              f"{f1['other']:.3f} | {np.mean(ood_f1):.4f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n")

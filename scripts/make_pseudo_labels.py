@@ -37,6 +37,41 @@ from pipeline.predict import Predictor  # noqa: E402
 UNLABELLED = ("twcs", "ibm-cdp")
 
 
+def unlabelled_pool(data_dir: Path, exclude: list[Path]) -> tuple[list[tuple[str, str, str]], Counter[str]]:
+    """(dataset, id, raw text) of the posts that may be pseudo-labelled, and what was left out and why."""
+    excluded_ids: set[str] = set()
+    excluded_keys: set[str] = set()
+    for path in exclude:
+        held_out = load_id_labels(path, data_dir)
+        excluded_ids.update(held_out.ids)
+        excluded_keys.update(k for k in map(_match_key, held_out.texts) if k)
+    pool: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    dropped = Counter[str]()
+    for name in UNLABELLED:
+        data = load_dataset(name, data_dir)
+        for item_id, text in zip(data.ids, data.texts):
+            key = _match_key(text)
+            if item_id in excluded_ids or (key and key in excluded_keys):
+                dropped["in an evaluation set"] += 1
+            elif not key or key in seen:
+                dropped["repeated or empty text"] += 1
+            else:
+                seen.add(key)
+                pool.append((name, item_id, text))
+    return pool, dropped
+
+
+def select_confident(proba: np.ndarray, threshold: float, cap: int) -> list[int]:
+    """Rows whose top probability is at least ``threshold``, at most ``cap`` per label (most confident first)."""
+    top, label = proba.max(axis=1), proba.argmax(axis=1)
+    chosen: list[int] = []
+    for k in range(proba.shape[1]):
+        rows = np.flatnonzero((label == k) & (top >= threshold))
+        chosen += rows[np.argsort(-top[rows], kind="stable")][:cap].tolist()
+    return sorted(chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", type=Path, required=True, help="bundle whose intent model labels the posts")
@@ -47,37 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=int, default=1000, help="at most this many posts per label")
     args = parser.parse_args(argv)
 
-    excluded_ids: set[str] = set()
-    excluded_keys: set[str] = set()
-    for path in args.exclude:
-        held_out = load_id_labels(path, args.data_dir)
-        excluded_ids.update(held_out.ids)
-        excluded_keys.update(k for k in map(_match_key, held_out.texts) if k)
-    pool: list[tuple[str, str, str]] = []  # (dataset, id, text)
-    seen: set[str] = set()
-    dropped = Counter[str]()
-    for name in UNLABELLED:
-        data = load_dataset(name, args.data_dir)
-        for item_id, text in zip(data.ids, data.texts):
-            key = _match_key(text)
-            if item_id in excluded_ids or (key and key in excluded_keys):
-                dropped["in an evaluation set"] += 1
-            elif not key or key in seen:
-                dropped["repeated or empty text"] += 1
-            else:
-                seen.add(key)
-                pool.append((name, item_id, text))
+    pool, dropped = unlabelled_pool(args.data_dir, args.exclude)
     started = time.perf_counter()
     predictor = Predictor.from_path(args.teacher)
     _, probabilities = predictor.predict_proba([text for _, _, text in pool])
     proba = probabilities["intent"]
     classes = list(predictor.classifiers["intent"].classes_)
     top, label = proba.max(axis=1), proba.argmax(axis=1)
-    chosen: list[int] = []
-    for k in range(len(classes)):
-        rows = np.flatnonzero((label == k) & (top >= args.threshold))
-        chosen += rows[np.argsort(-top[rows], kind="stable")][: args.cap].tolist()
-    chosen.sort()
+    chosen = select_confident(proba, args.threshold, args.cap)
     lines = [
         json.dumps(
             {

@@ -1,0 +1,47 @@
+"""scripts/make_pseudo_labels.py: ids and labels only, never an evaluation post (or its text) in the pool."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tests.test_datasets import write_fake_ibm, write_fake_twcs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import make_pseudo_labels
+
+
+def test_select_confident_caps_each_label_most_confident_first() -> None:
+    proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.95, 0.05], [0.2, 0.8], [0.3, 0.7]])
+    assert make_pseudo_labels.select_confident(proba, threshold=0.7, cap=1) == [2, 3]
+    assert make_pseudo_labels.select_confident(proba, threshold=0.7, cap=10) == [0, 2, 3, 4]
+
+
+def test_pool_leaves_out_the_evaluation_set_and_repeats(tmp_path: Path) -> None:
+    write_fake_twcs(tmp_path)
+    write_fake_ibm(tmp_path)
+    held_out = tmp_path / "eval.jsonl"
+    held_out.write_text(json.dumps({"dataset": "twcs", "id": "twcs-8", "intent": "complaint"}) + "\n")
+    pool, dropped = make_pseudo_labels.unlabelled_pool(tmp_path, [held_out])
+    ids = [item_id for _, item_id, _ in pool]
+    assert "twcs-8" not in ids and dropped["in an evaluation set"] >= 1
+    assert len(ids) == len(set(ids)) > 0
+
+
+def test_written_file_has_ids_and_labels_only(tmp_path: Path, tiny_bundle_dir: Path) -> None:
+    write_fake_twcs(tmp_path)
+    write_fake_ibm(tmp_path)
+    out = tmp_path / "pseudo.jsonl"
+    code = make_pseudo_labels.main(
+        ["--teacher", str(tiny_bundle_dir), "--data-dir", str(tmp_path), "--out", str(out), "--threshold", "0"]
+    )
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(set(row) == {"dataset", "id", "intent", "confidence"} for row in rows)
+    from pipeline.datasets import load_id_labels
+
+    assert len(load_id_labels(out, tmp_path)) == len(rows)  # every id resolves back to its text
