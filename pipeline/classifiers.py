@@ -13,6 +13,10 @@ With ``abstain_label`` set (intent: ``other``), a threshold on the top probabili
 out-of-fold probabilities (:mod:`pipeline.abstention`); below it the label is ``abstain_label``. No
 threshold is kept unless it gains macro-F1, and none is tuned without calibration folds.
 
+With ``name_swap: N``, every training post that contains a common first name is added N more times with
+the names swapped (:mod:`pipeline.names`), inside each calibration fold too, so that no staff name
+carries a label ("John at the desk was rude" and "Maria at the desk was rude" score alike). Training only.
+
 Classifiers save to ``<dir>/classifier.json`` (settings, classes, calibration), ``<dir>/vocabulary.json``
 and ``<dir>/weights.npz`` (loaded with ``allow_pickle=False``): a bundle never executes code when loaded.
 """
@@ -93,6 +97,7 @@ class TfidfLogisticClassifier:
         max_iter: int = 3000,
         calibration_folds: int = 5,
         abstain_label: str | None = None,
+        name_swap: int = 0,
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
@@ -108,6 +113,7 @@ class TfidfLogisticClassifier:
         self.max_iter = max_iter
         self.calibration_folds = calibration_folds
         self.abstain_label = abstain_label
+        self.name_swap = name_swap
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -124,6 +130,7 @@ class TfidfLogisticClassifier:
             "max_iter": self.max_iter,
             "calibration_folds": self.calibration_folds,
             "abstain_label": self.abstain_label,
+            "name_swap": self.name_swap,
             "seed": self.seed,
             "n_jobs": self.n_jobs,
         }
@@ -141,6 +148,11 @@ class TfidfLogisticClassifier:
     def _fit_linear(self, texts: Sequence[str], y: np.ndarray) -> tuple[NgramFeaturiser, np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
+        if self.name_swap > 0:  # training copies with first names swapped (pipeline.names): names carry no label
+            from pipeline.names import swap_names
+
+            swapped, labels = swap_names(texts, y.tolist(), self.name_swap)
+            texts, y = swapped, np.asarray(labels, dtype=np.int64)
         featuriser = self._featuriser().fit(texts)
         features = featuriser.transform(texts)
         model = LogisticRegression(

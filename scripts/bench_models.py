@@ -85,8 +85,23 @@ class CvData(NamedTuple):
     extra_labels: list[str]
 
 
-def load_cv_data(config_path: Path, data_dir: Path | None) -> CvData:
-    """Load what an intent cross-validation of ``config_path`` needs (every source normalised once)."""
+def is_model_labelled(source: str, base: Path) -> bool:
+    """Whether a training source holds pseudo-labels: an ``ids:`` file whose rows carry a teacher ``confidence``."""
+    if not source.startswith("ids:"):
+        return False
+    path = base / source[len("ids:") :]
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline()
+    return bool(first.strip()) and "confidence" in json.loads(first)
+
+
+def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: bool = False) -> CvData:
+    """Load what an intent cross-validation of ``config_path`` needs (every source normalised once).
+
+    Pseudo-labels (:func:`is_model_labelled`) come from a teacher that saw every brand-intent post, so a CV
+    that trains on them is optimistic: they are refused, or left out with ``drop_pseudo_labels`` (what
+    ``scripts/exp_pseudo_labels.py`` does before adding each fold's own teacher labels).
+    """
     config = load_config(config_path)
     task = config.intent
     assert task is not None, f"{config_path} has no intent task"
@@ -97,6 +112,15 @@ def load_cv_data(config_path: Path, data_dir: Path | None) -> CvData:
     extra_labels: list[str] = []
     for name in task.train:
         if name == CV_DATASET:
+            continue
+        if is_model_labelled(name, config_path.parent):
+            if not drop_pseudo_labels:
+                raise SystemExit(
+                    f"error: {config_path} trains on pseudo-labels ({name}) from a teacher that saw all of "
+                    f"{CV_DATASET}, so its CV would be optimistic; use scripts/exp_pseudo_labels.py, which "
+                    "retrains the teacher per fold"
+                )
+            print(f"note: {name} (pseudo-labels) left out; each fold adds its own teacher's", file=sys.stderr)
             continue
         extra_texts += cache.normalised(name, "intent")
         extra_labels += cache.get(name, "intent").labels

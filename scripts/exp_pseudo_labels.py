@@ -9,7 +9,8 @@ at most ``--cap`` per label, most confident first) join the linear model's train
 (``--student-config``, the default bundle's intent settings). Teacher, student and the plain linear model
 are all scored on the held-out fold only, so no model ever sees a post it is scored on, directly or
 through the teacher. Each fold's models are also scored on the out-of-industry test set
-(``--ood``, ``data/labels/twcs-intent.jsonl``), whose posts never enter the pool (``make_pseudo_labels.py``).
+(``--ood``, ``data/labels/twcs-intent.jsonl``), whose posts never enter the pool (``make_pseudo_labels.py``),
+in two fixed halves by a hash of the id: choose a variant on the ``dev`` half, report the ``test`` half.
 
 ``--variants 0.7:1000,0.9:500`` trains one student per threshold:cap on the same teacher outputs, which are
 cached per fold in ``--cache`` (a rerun with other variants skips the teachers).
@@ -21,6 +22,7 @@ cached per fold in ``--cache`` (a rerun with other variants skips the teachers).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     student_name, student_params = _task(args.student_config, None)
     teacher_name, teacher_params = _task(args.teacher_config, args.init_bundle)
-    data = load_cv_data(args.student_config, args.data_dir)
+    data = load_cv_data(args.student_config, args.data_dir, drop_pseudo_labels=True)
     classes, target, target_texts = data.classes, data.target, data.target_texts
     extra_texts, extra_labels = data.extra_texts, data.extra_labels
     variants = [(float(t), int(c)) for t, c in (v.split(":") for v in args.variants.split(","))]
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     unlabelled = data.normaliser.normalise_many([text for _, _, text in pool])
     ood = load_id_labels(args.ood, data.data_root)
     ood_texts = data.normaliser.normalise_many(ood.texts)
+    halves = {
+        "dev": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0],
+        "test": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 1],
+    }
     y = np.asarray(target.labels)
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
     names = ["linear", "teacher"] + [f"student {t}:{c}" for t, c in variants]
@@ -115,15 +121,19 @@ def main(argv: list[str] | None = None) -> int:
             ood_proba[name].append(student.predict_proba(ood_texts))
         print(f"fold {fold + 1}/{args.folds}: {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     results: dict[str, Any] = {"variants": args.variants, "pseudo_labelled_per_fold": added, "pool": len(pool)}
-    print("| model | CV macro-F1 | favour-seeking F1 | question F1 | other F1 | out-of-industry macro-F1 (fold mean) |")
+    print("| model | CV macro-F1 | favour-seeking F1 | question F1 | other F1 | out-of-industry: all / dev / test |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, p in proba.items():
         report = classification_metrics([str(v) for v in y], p, classes)
-        ood_f1 = [classification_metrics(ood.labels, q, classes)["overall"]["macro_f1"] for q in ood_proba[name]]
+        ood_f1: dict[str, float] = {}
+        for half, rows in (("all", list(range(len(ood)))), *halves.items()):
+            gold = [ood.labels[i] for i in rows]
+            scores = [classification_metrics(gold, q[rows], classes)["overall"]["macro_f1"] for q in ood_proba[name]]
+            ood_f1[half] = float(np.mean(scores))
         results[name] = {"overall": report["overall"], "per_class": report["per_class"], "ood_macro_f1": ood_f1}
         f1 = {c: report["per_class"][c]["f1"] for c in classes}
         print(f"| {name} | {report['overall']['macro_f1']:.4f} | {f1['favour-seeking']:.3f} | {f1['question']:.3f} | "
-              f"{f1['other']:.3f} | {np.mean(ood_f1):.4f} |")
+              f"{f1['other']:.3f} | {ood_f1['all']:.4f} / {ood_f1['dev']:.4f} / {ood_f1['test']:.4f} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n")

@@ -89,3 +89,39 @@ def test_threshold_changes_labels_not_probabilities_and_survives_save(tmp_path: 
 
     card = render_model_card(bundle)
     assert f"labelled `other` when the top probability is below {clf.abstain_threshold_}" in card
+
+
+def test_swap_names_adds_copies_with_other_names_only_for_posts_with_names() -> None:
+    from pipeline.names import FIRST_NAMES, swap_names
+
+    texts = ["john at the desk was rude to me", "my bill is wrong", "maria and john helped me"]
+    out, labels = swap_names(texts, [0, 1, 2], copies=2)
+    assert out[:3] == texts and labels == [0, 1, 2, 0, 0, 2, 2]  # "bill" is a word, not a name
+    for copy in out[3:5]:
+        name = copy.split()[0]
+        assert name in FIRST_NAMES and name != "john" and copy.endswith(" at the desk was rude to me")
+    for copy in out[5:]:  # each name swapped for another one
+        first, _, second, *rest = copy.split()
+        assert first != "maria" and second != "john" and {first, second} <= set(FIRST_NAMES)
+        assert rest == ["helped", "me"]
+    assert swap_names(texts, [0, 1, 2], copies=2) == (out, labels)  # deterministic
+    assert swap_names(texts, [0, 1, 2], copies=0) == (texts, [0, 1, 2])
+
+
+def test_name_swap_makes_staff_names_carry_no_label(tmp_path: Path) -> None:
+    """One name seen only in praise must not pull a complaint about that person towards praise."""
+    normaliser = TweetNormaliser()
+    texts, labels = _data()
+    texts += [normaliser(t) for t in ("thanks john!", "john you are the best", "john was great, thank you")]
+    labels += ["praise"] * 3
+    probe = [normaliser(t) for t in ("john at the desk was rude", "maria at the desk was rude")]
+    settings: dict[str, object] = {"min_df": 1, "calibration_folds": 0, "n_jobs": 1, "C": 10.0}
+    gaps = {}
+    for copies in (0, 3):
+        clf = TfidfLogisticClassifier(**settings, name_swap=copies).fit(texts, labels, classes=CLASSES)  # type: ignore[arg-type]
+        praise = clf.predict_proba(probe)[:, CLASSES.index("praise")]
+        gaps[copies] = float(praise[0] - praise[1])
+    assert gaps[0] > 0.05 and abs(gaps[3]) < gaps[0] / 2
+    clf.save(tmp_path / "intent")
+    spec = json.loads((tmp_path / "intent" / "classifier.json").read_text())
+    assert spec["params"]["name_swap"] == 3 and TfidfLogisticClassifier.load(tmp_path / "intent", spec).name_swap == 3
