@@ -37,10 +37,11 @@ DATASET_NOTES: dict[str, str] = {
     "labels only, texts joined from the shared twcs samples (data/labels/README.md). Evaluation only. Labels "
     "Apache-2.0; texts CC BY-NC-SA 4.0.",
     "pseudo-intent.jsonl": "Self-training: twcs and IBM customer-care posts (never the out-of-industry test set) "
-    "labelled by a fine-tuned transformer teacher (scripts/make_pseudo_labels.py), confident labels only, ids and "
-    "labels only (data/labels/README.md). The teacher was trained on all of brand-intent, so the `cv:brand-intent` "
-    "row of a bundle trained on these labels is optimistic; docs/models.md gives the figure with a teacher "
-    "retrained per fold. CC BY-NC-SA 4.0 (twcs) and Apache 2.0 (IBM).",
+    "labelled by a fine-tuned transformer teacher (scripts/make_pseudo_labels.py), its labels above a confidence "
+    "threshold (data/labels/README.md gives the one used); ids and labels only, no texts. The teacher was "
+    "trained on all of brand-intent, so the `cv:brand-intent` row of a bundle trained on these labels is "
+    "optimistic; docs/models.md gives the figure with a teacher retrained per fold. CC BY-NC-SA 4.0 (twcs) "
+    "and Apache 2.0 (IBM).",
     "speech-acts": "Tweet Act Classification (Saha et al. 2019). BSD-2-Clause.",
     "twcs": "Customer Support on Twitter excerpts (Kaggle thoughtvector). CC BY-NC-SA 4.0.",
     "ibm-cdp": "IBM Twitter customer-care conversations (EMNLP 2020). Apache 2.0.",
