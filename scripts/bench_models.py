@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import default_shared_data_dir, load_dataset, resolve_data_dir  # noqa: E402
+from pipeline.datasets import ID_LABELS_PREFIX, default_shared_data_dir, load_dataset, resolve_data_dir  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
 from pipeline.normalise import normaliser_from_config  # noqa: E402
 from pipeline.train import _DatasetCache  # noqa: E402
@@ -87,9 +87,9 @@ class CvData(NamedTuple):
 
 def is_model_labelled(source: str, base: Path) -> bool:
     """Whether a training source holds pseudo-labels: an ``ids:`` file whose rows carry a teacher ``confidence``."""
-    if not source.startswith("ids:"):
+    if not source.startswith(ID_LABELS_PREFIX):
         return False
-    path = base / source[len("ids:") :]
+    path = base / source[len(ID_LABELS_PREFIX) :]
     with path.open(encoding="utf-8") as handle:
         first = handle.readline()
     return bool(first.strip()) and "confidence" in json.loads(first)

@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     classes, target, target_texts = data.classes, data.target, data.target_texts
     extra_texts, extra_labels = data.extra_texts, data.extra_labels
     variants = [(float(t), int(c)) for t, c in (v.split(":") for v in args.variants.split(","))]
-    pool, _ = unlabelled_pool(data.data_root, [args.ood])
-    unlabelled = data.normaliser.normalise_many([text for _, _, text in pool])
     ood = load_id_labels(args.ood, data.data_root)
+    pool, _ = unlabelled_pool(data.data_root, [ood])
+    unlabelled = data.normaliser.normalise_many([text for _, _, text in pool])
     ood_texts = data.normaliser.normalise_many(ood.texts)
     halves = {
         "dev": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0],

@@ -30,19 +30,21 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.datasets import _match_key, load_dataset, load_id_labels  # noqa: E402
+from pipeline.datasets import LabelledTexts, _match_key, load_dataset, load_id_labels  # noqa: E402
 from pipeline.io import write_text_atomic  # noqa: E402
 from pipeline.predict import Predictor  # noqa: E402
 
 UNLABELLED = ("twcs", "ibm-cdp")
 
 
-def unlabelled_pool(data_dir: Path, exclude: list[Path]) -> tuple[list[tuple[str, str, str]], Counter[str]]:
-    """(dataset, id, raw text) of the posts that may be pseudo-labelled, and what was left out and why."""
+def unlabelled_pool(data_dir: Path, exclude: list[LabelledTexts]) -> tuple[list[tuple[str, str, str]], Counter[str]]:
+    """(dataset, id, raw text) of the posts that may be pseudo-labelled, and what was left out and why.
+
+    ``exclude``: evaluation sets (loaded ``ids:`` files); their posts and texts never enter the pool.
+    """
     excluded_ids: set[str] = set()
     excluded_keys: set[str] = set()
-    for path in exclude:
-        held_out = load_id_labels(path, data_dir)
+    for held_out in exclude:
         excluded_ids.update(held_out.ids)
         excluded_keys.update(k for k in map(_match_key, held_out.texts) if k)
     pool: list[tuple[str, str, str]] = []
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=int, default=1000, help="at most this many posts per label")
     args = parser.parse_args(argv)
 
-    pool, dropped = unlabelled_pool(args.data_dir, args.exclude)
+    pool, dropped = unlabelled_pool(args.data_dir, [load_id_labels(path, args.data_dir) for path in args.exclude])
     started = time.perf_counter()
     predictor = Predictor.from_path(args.teacher)
     _, probabilities = predictor.predict_proba([text for _, _, text in pool])

@@ -26,7 +26,9 @@ def test_pool_leaves_out_the_evaluation_set_and_repeats(tmp_path: Path) -> None:
     write_fake_ibm(tmp_path)
     held_out = tmp_path / "eval.jsonl"
     held_out.write_text(json.dumps({"dataset": "twcs", "id": "twcs-8", "intent": "complaint"}) + "\n")
-    pool, dropped = make_pseudo_labels.unlabelled_pool(tmp_path, [held_out])
+    from pipeline.datasets import load_id_labels
+
+    pool, dropped = make_pseudo_labels.unlabelled_pool(tmp_path, [load_id_labels(held_out, tmp_path)])
     ids = [item_id for _, item_id, _ in pool]
     assert "twcs-8" not in ids and dropped["in an evaluation set"] >= 1
     assert len(ids) == len(set(ids)) > 0
