@@ -36,6 +36,11 @@ DATASET_NOTES: dict[str, str] = {
     "labelled by the project to the annotation guidelines (kappa 0.949 on 120 double-annotated posts); ids and "
     "labels only, texts joined from the shared twcs samples (data/labels/README.md). Evaluation only. Labels "
     "Apache-2.0; texts CC BY-NC-SA 4.0.",
+    "intent-train.jsonl": "Intent training labels written by the project to the annotation guidelines (kappa "
+    "0.936 on 160 double-annotated posts): airline tweets from the sentiment training split outside brand-intent, "
+    "and twcs / IBM customer-care posts to 43 companies (never the out-of-industry test set); ids and labels "
+    "only, texts joined from the shared data (data/labels/README.md). Labels Apache-2.0; texts CC BY-NC-SA 4.0 "
+    "(airline, twcs) and Apache 2.0 (IBM), non-commercial.",
     "pseudo-intent.jsonl": "Self-training: twcs and IBM customer-care posts (never the out-of-industry test set) "
     "labelled by a fine-tuned transformer teacher (scripts/make_pseudo_labels.py), its labels above a confidence "
     "threshold (data/labels/README.md gives the one used); ids and labels only, no texts. The teacher was "
@@ -86,7 +91,7 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
                 continue
             class_rows = [
                 [label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"])]
-                for label, m in per_class.items()
+                for label, m in sorted(per_class.items())  # sorted: the same card before and after a reload
             ]
             out.append(
                 f"\n**{task} on {name}, per class**\n\n"
@@ -95,7 +100,7 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
             slices = report.get("slices", {})
             slice_rows = [
                 [s, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}"]
-                for s, m in slices.items()
+                for s, m in sorted(slices.items())
                 if "accuracy" in m
             ]
             if slice_rows:

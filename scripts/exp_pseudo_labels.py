@@ -35,12 +35,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_models import load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
+from bench_models import is_model_labelled, load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
 from make_pseudo_labels import select_confident, unlabelled_pool  # noqa: E402
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import load_id_labels  # noqa: E402
+from pipeline.datasets import ID_LABELS_PREFIX, _match_key, load_id_labels  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
 
 
@@ -78,12 +78,30 @@ def main(argv: list[str] | None = None) -> int:
     variants = [(float(t), int(c)) for t, c in (v.split(":") for v in args.variants.split(","))]
     ood = load_id_labels(args.ood, data.data_root)
     pool, _ = unlabelled_pool(data.data_root, [ood])
+    # Posts that the student already has human labels for (its ``ids:`` sources) get no pseudo-label: the
+    # pool stays the same (the teacher cache is keyed on it), they are only left out of the selection.
+    human_ids: set[str] = set()
+    human_keys: set[str] = set()
+    for source in data.task.train:
+        if source.startswith(ID_LABELS_PREFIX) and not is_model_labelled(source, args.student_config.parent):
+            human = load_id_labels(args.student_config.parent / source[len(ID_LABELS_PREFIX) :], data.data_root)
+            human_ids.update(human.ids)
+            human_keys.update(k for k in map(_match_key, human.texts) if k)
+    selectable = np.asarray(
+        [item_id not in human_ids and _match_key(text) not in human_keys for _, item_id, text in pool], dtype=bool
+    )
+    if not selectable.all():
+        print(f"note: {int((~selectable).sum())} pool posts have human labels; not pseudo-labelled", file=sys.stderr)
     unlabelled = data.normaliser.normalise_many([text for _, _, text in pool])
     ood_texts = data.normaliser.normalise_many(ood.texts)
     halves = {
         "dev": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0],
         "test": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 1],
     }
+    # A cached teacher is reused only for the same teacher settings and the same extra training posts.
+    teacher_key = hashlib.sha256(
+        json.dumps([teacher_name, teacher_params, extra_texts, extra_labels], sort_keys=True, default=str).encode()
+    ).hexdigest()[:12]
     y = np.asarray(target.labels)
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
     names = ["linear", "teacher"] + [f"student {t}:{c}" for t, c in variants]
@@ -97,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         train_texts = [target_texts[i] for i in train_idx] + extra_texts
         train_labels = [target.labels[i] for i in train_idx] + extra_labels
         test_texts = [target_texts[i] for i in test_idx]
-        cached = args.cache / f"fold{fold}-of-{args.folds}-pool{len(pool)}.npz"
+        cached = args.cache / f"fold{fold}-of-{args.folds}-pool{len(pool)}-{teacher_key}.npz"
         if cached.is_file():
             saved = np.load(cached)
             proba["teacher"][test_idx], pseudo, teacher_ood = saved["test"], saved["pool"], saved["ood"]
@@ -112,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         ood_proba["linear"].append(linear.predict_proba(ood_texts))
         label = pseudo.argmax(axis=1)
         for (threshold, cap), name in zip(variants, names[2:]):
-            rows = select_confident(pseudo, threshold, cap)
+            rows = [i for i in select_confident(pseudo, threshold, cap) if selectable[i]]
             added[name].append(len(rows))
             student = registry.classifiers.get(student_name)(**student_params).fit(
                 train_texts + [unlabelled[i] for i in rows], train_labels + [classes[label[i]] for i in rows], classes

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Draw unlabelled posts for the project to label as intent *training* data (a labelling sheet, with texts).
+
+Two pools, each ordered by a hash of the post id (deterministic):
+
+* ``airline``: tweets of ``airline-sentiment:train-without-intent`` (the fixed sentiment train split minus
+  every brand-intent tweet, by id or text), so neither brand-intent cross-validation nor the airline
+  sentiment test split ever sees a labelled post;
+* ``twcs``: the unlabelled customer posts to ~90 companies (``twcs``, ``ibm-cdp``) minus every post of the
+  out-of-industry test set (``--exclude``) and any post with the same text, at most ``--per-brand`` per
+  company so that one company (SpotifyCares: 15,000 posts) does not fill the sheet.
+
+As in brand-intent, part of each draw is *keyword-enriched* (posts matching free, upgrade, follow, voucher,
+job, win... so that favour-seeking is not too rare); the ``sample`` field of each row says which.
+Repeated texts are drawn once. The sheet holds texts: write it outside the repository. Labels go into an
+``ids:`` file (``data/labels/intent-train.jsonl``), never the texts.
+
+    python scripts/sample_intent_training_posts.py --data-dir ../shared/data \
+        --exclude data/labels/twcs-intent.jsonl --out /tmp/intent-sheet.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from make_pseudo_labels import unlabelled_pool  # noqa: E402
+
+from pipeline.datasets import _match_key, load_dataset, load_id_labels  # noqa: E402
+
+# The brand-intent enrichment words (its SOURCE.md), with the forms favour-seekers use to other brands.
+FAVOUR_WORDS = re.compile(
+    r"\b(free|freebies?|upgrades?|follow(?: me| back)?|giveaways?|vouchers?|discounts?|promo|coupons?|codes?|"
+    r"jobs?|hiring|hire|careers?|win|winner|contest|prizes?|sponsor\w*|birthday|bday|retweet|rt|notice me|"
+    r"shout ?out|dm me)\b",
+    re.IGNORECASE,
+)
+SALT = "intent-train-v1"
+
+
+def _order(item_id: str) -> str:
+    return hashlib.sha256(f"{SALT}:{item_id}".encode()).hexdigest()
+
+
+def _take(
+    candidates: list[dict[str, str]], n_random: int, n_keyword: int, per_brand: int | None
+) -> list[dict[str, str]]:
+    """``n_random`` posts in hash order, then ``n_keyword`` of the remaining ones that match FAVOUR_WORDS."""
+    ordered = sorted(candidates, key=lambda row: _order(row["id"]))
+    taken: list[dict[str, str]] = []
+    per: Counter[str] = Counter()
+    for sample, quota, wanted in (("random", n_random, None), ("keyword-enriched", n_keyword, FAVOUR_WORDS)):
+        chosen = 0
+        for row in ordered:
+            if chosen >= quota:
+                break
+            if "sample" in row or (wanted is not None and not wanted.search(row["text"])):
+                continue
+            brand = row["brand"].casefold()
+            if per_brand is not None and per[brand] >= per_brand:
+                continue
+            per[brand] += 1
+            row["sample"] = sample
+            taken.append(row)
+            chosen += 1
+    return taken
+
+
+def draw(
+    data_dir: Path, exclude: list[Path], sizes: dict[str, tuple[int, int]], per_brand: int
+) -> list[dict[str, str]]:
+    held_out = [load_id_labels(path, data_dir, task="intent") for path in exclude]
+    seen: set[str] = set()
+    for data in held_out:
+        seen.update(k for k in map(_match_key, data.texts) if k)
+
+    airline = load_dataset("airline-sentiment:train-without-intent", data_dir)
+    airline_rows: list[dict[str, str]] = []
+    for item_id, text, brand in zip(airline.ids, airline.texts, airline.groups):
+        key = _match_key(text)
+        if key and key not in seen and len(text.split()) >= 3:
+            seen.add(key)
+            airline_rows.append(
+                {"dataset": "airline-sentiment:train-without-intent", "id": item_id, "brand": brand, "text": text}
+            )
+
+    pool, _ = unlabelled_pool(data_dir, held_out)
+    brands: dict[str, dict[str, str]] = defaultdict(dict)
+    for name in {name for name, _, _ in pool}:
+        data = load_dataset(name, data_dir)
+        brands[name] = dict(zip(data.ids, data.groups))
+    twcs_rows: list[dict[str, str]] = []
+    for name, item_id, text in pool:
+        key = _match_key(text)
+        if key not in seen and len(text.split()) >= 3:
+            seen.add(key)
+            twcs_rows.append({"dataset": name, "id": item_id, "brand": brands[name].get(item_id, ""), "text": text})
+
+    rows = _take(airline_rows, *sizes["airline"], per_brand=None)
+    rows += _take(twcs_rows, *sizes["twcs"], per_brand=per_brand)
+    rows.sort(key=lambda row: _order(row["id"] + "/sheet"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--exclude", type=Path, action="append", default=[], help="ids: label file to keep out")
+    parser.add_argument("--out", type=Path, required=True, help="labelling sheet (JSONL with texts): not in the repo")
+    parser.add_argument("--airline", type=int, nargs=2, default=(1000, 200), metavar=("RANDOM", "KEYWORD"))
+    parser.add_argument("--twcs", type=int, nargs=2, default=(650, 150), metavar=("RANDOM", "KEYWORD"))
+    parser.add_argument("--per-brand", type=int, default=40, help="at most this many twcs/ibm posts per company")
+    args = parser.parse_args(argv)
+    rows = draw(args.data_dir, args.exclude, {"airline": args.airline, "twcs": args.twcs}, args.per_brand)
+    with args.out.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    counts = Counter((row["dataset"], row["sample"]) for row in rows)
+    print(f"{len(rows)} posts -> {args.out}: " + ", ".join(f"{d}/{s} {n}" for (d, s), n in sorted(counts.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
