@@ -26,7 +26,13 @@ Design decisions (numbers in ``docs/models.md``):
 * **Saved files** (no pickle anywhere): ``classifier.json`` (settings, classes, calibration, threshold,
   training log, int8-vs-fp32 check), ``model.safetensors`` (encoder + head), ``config.json`` (encoder
   config), ``tokenizer.json`` (+ HF tokenizer config), and ``model.int8.onnx``: the whole network
-  exported to ONNX and dynamically quantised to int8.
+  exported to ONNX and quantised to int8.
+* **Static int8 by default** (``quantisation: static``): activation ranges are calibrated once, at export,
+  on up to ``quantisation_rows`` training posts (per-channel int8 weights for MatMul and the embedding
+  Gather). Dynamic quantisation (``quantisation: dynamic``) computes each activation's range from the
+  batch being scored, so a post's probabilities depended on the other posts in its batch (1.5% of airline
+  test labels changed when the same posts were scored in another order); static ranges make a post's
+  output independent of its batch, at ~15% of int8 throughput.
 * **Inference**: ONNX Runtime on the int8 model when ``onnxruntime`` is installed and ``runtime`` is
   ``auto``/``onnx``: it needs neither torch nor transformers (only ``tokenizers``), loads in a fraction of
   the time, and runs ~2x faster on CPU; else torch in fp32. ``runtime: torch`` forces fp32.
@@ -169,6 +175,8 @@ class TransformerClassifier:
         abstain_label: str | None = None,
         runtime: str = "auto",
         onnx: str = "int8",
+        quantisation: str = "static",
+        quantisation_rows: int = 512,
         device: str = "auto",
         threads: int | None = None,
         inference_batch_size: int = 64,
@@ -196,6 +204,8 @@ class TransformerClassifier:
         self.abstain_label = abstain_label
         self.runtime = runtime
         self.onnx = onnx
+        self.quantisation = quantisation
+        self.quantisation_rows = quantisation_rows
         self.device = device
         self.threads = threads
         self.inference_batch_size = inference_batch_size
@@ -205,6 +215,8 @@ class TransformerClassifier:
             raise ValueError(f"runtime must be auto, onnx or torch, not {runtime!r}")
         if onnx not in ("int8", "fp32", "both", "none"):
             raise ValueError(f"onnx must be int8, fp32, both or none, not {onnx!r}")
+        if quantisation not in ("static", "dynamic"):
+            raise ValueError(f"quantisation must be static or dynamic, not {quantisation!r}")
         if class_weight not in (None, "balanced"):
             raise ValueError(f"class_weight must be 'balanced' or null, not {class_weight!r}")
 
@@ -292,12 +304,17 @@ class TransformerClassifier:
             calibration_logits, calibration_y = oof[rows], y[rows]
             self.network_ = self._train(ids, y, rows, torch)
             self.holdout_ = None
+            train_rows = rows
         else:
             train_rows, held_rows = _holdout_split(y, rows, self.holdout_fraction, self.seed)
             self.network_ = self._train(ids, y, train_rows, torch)
             calibration_logits = self._torch_logits(self.network_, [ids[i] for i in held_rows], torch)
             calibration_y = y[held_rows]
             self.holdout_ = ([texts[i] for i in held_rows], calibration_y)
+        # Posts whose activations fix the int8 ranges at export: training posts, never the holdout that
+        # measures the quantisation loss.
+        sample = np.random.default_rng(self.seed).permutation(train_rows)[: self.quantisation_rows]
+        self.quantisation_sample_: list[list[int]] | None = [ids[i] for i in sorted(sample)]
         self.temperature_, self.bias_ = fit_calibration(calibration_logits, calibration_y, len(self.classes_))
         calibrated = self._calibrate(calibration_logits)
         if self.calibration_folds >= 2 and len(rows) == len(texts):  # (a capped sample leaves rows unscored)
@@ -518,7 +535,11 @@ class TransformerClassifier:
 
     # -- persistence -------------------------------------------------------------------------------
     def export_onnx(self, path: Path, quantise: bool) -> Path:
-        """Export the network to ONNX at ``path`` (fp32), or its int8 dynamic quantisation."""
+        """Export the network to ONNX at ``path`` (fp32), or its int8 quantisation (``quantisation``).
+
+        Static quantisation needs the calibration posts kept by :meth:`fit`; a loaded model has none and
+        is quantised dynamically (``quantisation_used_`` records which, and ``save`` writes it).
+        """
         torch = _require_torch()
         network = self._network()
         example_ids, example_mask = self._batch_arrays([[self.pad_id_ + 1] * 8, [self.pad_id_ + 1] * 5])
@@ -536,10 +557,46 @@ class TransformerClassifier:
                 dynamo=False,
             )
             if quantise:
-                from onnxruntime.quantization import QuantType, quantize_dynamic
-
-                quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+                self.quantisation_used_: str | None = self._quantise(fp32, path)
         return path
+
+    def _quantise(self, fp32: Path, path: Path) -> str:
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_dynamic,
+            quantize_static,
+        )
+
+        sample = getattr(self, "quantisation_sample_", None)
+        if self.quantisation == "dynamic" or not sample:
+            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+            return "dynamic"
+        order = sorted(range(len(sample)), key=lambda i: len(sample[i]))
+        batches = [self._batch_arrays([sample[i] for i in order[s : s + 32]]) for s in range(0, len(order), 32)]
+
+        class _Batches(CalibrationDataReader):
+            def __init__(self) -> None:
+                self.batches = iter(batches)
+
+            def get_next(self) -> dict[str, np.ndarray] | None:
+                batch = next(self.batches, None)
+                return None if batch is None else {"input_ids": batch[0], "attention_mask": batch[1]}
+
+        quantize_static(
+            str(fp32),
+            str(path),
+            _Batches(),
+            quant_format=QuantFormat.QOperator,
+            op_types_to_quantize=["MatMul", "Gather"],
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
+        return "static"
 
     def _check_quantisation(self, onnx_path: Path) -> dict[str, Any]:
         """fp32 (torch) vs ONNX agreement and accuracy on the calibration holdout, when there is one."""
@@ -595,6 +652,7 @@ class TransformerClassifier:
             "pad_id": self.pad_id_,
             "training": self.training_log_,
             "quantisation_check": self.quantisation_check_,
+            "quantisation": getattr(self, "quantisation_used_", None),
             "onnx_files": [p.name for p in onnx_files],
         }
         (directory / "classifier.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
@@ -623,6 +681,9 @@ class TransformerClassifier:
         model.abstention_ = dict(spec.get("abstention") or {})
         model.training_log_ = dict(spec.get("training") or {})
         model.quantisation_check_ = dict(spec.get("quantisation_check") or {})
+        # Bundles saved before static quantisation existed hold a dynamically quantised model.
+        model.quantisation_used_ = spec.get("quantisation") or ("dynamic" if spec.get("onnx_files") else None)
+        model.quantisation_sample_ = None
         model.pad_id_ = int(spec.get("pad_id", 0))
         model.tokenizer_ = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         model.directory_ = directory

@@ -154,10 +154,30 @@ def test_save_load_onnx_int8_round_trip(fitted: TransformerClassifier, tmp_path:
     fp32 = fitted.predict_proba(texts)
     np.testing.assert_allclose(int8.sum(axis=1), 1.0, atol=1e-6)
     agreement = np.mean(int8.argmax(axis=1) == fp32.argmax(axis=1))
-    assert agreement >= 0.8  # int8 dynamic quantisation of a tiny random-ish model: most labels agree
+    assert agreement >= 0.8  # int8 quantisation of a tiny random-ish model: most labels agree
+    assert spec["quantisation"] == "static" and loaded.quantisation_used_ == "static"
     loaded.runtime = "torch"
     np.testing.assert_allclose(loaded.predict_proba(texts), fp32, atol=1e-5)
     assert loaded.predict_proba([]).shape == (0, 5)
+
+
+def test_static_int8_output_does_not_depend_on_the_batch(fitted: TransformerClassifier, tmp_path: Path) -> None:
+    """A post scored alone, or among other posts (other lengths, other order), gets the same probabilities."""
+    texts, _ = _data()
+    ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": fitted}).save(tmp_path / "bundle")
+    loaded = ModelBundle.load(tmp_path / "bundle").classifiers["intent"]
+    assert loaded.active_runtime == "onnx"
+    # Logits, not probabilities: the tiny model's probabilities are saturated and would hide a difference.
+    together = loaded.decision_function(texts)
+    alone = np.vstack([loaded.decision_function([text]) for text in texts[:8]])
+    shuffled = loaded.decision_function(texts[::-1] + ["a much longer post " * 5])[: len(texts)][::-1]
+    np.testing.assert_allclose(alone, together[:8], atol=1e-4)
+    np.testing.assert_allclose(shuffled, together, atol=1e-4)
+
+
+def test_quantisation_setting_is_checked() -> None:
+    with pytest.raises(ValueError, match="quantisation"):
+        TransformerClassifier(quantisation="int4-ish")
 
 
 def test_kfold_calibration_gives_out_of_fold_predictions(tiny_encoder: Path) -> None:
