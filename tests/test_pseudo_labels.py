@@ -47,3 +47,23 @@ def test_written_file_has_ids_and_labels_only(tmp_path: Path, tiny_bundle_dir: P
     from pipeline.datasets import load_id_labels
 
     assert len(load_id_labels(out, tmp_path)) == len(rows)  # every id resolves back to its text
+
+
+def test_training_sheet_draw_enriches_caps_and_never_repeats() -> None:
+    """scripts/sample_intent_training_posts.py: random draw first, then favour-word posts, per-brand cap."""
+    import sample_intent_training_posts as sampler
+
+    rows = [
+        {"dataset": "twcs", "id": f"twcs-{i}", "brand": "A" if i % 2 else "B", "text": f"post {i}"} for i in range(40)
+    ]
+    rows += [{"dataset": "twcs", "id": f"twcs-f{i}", "brand": "C", "text": f"any free upgrade {i}?"} for i in range(5)]
+    taken = sampler._take(rows, n_random=6, n_keyword=3, per_brand=4)
+    random_rows = [r for r in taken if r["sample"] == "random"]
+    keyword_rows = [r for r in taken if r["sample"] == "keyword-enriched"]
+    assert len(random_rows) == 6 and len(keyword_rows) == 3
+    assert all(sampler.FAVOUR_WORDS.search(r["text"]) for r in keyword_rows)
+    assert len({r["id"] for r in taken}) == len(taken)
+    brands = [r["brand"] for r in taken]
+    assert max(brands.count(b) for b in set(brands)) <= 4
+    again = sampler._take([{k: v for k, v in r.items() if k != "sample"} for r in rows], 6, 3, 4)
+    assert [r["id"] for r in again] == [r["id"] for r in taken]  # deterministic: ordered by a hash of the id
