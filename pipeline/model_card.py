@@ -129,6 +129,13 @@ def _abstention_note(label: str, clf: Any) -> str:
     )
 
 
+def _quantisation_note(check: dict[str, Any]) -> str:
+    return (
+        f"on {check['rows']:,} calibration-holdout posts, accuracy {check['accuracy_fp32']:.3f} in fp32 and "
+        f"{check['accuracy_onnx']:.3f} in int8, labels agree on {check['agreement']:.1%}"
+    )
+
+
 def render_model_card(bundle: ModelBundle) -> str:
     meta = bundle.metadata
     config = bundle.config
@@ -147,6 +154,11 @@ def render_model_card(bundle: ModelBundle) -> str:
         abstain_label = getattr(clf, "abstain_label", None)
         if abstain_label:
             lines.append(f"  - abstention: {_abstention_note(abstain_label, clf)}")
+        for member in [clf, *getattr(clf, "classifiers_", [])]:
+            check = getattr(member, "quantisation_check_", None)
+            if check:
+                mode = getattr(member, "quantisation_used_", None) or "unknown"
+                lines.append(f"  - ONNX ({mode} int8 quantisation): {_quantisation_note(check)}")
     lines += [f"- **normaliser**: `{bundle.normaliser.name}` `{bundle.normaliser.get_config()}`", ""]
     lines += ["## Training data", ""]
     seen: set[str] = set()

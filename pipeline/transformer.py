@@ -682,7 +682,8 @@ class TransformerClassifier:
         model.training_log_ = dict(spec.get("training") or {})
         model.quantisation_check_ = dict(spec.get("quantisation_check") or {})
         # Bundles saved before static quantisation existed hold a dynamically quantised model.
-        model.quantisation_used_ = spec.get("quantisation") or ("dynamic" if spec.get("onnx_files") else None)
+        int8_saved = ONNX_INT8_FILE in (spec.get("onnx_files") or [])
+        model.quantisation_used_ = spec.get("quantisation") or ("dynamic" if int8_saved else None)
         model.quantisation_sample_ = None
         model.pad_id_ = int(spec.get("pad_id", 0))
         model.tokenizer_ = Tokenizer.from_file(str(directory / TOKENIZER_FILE))

@@ -156,6 +156,9 @@ def test_save_load_onnx_int8_round_trip(fitted: TransformerClassifier, tmp_path:
     agreement = np.mean(int8.argmax(axis=1) == fp32.argmax(axis=1))
     assert agreement >= 0.8  # int8 quantisation of a tiny random-ish model: most labels agree
     assert spec["quantisation"] == "static" and loaded.quantisation_used_ == "static"
+    from pipeline.model_card import render_model_card
+
+    assert "ONNX (static int8 quantisation)" in render_model_card(ModelBundle.load(tmp_path / "bundle"))
     loaded.runtime = "torch"
     np.testing.assert_allclose(loaded.predict_proba(texts), fp32, atol=1e-5)
     assert loaded.predict_proba([]).shape == (0, 5)
