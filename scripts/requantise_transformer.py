@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             member.quantisation = args.mode
             member.quantisation_sample_ = member._encode(chosen)
             member.onnx = "int8"
+            # The saved holdout check measured the old int8 model; the holdout itself is not in the bundle.
+            member.quantisation_check_ = {}
         print(f"{task}: {len(members)} transformer model(s), {len(chosen)} calibration posts", file=sys.stderr)
     started = time.perf_counter()
     bundle.save(args.out)
