@@ -12,8 +12,9 @@ Posts that are in an evaluation set (``--exclude``, an ``ids:`` label file), or 
 texts once URLs, mentions, case and punctuation are dropped, are never pseudo-labelled, so evaluating on
 that set stays clean. Repeated texts are labelled once.
 
-    python scripts/make_pseudo_labels.py --teacher models/transformer-v2 --data-dir ../shared/data \
-        --exclude data/labels/twcs-intent.jsonl --out data/labels/pseudo-intent.jsonl
+    python scripts/make_pseudo_labels.py --teacher models/transformer-v4 --data-dir ../shared/data \
+        --exclude data/labels/twcs-intent.jsonl --exclude data/labels/intent-train.jsonl \
+        --out data/labels/pseudo-intent.jsonl --threshold 0.3 --cap 100000
 """
 
 from __future__ import annotations
