@@ -56,6 +56,19 @@ def _task(config_path: Path, init_bundle: Path | None) -> tuple[str, dict[str, A
     return config.intent.classifier, resolve_task_init(params, init_bundle)
 
 
+EXPORT_SETTINGS = ("onnx", "quantisation", "quantisation_rows", "runtime", "progress", "threads")
+
+
+def _without_export_settings(params: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in params.items() if k not in EXPORT_SETTINGS}
+    if "members" in kept:
+        kept["members"] = [
+            {**m, "params": {k: v for k, v in (m.get("params") or {}).items() if k not in EXPORT_SETTINGS}}
+            for m in kept["members"]
+        ]
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -98,9 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         "dev": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0],
         "test": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 1],
     }
-    # A cached teacher is reused only for the same teacher settings and the same extra training posts.
+    # A cached teacher is reused only for the same teacher settings and the same extra training posts;
+    # settings that only decide how a trained model is saved or run (the ONNX export) do not count.
     teacher_key = hashlib.sha256(
-        json.dumps([teacher_name, teacher_params, extra_texts, extra_labels], sort_keys=True, default=str).encode()
+        json.dumps(
+            [teacher_name, _without_export_settings(teacher_params), extra_texts, extra_labels],
+            sort_keys=True,
+            default=str,
+        ).encode()
     ).hexdigest()[:12]
     y = np.asarray(target.labels)
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
