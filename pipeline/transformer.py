@@ -569,10 +569,15 @@ class TransformerClassifier:
             quantize_dynamic,
             quantize_static,
         )
+        from onnxruntime.quantization.shape_inference import quant_pre_process
 
+        # ONNX Runtime's recommended pre-processing (graph optimisation and shape inference; the symbolic
+        # pass does not complete on the HF attention graph, so it is skipped): same outputs, and no warning.
+        prepared = fp32.with_name("model.prepared.onnx")
+        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         sample = getattr(self, "quantisation_sample_", None)
         if self.quantisation == "dynamic" or not sample:
-            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(prepared), str(path), weight_type=QuantType.QInt8)
             return "dynamic"
         order = sorted(range(len(sample)), key=lambda i: len(sample[i]))
         batches = [self._batch_arrays([sample[i] for i in order[s : s + 32]]) for s in range(0, len(order), 32)]
@@ -586,7 +591,7 @@ class TransformerClassifier:
                 return None if batch is None else {"input_ids": batch[0], "attention_mask": batch[1]}
 
         quantize_static(
-            str(fp32),
+            str(prepared),
             str(path),
             _Batches(),
             quant_format=QuantFormat.QOperator,
