@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_models import is_model_labelled, load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
-from make_pseudo_labels import select_confident, unlabelled_pool  # noqa: E402
+from make_pseudo_labels import ids_and_text_keys, select_confident, unlabelled_pool  # noqa: E402
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
@@ -93,13 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     pool, _ = unlabelled_pool(data.data_root, [ood])
     # Posts that the student already has human labels for (its ``ids:`` sources) get no pseudo-label: the
     # pool stays the same (the teacher cache is keyed on it), they are only left out of the selection.
-    human_ids: set[str] = set()
-    human_keys: set[str] = set()
-    for source in data.task.train:
-        if source.startswith(ID_LABELS_PREFIX) and not is_model_labelled(source, args.student_config.parent):
-            human = load_id_labels(args.student_config.parent / source[len(ID_LABELS_PREFIX) :], data.data_root)
-            human_ids.update(human.ids)
-            human_keys.update(k for k in map(_match_key, human.texts) if k)
+    human_ids, human_keys = ids_and_text_keys(
+        [
+            load_id_labels(args.student_config.parent / source[len(ID_LABELS_PREFIX) :], data.data_root)
+            for source in data.task.train
+            if source.startswith(ID_LABELS_PREFIX) and not is_model_labelled(source, args.student_config.parent)
+        ]
+    )
     selectable = np.asarray(
         [item_id not in human_ids and _match_key(text) not in human_keys for _, item_id, text in pool], dtype=bool
     )

@@ -38,16 +38,25 @@ from pipeline.predict import Predictor  # noqa: E402
 UNLABELLED = ("twcs", "ibm-cdp")
 
 
+def ids_and_text_keys(labelled: list[LabelledTexts]) -> tuple[set[str], set[str]]:
+    """The ids of labelled sets, and their texts' match keys (URLs, mentions, case, punctuation dropped).
+
+    A post is "in" such a set when its id is, or its text equals one of the set's texts by that key.
+    """
+    ids: set[str] = set()
+    keys: set[str] = set()
+    for data in labelled:
+        ids.update(data.ids)
+        keys.update(k for k in map(_match_key, data.texts) if k)
+    return ids, keys
+
+
 def unlabelled_pool(data_dir: Path, exclude: list[LabelledTexts]) -> tuple[list[tuple[str, str, str]], Counter[str]]:
     """(dataset, id, raw text) of the posts that may be pseudo-labelled, and what was left out and why.
 
     ``exclude``: evaluation sets (loaded ``ids:`` files); their posts and texts never enter the pool.
     """
-    excluded_ids: set[str] = set()
-    excluded_keys: set[str] = set()
-    for held_out in exclude:
-        excluded_ids.update(held_out.ids)
-        excluded_keys.update(k for k in map(_match_key, held_out.texts) if k)
+    excluded_ids, excluded_keys = ids_and_text_keys(exclude)
     pool: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     dropped = Counter[str]()

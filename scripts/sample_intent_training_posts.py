@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from make_pseudo_labels import unlabelled_pool  # noqa: E402
+from make_pseudo_labels import ids_and_text_keys, unlabelled_pool  # noqa: E402
 
 from pipeline.datasets import _match_key, load_dataset, load_id_labels  # noqa: E402
 
@@ -79,9 +79,7 @@ def draw(
     data_dir: Path, exclude: list[Path], sizes: dict[str, tuple[int, int]], per_brand: int
 ) -> list[dict[str, str]]:
     held_out = [load_id_labels(path, data_dir, task="intent") for path in exclude]
-    seen: set[str] = set()
-    for data in held_out:
-        seen.update(k for k in map(_match_key, data.texts) if k)
+    _, seen = ids_and_text_keys(held_out)  # then grows with every drawn text: each text is drawn once
 
     airline = load_dataset("airline-sentiment:train-without-intent", data_dir)
     airline_rows: list[dict[str, str]] = []
