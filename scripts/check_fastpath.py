@@ -69,7 +69,7 @@ def main() -> None:
     predictor = Predictor.from_path(args.model)
     fast = FastPredictor.for_bundle(predictor.bundle)
     if fast is None:
-        raise SystemExit("this bundle has no fast path (not tfidf_logreg.v1 on tweet_normaliser.v1)")
+        raise SystemExit("this bundle has no fast path (not tfidf_logreg.v1/v2 on tweet_normaliser.v1)")
     assigner = build_topic_assigner(predictor.bundle, None)
     fast_topics = FastTopicScorer(assigner) if assigner is not None else None
 

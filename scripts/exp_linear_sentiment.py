@@ -256,6 +256,7 @@ BASE: dict[str, Any] = {
     "surface": 0.0,  # weight of the surface-count block (0 = off)
     "static": 0.0,  # weight of the static-embedding block (0 = off)
     "static_dims": None,  # PCA-reduce the static table to this many dimensions (None = keep 384)
+    "static_seen_only": False,  # zero the pieces never seen in the training texts (a smaller table)
     "members": None,  # list of variant overrides whose calibrated-free softmax probabilities are averaged
 }
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -292,6 +293,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "static5-C0.5": {"static": 5.0, "C": 0.5},
     "static3-pca128": {"static": 3.0, "static_dims": 128},
     "static3-pca64": {"static": 3.0, "static_dims": 64},
+    "static3-C0.5-pca128": {"static": 3.0, "C": 0.5, "static_dims": 128},
+    "static3-C0.5-pca64": {"static": 3.0, "C": 0.5, "static_dims": 64},
+    "static3-C0.5-seen": {"static": 3.0, "C": 0.5, "static_seen_only": True},
+    "static3-C0.5-pca192-seen": {"static": 3.0, "C": 0.5, "static_dims": 192, "static_seen_only": True},
     "avg-word-char-both": {"members": [{"char": None}, {"word": None}, {}]},
 }
 
@@ -391,8 +396,10 @@ class Experiment:
             print(f"  block {key}: {self._blocks[key][0].shape[1]} features, {time.time() - t0:.0f}s", flush=True)
         return self._blocks[key]
 
-    def dense(self, kind: str, dims: int | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        key = ("dense", kind, dims)
+    def dense(
+        self, kind: str, dims: int | None = None, seen_only: bool = False
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        key = ("dense", kind, dims, seen_only)
         if key not in self._blocks:
             _, norm, _, _ = self.train
             if kind == "surface":
@@ -411,6 +418,9 @@ class Experiment:
                     np.add.at(counts, enc.ids, 1)
                 p = counts / counts.sum()
                 weights = 1e-3 / (1e-3 + p)
+                if seen_only:
+                    weights[counts == 0] = 0.0
+                    print(f"  static: {int((counts > 0).sum())} of {len(counts)} pieces seen", flush=True)
 
                 def fn(texts: list[str]) -> np.ndarray:
                     return static_features(texts, tokenizer, emb, weights)
@@ -432,7 +442,7 @@ class Experiment:
         if cfg["surface"]:
             blocks.append((*self.dense("surface"), cfg["surface"]))
         if cfg["static"]:
-            blocks.append((*self.dense("static", cfg["static_dims"]), cfg["static"]))
+            blocks.append((*self.dense("static", cfg["static_dims"], cfg["static_seen_only"]), cfg["static"]))
         tr = sp.hstack([sp.csr_matrix(b[0]) * np.float32(b[2]) for b in blocks], format="csr")
         ev = {
             k: sp.hstack([sp.csr_matrix(b[1][k]) * np.float32(b[2]) for b in blocks], format="csr") for k in self.evals
