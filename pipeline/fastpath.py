@@ -17,8 +17,8 @@ with the same results (``tests/test_score.py`` checks both on real texts), but m
   trigrams are looked up as integer keys (token ids packed into an int64) with ``searchsorted``. Counting
   is one ``np.unique`` over (post, feature) keys; each classifier then maps merged ids to its own columns,
   applies sublinear TF, IDF and per-block L2 normalisation in float32 and does one sparse product.
-* **Static embeddings** (``tfidf_logreg.v2``): a post's static vector is a sum of per-token vectors, so each
-  distinct token's vector is computed once (word pieces and all) and a batch is one sparse product.
+* **Static embeddings** (``tfidf_logreg.v2``): a post's static vector is a sum over its tokens' word pieces, so
+  each distinct token's pieces are found once (cached as a few integers) and a batch is one sparse product.
 
 Both caches are bounded (cleared when full), so memory stays flat however long the job runs. Set
 ``VOC_FASTPATH=0`` to use the reference implementation instead (for comparisons and debugging).
@@ -275,42 +275,44 @@ class CachedNormaliser:
 
 
 class _StaticTokenVectors:
-    """Per-token static-embedding vectors of one ``tfidf_logreg.v2`` classifier, indexed by the token table's
-    ids: a post's static vector is the sum of its tokens' vectors (:mod:`pipeline.static_embeddings`)."""
+    """The static-embedding logits of one ``tfidf_logreg.v2`` classifier (:mod:`pipeline.static_embeddings`).
 
-    def __init__(self, static: Any) -> None:
+    Each distinct token's word-piece rows are cached (a few integers, indexed by the token table's ids). A post's
+    logits are ``coef @ (s / |s|)`` with ``s`` the sum of its pieces' vectors, so a batch is two sparse
+    (post x piece) products: with the table, for the norms, and with the table already multiplied by the
+    coefficients, for the logits. No dense BLAS product runs per batch: its threads would spin after each call
+    and take CPU from the other workers.
+    """
+
+    def __init__(self, static: Any, coef_t: np.ndarray) -> None:
         self.static = static
-        self.matrix = np.zeros((1024, static.n_features_), dtype=np.float32)
-        self.filled = 0
+        self.table32 = np.asarray(static.vectors_, dtype=np.float32)
+        self.piece_logits = np.ascontiguousarray(self.table32 @ coef_t, dtype=np.float32)
+        self._pieces = RaggedStore()
         self._table: TokenTable | None = None
         self._generation = -1
 
     def _sync(self, table: TokenTable) -> None:
         if table is not self._table or table.generation != self._generation:
-            self._table, self._generation, self.filled = table, table.generation, 0
-        new = table.tokens[self.filled :]
-        if not new:
-            return
-        rows = np.vstack([self.static.token_vector(token) for token in new])
-        needed = self.filled + len(rows)
-        if needed > len(self.matrix):
-            grown = np.zeros((max(needed, 2 * len(self.matrix)), self.matrix.shape[1]), dtype=np.float32)
-            grown[: self.filled] = self.matrix[: self.filled]
-            self.matrix = grown
-        self.matrix[self.filled : needed] = rows
-        self.filled = needed
+            self._table, self._generation = table, table.generation
+            self._pieces = RaggedStore()
+        for token in table.tokens[len(self._pieces) :]:
+            self._pieces.append(self.static.token_rows(token))
 
-    def post_vectors(self, batch: TokenBatch) -> np.ndarray:
-        """(n, dims) L2-normalised static vectors of a batch's posts, as ``StaticEmbeddingFeaturiser.transform``."""
+    def logits(self, batch: TokenBatch) -> np.ndarray:
+        """(n, n_classes) contribution of the static block to a batch's logits (zero for a post without pieces)."""
         self._sync(batch.table)
-        occurrences = sp.csr_matrix(
-            (np.ones(len(batch.occurrences), dtype=np.float32), (batch.docs, batch.occurrences)),
-            shape=(batch.n, self.filled),
+        rows, sizes = self._pieces.gather(batch.occurrences)
+        # Occurrences are grouped by post, so the rows are already in CSR order (repeated columns add up).
+        indptr = np.zeros(batch.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(batch.docs, weights=sizes, minlength=batch.n).astype(np.int64), out=indptr[1:])
+        counts = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(batch.n, len(self.table32))
         )
-        sums = np.asarray(occurrences @ self.matrix[: self.filled], dtype=np.float32)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        sums = np.asarray(counts @ self.table32, dtype=np.float32)
+        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))[:, None]
         norms[norms == 0] = 1.0
-        return sums / norms
+        return np.asarray(counts @ self.piece_logits, dtype=np.float32) / norms
 
 
 class _ClassifierView:
@@ -328,10 +330,10 @@ class _ClassifierView:
         self.coef_t = np.ascontiguousarray(coef[:, : self.n_features].T)
         self.intercept = np.asarray(clf.intercept_, dtype=np.float32)
         static = getattr(featuriser, "static", None)
-        self.static = _StaticTokenVectors(static) if static is not None else None
+        self.static: _StaticTokenVectors | None = None
         if static is not None:
             weight = np.float32(featuriser.static_weight)
-            self.static_coef_t = np.ascontiguousarray(coef[:, self.n_features :].T * weight)
+            self.static = _StaticTokenVectors(static, coef[:, self.n_features :].T * weight)
 
 
 class SharedFeatureScorer:
@@ -541,7 +543,7 @@ class SharedFeatureScorer:
                 + view.intercept
             )
             if view.static is not None:
-                out[task] += view.static.post_vectors(batch) @ view.static_coef_t
+                out[task] += view.static.logits(batch)
         return out
 
 

@@ -297,7 +297,7 @@ class StaticEmbeddingFeaturiser:
         token_counts = Counter(token for text in texts for token in text.split())
         counts = np.zeros(len(vocab), dtype=np.float64)
         for token, count in token_counts.items():
-            np.add.at(counts, self._token_pieces(token), float(count))
+            np.add.at(counts, self.token_rows(token), float(count))
         total = counts.sum()
         frequency = counts / total if total else counts
         weights = self.sif_a / (self.sif_a + frequency)
@@ -309,7 +309,7 @@ class StaticEmbeddingFeaturiser:
         self.n_features_ = int(self.vectors_.shape[1])
         return self
 
-    def _token_pieces(self, token: str) -> list[int]:
+    def token_rows(self, token: str) -> list[int]:
         """Rows of the table for one normalised token's word pieces (pieces without a vector left out)."""
         cache = self.__dict__.setdefault("_token_cache", {})
         pieces: list[int] | None = cache.get(token)
@@ -324,7 +324,7 @@ class StaticEmbeddingFeaturiser:
 
     def token_vector(self, token: str) -> np.ndarray:
         """The (unnormalised) contribution of one normalised token: the sum of its pieces' weighted vectors."""
-        pieces = self._token_pieces(token)
+        pieces = self.token_rows(token)
         if not pieces:
             return np.zeros(self.n_features_, dtype=np.float32)
         return np.asarray(self.vectors_[pieces].astype(np.float32).sum(axis=0))
@@ -334,7 +334,7 @@ class StaticEmbeddingFeaturiser:
         rows = []
         table = self.vectors_
         for text in texts:
-            pieces = [p for token in text.split() for p in self._token_pieces(token)]
+            pieces = [p for token in text.split() for p in self.token_rows(token)]
             if pieces:
                 rows.append(table[pieces].astype(np.float32).sum(axis=0))
             else:

@@ -70,12 +70,14 @@ def test_negated_problem_is_not_a_complaint(predictor: Predictor, text: str) -> 
         ("@JetBlue thanks for the great flight!", "@VireoMobile thanks for the great flight!"),
         ("@Delta do you fly to Lima?", "@delta do you fly to Lima? https://x.co/1"),
         ("John at the desk was rude to me", "Maria at the desk was rude to me"),
+        ("Ahmed helped me so much, thank you", "Sarah helped me so much, thank you"),
     ],
 )
 def test_invariance_to_handles_urls_and_names(predictor: Predictor, a: str, b: str) -> None:
     pa, pb = predictor.predict([a, b])
     assert pa["intent"] == pb["intent"] and pa["sentiment"] == pb["sentiment"]
     assert abs(pa["intent_scores"][pa["intent"]] - pb["intent_scores"][pa["intent"]]) < 0.15
+    assert abs(pa["sentiment_scores"][pa["sentiment"]] - pb["sentiment_scores"][pa["sentiment"]]) < 0.15
 
 
 @pytest.mark.parametrize(
@@ -83,6 +85,7 @@ def test_invariance_to_handles_urls_and_names(predictor: Predictor, a: str, b: s
     [
         ("my refund arrived", "my refund still hasn't arrived, still waiting"),
         ("the app works", "the app does not work"),
+        ("the food was good", "the food was not good"),
     ],
 )
 def test_directional_complaint_probability_rises(predictor: Predictor, base: str, changed: str) -> None:
