@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_models import is_model_labelled, load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
-from make_pseudo_labels import ids_and_text_keys, select_confident, unlabelled_pool  # noqa: E402
+from make_pseudo_labels import ids_and_text_keys, select_confident, select_prior_matched, unlabelled_pool  # noqa: E402
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
@@ -88,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     data = load_cv_data(args.student_config, args.data_dir, drop_pseudo_labels=True)
     classes, target, target_texts = data.classes, data.target, data.target_texts
     extra_texts, extra_labels = data.extra_texts, data.extra_labels
-    variants = [(float(t), int(c)) for t, c in (v.split(":") for v in args.variants.split(","))]
+    # threshold:cap[:prior]; "prior" selects with select_prior_matched (label shares = the teacher's soft prior)
+    variants = [
+        (float(t), int(c), rest[0] if rest else "") for t, c, *rest in (v.split(":") for v in args.variants.split(","))
+    ]
     ood = load_id_labels(args.ood, data.data_root)
     pool, _ = unlabelled_pool(data.data_root, [ood])
     # Posts that the student already has human labels for (its ``ids:`` sources) get no pseudo-label: the
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ).hexdigest()[:12]
     y = np.asarray(target.labels)
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
-    names = ["linear", "teacher"] + [f"student {t}:{c}" for t, c in variants]
+    names = ["linear", "teacher"] + [f"student {t}:{c}" + (f":{how}" if how else "") for t, c, how in variants]
     proba = {m: np.full((len(y), len(classes)), np.nan) for m in names}
     ood_proba: dict[str, list[np.ndarray]] = {m: [] for m in names}
     added: dict[str, list[int]] = {m: [] for m in names[2:]}
@@ -147,11 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         proba["linear"][test_idx] = linear.predict_proba(test_texts)
         ood_proba["linear"].append(linear.predict_proba(ood_texts))
         label = pseudo.argmax(axis=1)
-        for (threshold, cap), name in zip(variants, names[2:]):
-            rows = [i for i in select_confident(pseudo, threshold, cap) if selectable[i]]
-            added[name].append(len(rows))
+        for (threshold, cap, how), name in zip(variants, names[2:]):
+            if how == "prior":  # human-labelled posts are masked before the quotas are filled
+                kept = np.flatnonzero(selectable)
+                pairs = [(int(kept[i]), k) for i, k in select_prior_matched(pseudo[kept], threshold, cap)]
+            else:
+                pairs = [(i, int(label[i])) for i in select_confident(pseudo, threshold, cap) if selectable[i]]
+            added[name].append(len(pairs))
             student = registry.classifiers.get(student_name)(**student_params).fit(
-                train_texts + [unlabelled[i] for i in rows], train_labels + [classes[label[i]] for i in rows], classes
+                train_texts + [unlabelled[i] for i, _ in pairs], train_labels + [classes[k] for _, k in pairs], classes
             )
             proba[name][test_idx] = student.predict_proba(test_texts)
             ood_proba[name].append(student.predict_proba(ood_texts))
@@ -168,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             ood_f1[half] = float(np.mean(scores))
         results[name] = {"overall": report["overall"], "per_class": report["per_class"], "ood_macro_f1": ood_f1}
         f1 = {c: report["per_class"][c]["f1"] for c in classes}
-        print(f"| {name} | {report['overall']['macro_f1']:.4f} | {f1['favour-seeking']:.3f} | {f1['question']:.3f} | "
-              f"{f1['other']:.3f} | {ood_f1['all']:.4f} / {ood_f1['dev']:.4f} / {ood_f1['test']:.4f} |")
+        print(
+            f"| {name} | {report['overall']['macro_f1']:.4f} | {f1['favour-seeking']:.3f} | {f1['question']:.3f} | "
+            f"{f1['other']:.3f} | {ood_f1['all']:.4f} / {ood_f1['dev']:.4f} / {ood_f1['test']:.4f} |"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=2) + "\n")

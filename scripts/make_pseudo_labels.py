@@ -84,6 +84,31 @@ def select_confident(proba: np.ndarray, threshold: float, cap: int) -> list[int]
     return sorted(chosen)
 
 
+def select_prior_matched(proba: np.ndarray, threshold: float, cap: int) -> list[tuple[int, int]]:
+    """(row, label) pairs whose label shares follow the teacher's soft class prior (class-rebalanced self-training).
+
+    Plain selection keeps each row's argmax, and argmax under-counts the rare labels: a teacher whose mean
+    probability of favour-seeking over the pool is 2.7% gives it to 1.4% of the rows, and the student learns a
+    prior that is too low. Here the total is what :func:`select_confident` keeps, each label's quota is that
+    total times the label's mean probability over the rows, and (row, label) pairs with probability at least
+    ``threshold`` are taken in decreasing order of probability while the row is free and the label's quota
+    (at most ``cap``) is not full. A row can therefore get its second label when its first is over quota.
+    """
+    total = len(select_confident(proba, threshold, cap))
+    quotas = np.minimum(np.rint(total * proba.mean(axis=0)).astype(int), cap)
+    rows, labels = np.nonzero(proba >= threshold)
+    order = np.argsort(-proba[rows, labels], kind="stable")
+    taken = np.zeros(len(proba), dtype=bool)
+    filled = np.zeros(proba.shape[1], dtype=int)
+    chosen: list[tuple[int, int]] = []
+    for i, k in zip(rows[order].tolist(), labels[order].tolist()):
+        if not taken[i] and filled[k] < quotas[k]:
+            taken[i] = True
+            filled[k] += 1
+            chosen.append((i, k))
+    return sorted(chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", type=Path, required=True, help="bundle whose intent model labels the posts")

@@ -21,6 +21,18 @@ def test_select_confident_caps_each_label_most_confident_first() -> None:
     assert make_pseudo_labels.select_confident(proba, threshold=0.7, cap=10) == [0, 2, 3, 4]
 
 
+def test_prior_matched_selection_gives_the_rare_label_its_soft_share() -> None:
+    # Label 1 is never an argmax, but the teacher's mean probability of it is 0.3: 3 of 10 rows get it.
+    proba = np.array([[0.6, 0.4]] * 5 + [[0.8, 0.2]] * 5)
+    assert make_pseudo_labels.select_confident(proba, threshold=0.3, cap=100) == list(range(10))
+    pairs = make_pseudo_labels.select_prior_matched(proba, threshold=0.3, cap=100)
+    assert [k for _, k in pairs].count(1) == 3 and len({i for i, _ in pairs}) == len(pairs) == 10
+    assert all(proba[i, k] >= 0.3 for i, k in pairs)
+    # Below the threshold a label is never given, whatever its quota.
+    pairs = make_pseudo_labels.select_prior_matched(proba, threshold=0.5, cap=100)
+    assert [k for _, k in pairs].count(1) == 0
+
+
 def test_pool_leaves_out_the_evaluation_set_and_repeats(tmp_path: Path) -> None:
     write_fake_twcs(tmp_path)
     write_fake_ibm(tmp_path)
