@@ -8,8 +8,10 @@ from types import ModuleType
 from pipeline.errors import VocError
 
 
-class MissingExtraError(VocError):
-    """An optional feature was asked for but its extra is not installed."""
+class MissingExtraError(VocError, ImportError):
+    """An optional feature was asked for but its extra is not installed (the CLI prints one ``error:`` line).
+
+    Also an ``ImportError``, so that code which falls back when an import fails keeps working."""
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:

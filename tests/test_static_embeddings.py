@@ -261,3 +261,51 @@ def test_distil_from_a_tiny_local_encoder(tmp_path: Path, monkeypatch: pytest.Mo
     texts, labels = _sentiment_data()
     clf = _v2(encoder_dir).fit(texts, labels)
     assert clf.featuriser_.static.n_features_ == 16
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("missing.npz", "static table not found"),
+        ("package:voc_no_such_encoder_package", "is not installed"),
+    ],
+)
+def test_voc_train_with_a_bad_static_table_is_one_error_line(tmp_path: Path, table: str, message: str) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    rows = [{"text": t, "sentiment": label} for label, texts in TINY_SENTIMENT.items() for t in texts]
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "config.yaml").write_text(
+        "seed: 1\nsentiment:\n  classifier: tfidf_logreg.v2\n  train: [s.jsonl]\n  cv_folds: 2\n"
+        f"  params: {{min_df: 1, n_jobs: 1, static_table: {table}}}\n"
+    )
+    result = CliRunner().invoke(
+        app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "b"), "-q"]
+    )
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
+
+
+def test_relative_table_path_is_read_from_the_config_folder(tmp_path: Path, table_file: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    rows = [{"text": t, "sentiment": label} for label, texts in TINY_SENTIMENT.items() for t in texts]
+    config_dir = tmp_path / "cfg"
+    config_dir.mkdir()
+    (config_dir / "s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (config_dir / "tiny.npz").write_bytes(table_file.read_bytes())
+    (config_dir / "config.yaml").write_text(
+        "seed: 1\nsentiment:\n  classifier: tfidf_logreg.v2\n  train: [s.jsonl]\n  cv_folds: 2\n"
+        "  params: {min_df: 1, n_jobs: 1, static_table: tiny.npz}\n"
+    )
+    result = CliRunner().invoke(
+        app, ["train", "--config", str(config_dir / "config.yaml"), "--output", str(tmp_path / "b"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    spec = json.loads((tmp_path / "b" / "sentiment" / "classifier.json").read_text())
+    assert spec["params"]["static_table"] == str(config_dir / "tiny.npz")
