@@ -309,3 +309,14 @@ def test_relative_table_path_is_read_from_the_config_folder(tmp_path: Path, tabl
     assert result.exit_code == 0, result.output
     spec = json.loads((tmp_path / "b" / "sentiment" / "classifier.json").read_text())
     assert spec["params"]["static_table"] == str(config_dir / "tiny.npz")
+
+
+def test_distilling_without_torch_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from pipeline.extras import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    monkeypatch.setenv("VOC_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(MissingExtraError, match=r"voc-pipeline\[transformer\]"):
+        load_static_table(str(tmp_path))  # an existing directory: taken as a local encoder
