@@ -320,3 +320,12 @@ def test_distilling_without_torch_names_the_extra(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("VOC_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(MissingExtraError, match=r"voc-pipeline\[transformer\]"):
         load_static_table(str(tmp_path))  # an existing directory: taken as a local encoder
+
+
+def test_saved_and_reloaded_v2_scores_exactly_alike(table_file: Path, tmp_path: Path) -> None:
+    texts, labels = _sentiment_data()
+    clf = _v2(table_file).fit(texts, labels)
+    clf.save(tmp_path / "clf")
+    spec = json.loads((tmp_path / "clf" / "classifier.json").read_text())
+    loaded = TfidfStaticLogisticClassifier.load(tmp_path / "clf", spec)
+    np.testing.assert_array_equal(loaded.decision_function(texts), clf.decision_function(texts))
