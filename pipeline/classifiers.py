@@ -310,6 +310,7 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
     the ``transformer`` extra, cached on disk) or a prebuilt ``.npz`` table. ``static_dims``: PCA dimensions
     kept (``None``: all). ``static_min_count``: pieces seen fewer times in the training texts get no vector
     (1 keeps only pieces seen in training, which shrinks the bundle; 0 keeps the whole vocabulary).
+    ``static_storage``: ``int8`` (default; one scale per row, applied after fitting) or ``float16``.
     """
 
     name = "tfidf_logreg.v2"
@@ -322,9 +323,13 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
         static_dims: int | None = None,
         static_min_count: int = 0,
         static_sif_a: float = 1e-3,
+        static_storage: str = "int8",
         **params: Any,
     ) -> None:
         super().__init__(**params)
+        if static_storage not in ("int8", "float16"):
+            raise ValueError(f"static_storage must be int8 or float16, not {static_storage!r}")
+        self.static_storage = static_storage
         self.static_table = static_table
         self.static_weight = static_weight
         self.static_dims = static_dims
@@ -339,6 +344,7 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
             "static_dims": self.static_dims,
             "static_min_count": self.static_min_count,
             "static_sif_a": self.static_sif_a,
+            "static_storage": self.static_storage,
         }
 
     def _featuriser(self) -> Any:
@@ -369,6 +375,8 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
             super().fit(texts, labels, classes)
         finally:
             self.__dict__.pop("_prepared", None)
+        if self.static_storage == "int8":  # post-training: what is evaluated next is what is saved
+            self.featuriser_.static.quantise()
         return self
 
     @classmethod

@@ -145,9 +145,10 @@ ENCODER_NOTES: dict[str, str] = {
 
 def _static_note(static: Any) -> str:
     rows, dims = static.vectors_.shape
+    storage = "int8, a scale per row" if getattr(static, "codes_", None) is not None else "float16"
     source = ENCODER_NOTES.get(static.table, "see the encoder's own licence")
     return (
-        f"{rows:,} word pieces × {dims} dimensions (float16, SIF-weighted), distilled from `{static.table}` "
+        f"{rows:,} word pieces × {dims} dimensions ({storage}, SIF-weighted), distilled from `{static.table}` "
         f"({source}); the bundle carries the table, inference needs no encoder"
     )
 

@@ -329,3 +329,18 @@ def test_saved_and_reloaded_v2_scores_exactly_alike(table_file: Path, tmp_path: 
     spec = json.loads((tmp_path / "clf" / "classifier.json").read_text())
     loaded = TfidfStaticLogisticClassifier.load(tmp_path / "clf", spec)
     np.testing.assert_array_equal(loaded.decision_function(texts), clf.decision_function(texts))
+
+
+@pytest.mark.parametrize(("storage", "dtype"), [("int8", np.int8), ("float16", np.float16)])
+def test_static_storage_formats_round_trip(table_file: Path, tmp_path: Path, storage: str, dtype: type) -> None:
+    texts, labels = _sentiment_data()
+    clf = _v2(table_file, static_storage=storage).fit(texts, labels)
+    clf.save(tmp_path / "clf")
+    with np.load(tmp_path / "clf" / "weights.npz", allow_pickle=False) as npz:
+        assert npz["static_vectors"].dtype == dtype
+        assert ("static_scales" in npz.files) == (storage == "int8")
+    spec = json.loads((tmp_path / "clf" / "classifier.json").read_text())
+    loaded = TfidfStaticLogisticClassifier.load(tmp_path / "clf", spec)
+    np.testing.assert_array_equal(loaded.decision_function(texts), clf.decision_function(texts))
+    float16 = _v2(table_file, static_storage="float16").fit(texts, labels).predict_proba(texts)
+    np.testing.assert_allclose(clf.predict_proba(texts), float16, atol=0.02)  # int8 stays close to float16
