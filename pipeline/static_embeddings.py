@@ -171,17 +171,10 @@ def _read_table_file(path: Path) -> tuple[list[str], np.ndarray]:
 
 def write_table_file(path: Path, vocab: Sequence[str], vectors: np.ndarray) -> None:
     """Save a table as ``.npz`` (``vocab`` as a fixed-width string array: loadable without pickle), atomically."""
-    import tempfile
+    from pipeline.io import AtomicWriter
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, vocab=np.asarray(list(vocab), dtype=str), vectors=np.asarray(vectors, dtype=np.float32))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with AtomicWriter(path, "wb") as out:
+        np.savez(out, vocab=np.asarray(list(vocab), dtype=str), vectors=np.asarray(vectors, dtype=np.float32))
 
 
 def distil_static_table(encoder: str, *, batch_size: int = 1024) -> tuple[list[str], np.ndarray]:
@@ -212,13 +205,11 @@ def distil_static_table(encoder: str, *, batch_size: int = 1024) -> tuple[list[s
     return vocab, vectors
 
 
-def load_static_table(source: str, *, base_dir: Path | None = None) -> tuple[list[str], np.ndarray]:
-    """The raw table of ``source``: a ``.npz`` file (relative to ``base_dir``), or an encoder to distil
-    (cached on disk, keyed by the encoder's resolved location)."""
+def load_static_table(source: str) -> tuple[list[str], np.ndarray]:
+    """The raw table of ``source``: a ``.npz`` file, or an encoder to distil (cached on disk, keyed by the
+    encoder's resolved location). ``voc train`` makes a relative ``.npz`` path relative to the config."""
     if source.endswith(".npz"):
         path = Path(source).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
         if not path.is_file():
             raise FileNotFoundError(f"static table not found: {path}")
         return _read_table_file(path)
@@ -266,8 +257,6 @@ class StaticEmbeddingFeaturiser:
     min_count:
         Pieces seen fewer times in the training texts get no vector (``0`` keeps the whole vocabulary; ``1``
         keeps what training saw, a smaller bundle).
-    base_dir:
-        Directory that a relative ``.npz`` path is resolved against (the config's folder).
     """
 
     def __init__(
@@ -277,17 +266,15 @@ class StaticEmbeddingFeaturiser:
         dims: int | None = None,
         sif_a: float = 1e-3,
         min_count: int = 0,
-        base_dir: str | None = None,
     ) -> None:
         self.table = table
         self.dims = dims
         self.sif_a = sif_a
         self.min_count = min_count
-        self.base_dir = base_dir
 
     def prepare(self) -> tuple[list[str], np.ndarray]:
         """The raw table loaded (or distilled) and projected: what :meth:`fit` weights."""
-        vocab, vectors = load_static_table(self.table, base_dir=Path(self.base_dir) if self.base_dir else None)
+        vocab, vectors = load_static_table(self.table)
         return vocab, project_table(vectors, self.dims)
 
     def fit(
