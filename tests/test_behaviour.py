@@ -1,8 +1,13 @@
-"""Behaviour tests of the committed default bundle (CheckList-style): minimum functionality, invariance,
-directional expectations. They run on `models/default` and skip when it has not been built."""
+"""Behaviour tests of a shipped bundle (CheckList-style): minimum functionality, invariance, directional
+expectations. They run on the committed `models/default` (and skip when it has not been built), or on the
+bundle named by `$VOC_BEHAVIOUR_BUNDLE`, e.g. the transformer bundle:
+
+    VOC_BEHAVIOUR_BUNDLE=models/transformer .venv/bin/python -m pytest -q tests/test_behaviour.py
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,8 +16,13 @@ from pipeline.predict import Predictor
 
 
 @pytest.fixture(scope="module")
-def predictor(default_bundle: Path) -> Predictor:
-    return Predictor.from_path(default_bundle)
+def predictor(request: pytest.FixtureRequest) -> Predictor:
+    chosen = os.environ.get("VOC_BEHAVIOUR_BUNDLE")
+    if chosen:
+        if not (Path(chosen) / "metadata.json").exists():
+            pytest.fail(f"VOC_BEHAVIOUR_BUNDLE={chosen} is not a model bundle")
+        return Predictor.from_path(Path(chosen))
+    return Predictor.from_path(request.getfixturevalue("default_bundle"))
 
 
 def _intent(predictor: Predictor, texts: list[str]) -> list[str]:
