@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -243,6 +245,17 @@ def _process_in_worker(index: int, work: PostBatch | RawJsonlBatch, job: _ShardJ
 Indexed = tuple[int, PostBatch | RawJsonlBatch]
 
 
+def _worker_context() -> Any:
+    """How worker processes start: ``fork`` (the loaded model is shared copy-on-write), unless torch is loaded.
+
+    A model that runs on torch (a transformer bundle without onnxruntime, or ``VOC_TRANSFORMER_RUNTIME=torch``)
+    has started GNU OpenMP's thread pool in this process during the warm-up, and that pool does not survive a
+    fork: a forked worker waits forever at its first parallel operation. Then ``spawn``: each worker loads the
+    model itself (more memory and start-up time, no hang).
+    """
+    return multiprocessing.get_context("spawn" if "torch" in sys.modules else "fork")
+
+
 def _processed_shards(
     batches: Iterable[Indexed], workers: int, scorer: BatchScorer, init_args: tuple[Any, ...], job: _ShardJob
 ) -> Iterator[ShardRecord]:
@@ -262,7 +275,9 @@ def _processed_shards(
             yield _process(index, work, job, scorer)
         return
     _WORKER = scorer  # inherited by forked workers: no second load, pages shared copy-on-write
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=init_args, mp_context=_worker_context()
+    )
     try:
         pending: deque[Future[ShardRecord]] = deque()
         for index, work in remaining:

@@ -261,3 +261,36 @@ def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_p
     np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=0.05)  # int8 ONNX member at inference
     with pytest.raises(ValueError, match="classifier"):
         EnsembleClassifier(members=[{"weight": 1.0}])
+
+
+def test_score_with_workers_on_the_torch_runtime_does_not_hang(
+    fitted: TransformerClassifier, tiny_encoder: Path, tmp_path: Path
+) -> None:
+    """Forked workers inherit torch's OpenMP pool in a state that never wakes; `voc score -w 2` must still finish."""
+    import copy
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    two_threads = copy.copy(fitted)
+    two_threads.threads = 2  # as shipped configs: with 1 thread torch never starts the OpenMP pool
+    bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": two_threads}, config={}, metadata={})
+    bundle_dir = bundle.save(tmp_path / "bundle")
+    texts, _ = _data()
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts * 20)))
+    env = {**os.environ, "VOC_TRANSFORMER_RUNTIME": "torch", "OMP_NUM_THREADS": "2"}
+    command = [sys.executable, "-m", "pipeline", "score", "-i", str(posts), "-o", str(tmp_path / "out.jsonl")]
+    command += ["-w", "2", "--batch-size", "100", "-q", "-m", str(bundle_dir)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = process.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the hung workers too
+        process.communicate()
+        pytest.fail("voc score -w 2 hung on the torch runtime")
+    assert process.returncode == 0, stderr
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == len(texts) * 20
