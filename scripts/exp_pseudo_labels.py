@@ -80,10 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("runs/pseudo-teacher-cache"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("runs/pseudo-labels.json"))
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the student config trained without pseudo-labels (e.g. when it is the teacher's config)",
+    )
     args = parser.parse_args(argv)
     from sklearn.model_selection import StratifiedGroupKFold
 
-    student_name, student_params = _task(args.student_config, None)
+    student_name, student_params = _task(args.student_config, args.init_bundle)  # a transformer student too
     teacher_name, teacher_params = _task(args.teacher_config, args.init_bundle)
     data = load_cv_data(args.student_config, args.data_dir, drop_pseudo_labels=True)
     classes, target, target_texts = data.classes, data.target, data.target_texts
@@ -125,10 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     ).hexdigest()[:12]
     y = np.asarray(target.labels)
     splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
-    names = ["linear", "teacher"] + [f"student {t}:{c}" + (f":{how}" if how else "") for t, c, how in variants]
+    students = [f"student {t}:{c}" + (f":{how}" if how else "") for t, c, how in variants]
+    names = ([] if args.no_baseline else ["linear"]) + ["teacher"] + students
     proba = {m: np.full((len(y), len(classes)), np.nan) for m in names}
     ood_proba: dict[str, list[np.ndarray]] = {m: [] for m in names}
-    added: dict[str, list[int]] = {m: [] for m in names[2:]}
+    added: dict[str, list[int]] = {m: [] for m in students}
     args.cache.mkdir(parents=True, exist_ok=True)
     splits = splitter.split(np.zeros(len(y)), y, near_duplicate_groups(target.texts))
     for fold, (train_idx, test_idx) in enumerate(splits):
@@ -146,11 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             pseudo, teacher_ood = teacher.predict_proba(unlabelled), teacher.predict_proba(ood_texts)
             np.savez(cached, test=proba["teacher"][test_idx], pool=pseudo, ood=teacher_ood)
         ood_proba["teacher"].append(teacher_ood)
-        linear = registry.classifiers.get(student_name)(**student_params).fit(train_texts, train_labels, classes)
-        proba["linear"][test_idx] = linear.predict_proba(test_texts)
-        ood_proba["linear"].append(linear.predict_proba(ood_texts))
+        if not args.no_baseline:
+            linear = registry.classifiers.get(student_name)(**student_params).fit(train_texts, train_labels, classes)
+            proba["linear"][test_idx] = linear.predict_proba(test_texts)
+            ood_proba["linear"].append(linear.predict_proba(ood_texts))
         label = pseudo.argmax(axis=1)
-        for (threshold, cap, how), name in zip(variants, names[2:]):
+        for (threshold, cap, how), name in zip(variants, students):
             if how == "prior":  # human-labelled posts are masked before the quotas are filled
                 kept = np.flatnonzero(selectable)
                 pairs = [(int(kept[i]), k) for i, k in select_prior_matched(pseudo[kept], threshold, cap)]
