@@ -208,11 +208,14 @@ def _garbage_collector_tuned() -> Iterator[None]:
 _WORKER: BatchScorer | None = None
 
 
-def _init_worker(model: str | None, taxonomy: str | None, with_topics: bool, carry: bool) -> None:
+def _init_worker(
+    model: str | None, taxonomy: str | None, with_topics: bool, carry: bool, environment: dict[str, str] | None = None
+) -> None:
     global _WORKER
     # Ctrl-C goes to the whole process group: the parent handles it (stops, keeps the finished shards);
     # workers ignoring it avoids a traceback per worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update(environment or {})  # before the model loads (spawned workers: the thread count)
     if _WORKER is None:  # with the "fork" start method the parent's loaded scorer is inherited as is
         _WORKER = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry)
     quiet_garbage_collector()
@@ -275,9 +278,14 @@ def _processed_shards(
             yield _process(index, work, job, scorer)
         return
     _WORKER = scorer  # inherited by forked workers: no second load, pages shared copy-on-write
-    pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=init_args, mp_context=_worker_context()
-    )
+    context = _worker_context()
+    if context.get_start_method() == "spawn":
+        from pipeline.transformer import THREADS_ENV
+
+        # Each spawned worker loads the model itself: give it its share of the cores, unless the user chose.
+        share = {THREADS_ENV: os.environ.get(THREADS_ENV) or str(max(1, (os.cpu_count() or 1) // workers))}
+        init_args = (*init_args, share)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args, mp_context=context)
     try:
         pending: deque[Future[ShardRecord]] = deque()
         for index, work in remaining:

