@@ -157,9 +157,10 @@ def resolve_param_paths(params: dict[str, Any], base: Path) -> dict[str, Any]:
         resolved["static_table"] = str(base / table)
     for key in ("encoder", "init_encoder"):
         value = resolved.get(key)
-        relative = isinstance(value, str) and value and ":" not in value and not Path(value).expanduser().is_absolute()
-        if relative and (base / str(value)).is_dir():
-            resolved[key] = str(base / str(value))
+        if not isinstance(value, str) or not value or ":" in value or Path(value).expanduser().is_absolute():
+            continue  # absent, ``package:``/``task:`` forms, or already absolute
+        if (base / value).is_dir():
+            resolved[key] = str(base / value)
     if isinstance(resolved.get("members"), list):
         resolved["members"] = [
             {**member, "params": resolve_param_paths(dict(member.get("params") or {}), base)}
@@ -233,7 +234,7 @@ def train_bundle(
         texts = [t for part_texts in normalised_parts for t in part_texts]
         log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
 
-        params = resolve_param_paths(dict(task_config.params), base or Path.cwd())
+        params = resolve_param_paths(task_config.params, base or Path.cwd())
         params.setdefault("seed", config.seed)
         params.setdefault("calibration_folds", task_config.cv_folds)
         try:

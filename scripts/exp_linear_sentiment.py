@@ -518,9 +518,11 @@ class Experiment:
             self._blocks[key] = (fn(norm), {k: fn(v[1]) for k, v in self.evals.items()})  # type: ignore[assignment]
         return self._blocks[key]  # type: ignore[return-value]
 
-    def features(self, cfg: dict[str, Any]) -> tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]:
+    def features(
+        self, cfg: dict[str, Any], rows: list[int], extra_key: tuple[Any, ...]
+    ) -> tuple[sp.csr_matrix, dict[str, sp.csr_matrix]]:
+        """The weighted feature blocks of the training rows (plus the extra pool ``rows``) and of each scored part."""
         blocks: list[tuple[Any, dict[str, Any], float]] = []
-        rows, _, _, extra_key = self.extra_rows(cfg)
         extra = (rows, extra_key if rows else None)
         if cfg["word"]:
             blocks.append((*self.block("word", tuple(cfg["word"]), cfg["stream"], cfg["min_df"], extra), 1.0))
@@ -547,10 +549,10 @@ class Experiment:
         if cfg["members"]:
             probs = [self.fit_predict({**cfg, "members": None, **m}) for m in cfg["members"]]
             return {k: np.mean([p[k] for p in probs], axis=0) for k in self.evals}
-        Xtr, Xev = self.features(cfg)
+        rows, extra_y, extra_w, extra_key = self.extra_rows(cfg)
+        Xtr, Xev = self.features(cfg, rows, extra_key)
         _, _, y, src = self.train
         weights = np.where(src == 1, cfg["airline_weight"], 1.0)
-        rows, extra_y, extra_w, _ = self.extra_rows(cfg)
         if rows:
             y = np.concatenate([y, extra_y])
             weights = np.concatenate([weights, extra_w])

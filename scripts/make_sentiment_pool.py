@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.datasets import _match_key, load_dataset  # noqa: E402
-from pipeline.io import write_text_atomic  # noqa: E402
+from pipeline.io import AtomicWriter, write_text_atomic  # noqa: E402
 from pipeline.predict import Predictor  # noqa: E402
 
 UNLABELLED = ("twcs", "ibm-cdp", "speech-acts")
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     predictor = Predictor.from_path(args.teacher)
     _, probabilities = predictor.predict_proba([text for _, _, text, _ in pool])
     classes = np.array(predictor.classifiers["sentiment"].classes_)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, proba=probabilities["sentiment"], classes=classes)
+    with AtomicWriter(args.out, "wb") as out:
+        np.savez(out, proba=probabilities["sentiment"], classes=classes)
     write_text_atomic(Path(f"{args.out}.json"), json.dumps(pool))
     print(f"{len(pool)} posts labelled in {time.perf_counter() - started:.0f}s -> {args.out}")
     return 0
