@@ -74,6 +74,40 @@ def fit_calibration(logits: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[
     return float(np.exp(result.x[0])), result.x[1:].astype(np.float64)
 
 
+def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
+    """The ``T`` of ``softmax(log_proba / T)`` with the least log-loss on integer labels ``y``.
+
+    A temperature alone never changes which class wins, so recalibrating with it leaves every label as it was.
+    """
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(y))
+
+    def loss(log_t: float) -> float:
+        z = log_proba / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-log_p[rows, y].mean())
+
+    result = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(result.x))
+
+
+def heldout_predictions(model: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(rows, calibrated probabilities)`` of training rows that a fitted model's scoring weights never saw.
+
+    Out-of-fold probabilities cover every row; a transformer calibrated on a held-out split covers that split.
+    None when the model kept neither.
+    """
+    oof = getattr(model, "oof_proba_", None)
+    if oof is not None:
+        return np.arange(n_rows), np.asarray(oof)
+    rows, proba = getattr(model, "heldout_rows_", None), getattr(model, "heldout_proba_", None)
+    if rows is not None and proba is not None:
+        return np.asarray(rows), np.asarray(proba)
+    return None
+
+
 class TfidfLogisticClassifier:
     """TF-IDF word+char n-grams, logistic regression, calibrated probabilities (``tfidf_logreg.v1``).
 
@@ -396,12 +430,26 @@ class EnsembleClassifier:
 
     ``members`` is a list of ``{"classifier": NAME, "weight": W, "params": {...}}``; each member is fitted
     on the same texts and saved in its own sub-directory (``member-0``, ``member-1``...) of the task
-    directory. A mean of calibrated probabilities stays close to calibrated; the label is the argmax.
+    directory. The label is the argmax of the mean.
+
+    Why ``recalibrate``: a mean of calibrated probabilities is under-confident wherever the members disagree
+    (measured on transformer-v5's sentiment: mean top probability 0.667 for 0.696 accuracy on SemEval-2017,
+    0.803 for 0.843 on the airline tweets). With ``recalibrate`` (default) a temperature,
+    ``softmax(log(mean) / T)``, is fitted on the training rows that no member's scoring weights saw (the
+    out-of-fold or held-out predictions the members keep); a temperature never changes the argmax, so the
+    labels stay those of the plain mean. Without such rows (a member kept none), ``T`` stays 1.
     """
 
     name = "ensemble.v1"
 
-    def __init__(self, *, members: Sequence[dict[str, Any]], seed: int = 0, calibration_folds: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        members: Sequence[dict[str, Any]],
+        seed: int = 0,
+        calibration_folds: int = 0,
+        recalibrate: bool = True,
+    ) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.members = [dict(m) for m in members]
@@ -413,9 +461,15 @@ class EnsembleClassifier:
                 raise ValueError("ensemble weights must be >= 0")
         self.seed = seed
         self.calibration_folds = calibration_folds
+        self.recalibrate = recalibrate
 
     def get_params(self) -> dict[str, Any]:
-        return {"members": self.members, "seed": self.seed, "calibration_folds": self.calibration_folds}
+        return {
+            "members": self.members,
+            "seed": self.seed,
+            "calibration_folds": self.calibration_folds,
+            "recalibrate": self.recalibrate,
+        }
 
     @property
     def weights_(self) -> np.ndarray:
@@ -434,20 +488,38 @@ class EnsembleClassifier:
     def fit(self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None) -> Any:
         self.classifiers_ = self._build()
         init_state = getattr(self, "init_state_", None)
-        texts = list(texts)
+        texts, labels = list(texts), list(labels)
         for clf in self.classifiers_:
             if init_state is not None and str(getattr(clf, "init_encoder", "") or "").startswith("task:"):
                 clf.init_state_ = init_state
             clf.fit(texts, labels, classes=classes)
         self.classes_ = list(self.classifiers_[0].classes_)
+        self.temperature_ = 1.0
+        self.calibration_rows_ = 0
+        heldout = [heldout_predictions(clf, len(texts)) for clf in self.classifiers_]
+        if self.recalibrate and all(h is not None for h in heldout):
+            parts = [h for h in heldout if h is not None]
+            common = parts[0][0]
+            for rows, _ in parts[1:]:
+                common = np.intersect1d(common, rows)
+            if len(common):
+                index = {c: i for i, c in enumerate(self.classes_)}
+                y = np.asarray([index[labels[i]] for i in common], dtype=np.int64)
+                mean = self._mean([proba[np.searchsorted(rows, common)] for rows, proba in parts], temperature=1.0)
+                self.temperature_ = fit_temperature(np.log(np.clip(mean, 1e-12, None)), y)
+                self.calibration_rows_ = len(common)
         oofs = [getattr(clf, "oof_proba_", None) for clf in self.classifiers_]
         self.oof_proba_: np.ndarray | None = None
         if all(o is not None for o in oofs):
             self.oof_proba_ = self._mean(oofs)
         return self
 
-    def _mean(self, probas: Sequence[Any]) -> np.ndarray:
-        return np.asarray(sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(self.weights_, probas)))
+    def _mean(self, probas: Sequence[Any], temperature: float | None = None) -> np.ndarray:
+        mean = np.asarray(sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(self.weights_, probas)))
+        temperature = self.temperature_ if temperature is None else temperature
+        if temperature == 1.0:
+            return mean
+        return softmax(np.log(np.clip(mean, 1e-12, None)) / temperature)
 
     def encoder_state(self) -> dict[str, Any]:
         """The first member's fine-tuned encoder (for another task's ``init_encoder: task:NAME``)."""
@@ -474,6 +546,8 @@ class EnsembleClassifier:
             "params": self.get_params(),
             "classes": self.classes_,
             "member_names": [clf.name for clf in self.classifiers_],
+            "temperature": self.temperature_,
+            "calibration_rows": self.calibration_rows_,
         }
         (directory / "classifier.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
         return [directory / "classifier.json", *files]
@@ -482,6 +556,9 @@ class EnsembleClassifier:
     def load(cls, directory: Path, spec: dict[str, Any]) -> EnsembleClassifier:
         model = cls(**spec["params"])
         model.classes_ = list(spec["classes"])
+        # Bundles saved before ``recalibrate`` existed carry no temperature: their plain mean is kept.
+        model.temperature_ = float(spec.get("temperature", 1.0))
+        model.calibration_rows_ = int(spec.get("calibration_rows", 0))
         model.classifiers_ = []
         for i, name in enumerate(spec["member_names"]):
             member_spec = json.loads((directory / f"member-{i}" / "classifier.json").read_text(encoding="utf-8"))

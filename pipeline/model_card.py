@@ -168,6 +168,11 @@ def render_model_card(bundle: ModelBundle) -> str:
     ]
     for task, clf in bundle.classifiers.items():
         lines.append(f"- **{task}**: `{clf.name}`, labels {', '.join(clf.classes_)}; parameters `{clf.get_params()}`")
+        if getattr(clf, "calibration_rows_", 0):
+            lines.append(
+                f"  - ensemble recalibration: temperature {clf.temperature_:.3f} on the mean of its members,"
+                f" fitted on {clf.calibration_rows_:,} training rows that no member's scoring weights saw"
+            )
         abstain_label = getattr(clf, "abstain_label", None)
         if abstain_label:
             lines.append(f"  - abstention: {_abstention_note(abstain_label, clf)}")

@@ -308,6 +308,7 @@ class TransformerClassifier:
             calibration_logits, calibration_y = oof[rows], y[rows]
             self.network_ = self._train(ids, y, rows, torch)
             self.holdout_ = None
+            self.heldout_rows_: np.ndarray | None = None
             train_rows = rows
         else:
             train_rows, held_rows = _holdout_split(y, rows, self.holdout_fraction, self.seed)
@@ -315,6 +316,8 @@ class TransformerClassifier:
             calibration_logits = self._torch_logits(self.network_, [ids[i] for i in held_rows], torch)
             calibration_y = y[held_rows]
             self.holdout_ = ([texts[i] for i in held_rows], calibration_y)
+            # (No held-out rows when the split is disabled: then it calibrated on its own training rows.)
+            self.heldout_rows_ = held_rows if len(held_rows) < len(rows) else None
         # Posts whose activations fix the int8 ranges at export: training posts, never the holdout that
         # measures the quantisation loss.
         sample = np.random.default_rng(self.seed).permutation(train_rows)[: self.quantisation_rows]
@@ -324,6 +327,8 @@ class TransformerClassifier:
         if self.calibration_folds >= 2 and len(rows) == len(texts):  # (a capped sample leaves rows unscored)
             self.oof_proba_ = np.zeros((len(texts), len(self.classes_)))
             self.oof_proba_[rows] = calibrated
+        # The held-out split's calibrated probabilities, for an ensemble's own calibration (ensemble.v1).
+        self.heldout_proba_ = calibrated if self.holdout_ is not None else None
         self.abstain_threshold_: float | None = None
         self.abstention_: dict[str, float] = {}
         if self.abstain_label is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.abstention import _macro_f1
-from pipeline.bundle import ModelBundle
+from pipeline.bundle import ModelBundle, sha256_file
 from pipeline.classifiers import TfidfLogisticClassifier
 from pipeline.normalise import TweetNormaliser
 from pipeline.predict import Predictor
@@ -125,3 +125,76 @@ def test_name_swap_makes_staff_names_carry_no_label(tmp_path: Path) -> None:
     clf.save(tmp_path / "intent")
     spec = json.loads((tmp_path / "intent" / "classifier.json").read_text())
     assert spec["params"]["name_swap"] == 3 and TfidfLogisticClassifier.load(tmp_path / "intent", spec).name_swap == 3
+
+
+def test_fit_temperature_recovers_the_temperature_that_generated_the_labels() -> None:
+    from pipeline.classifiers import fit_temperature, softmax
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(20000, 3)) * 2.0
+    p = softmax(logits / 0.5)  # the true probabilities are sharper than the logits say
+    y = (rng.random(len(p))[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+    assert fit_temperature(logits, y) == pytest.approx(0.5, rel=0.05)
+    assert fit_temperature(logits / 0.5, y) == pytest.approx(1.0, rel=0.05)
+
+
+def _linear_ensemble(**params: object) -> object:
+    from pipeline.classifiers import EnsembleClassifier
+
+    texts, labels = _data()
+    member = {"min_df": 1, "calibration_folds": 2, "n_jobs": 1}
+    members = [
+        {"classifier": "tfidf_logreg.v1", "weight": 0.5, "params": {**member, "C": 10.0}},
+        {"classifier": "tfidf_logreg.v1", "weight": 0.5, "params": {**member, "C": 0.1, "char_ngrams": None}},
+    ]
+    return EnsembleClassifier(members=members, seed=1, **params).fit(texts, labels, classes=CLASSES)  # type: ignore[arg-type]
+
+
+def test_ensemble_recalibrates_its_mean_on_out_of_fold_rows_without_changing_labels(tmp_path: Path) -> None:
+    from pipeline.classifiers import softmax
+
+    texts, labels = _data()
+    plain = _linear_ensemble(recalibrate=False)
+    tuned = _linear_ensemble()
+    assert plain.temperature_ == 1.0 and plain.calibration_rows_ == 0  # type: ignore[attr-defined]
+    assert tuned.calibration_rows_ == len(texts) and tuned.temperature_ != pytest.approx(1.0)  # type: ignore[attr-defined]
+    mean = plain.predict_proba(texts)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(mean, sum(0.5 * m.predict_proba(texts) for m in plain.classifiers_))  # type: ignore[attr-defined]
+    proba = tuned.predict_proba(texts)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(proba, softmax(np.log(mean) / tuned.temperature_))  # type: ignore[attr-defined]
+    assert tuned.predict(texts) == plain.predict(texts)  # type: ignore[attr-defined]
+
+    # The fitted temperature lowers the log-loss of the out-of-fold mean it was fitted on.
+    y = np.array([CLASSES.index(label) for label in labels])
+    rows = np.arange(len(y))
+    oof_plain = sum(0.5 * m.oof_proba_ for m in plain.classifiers_)  # type: ignore[attr-defined]
+    assert -np.log(tuned.oof_proba_[rows, y]).mean() < -np.log(oof_plain[rows, y]).mean()  # type: ignore[attr-defined]
+
+    bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": tuned}, config={}, metadata={})
+    path = bundle.save(tmp_path / "bundle")
+    loaded = ModelBundle.load(path).classifiers["intent"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), proba)
+    from pipeline.model_card import render_model_card
+
+    assert "ensemble recalibration: temperature" in render_model_card(bundle)
+
+
+def test_ensemble_saved_before_recalibration_existed_loads_as_the_plain_mean(tmp_path: Path) -> None:
+    texts, _ = _data()
+    tuned = _linear_ensemble()
+    path = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": tuned}, config={}, metadata={}).save(
+        tmp_path / "bundle"
+    )
+    spec_file = path / "intent" / "classifier.json"
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    del spec["temperature"], spec["calibration_rows"], spec["params"]["recalibrate"]
+    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    manifest = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+    manifest["files"]["intent/classifier.json"] = sha256_file(spec_file)
+    (path / "metadata.json").write_text(json.dumps(manifest), encoding="utf-8")
+    loaded = ModelBundle.load(path).classifiers["intent"]
+    assert loaded.temperature_ == 1.0
+    np.testing.assert_allclose(
+        loaded.predict_proba(texts),
+        sum(0.5 * m.predict_proba(texts) for m in tuned.classifiers_),  # type: ignore[attr-defined]
+    )

@@ -249,7 +249,7 @@ def test_init_encoder_starts_from_another_task(
 
 
 def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_path: Path) -> None:
-    from pipeline.classifiers import EnsembleClassifier
+    from pipeline.classifiers import EnsembleClassifier, softmax
 
     texts, labels = _data()
     members = [
@@ -265,9 +265,11 @@ def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_p
     ]  # fmt: skip
     clf = EnsembleClassifier(members=members, seed=3).fit(texts, labels, classes=list(TEXTS))
     proba = clf.predict_proba(texts)
-    np.testing.assert_allclose(
-        proba, 0.25 * clf.classifiers_[0].predict_proba(texts) + 0.75 * clf.classifiers_[1].predict_proba(texts)
-    )
+    mean = 0.25 * clf.classifiers_[0].predict_proba(texts) + 0.75 * clf.classifiers_[1].predict_proba(texts)
+    # Recalibrated on the transformer's held-out rows (the linear member's out-of-fold probabilities cover them).
+    assert clf.calibration_rows_ == len(clf.classifiers_[1].heldout_rows_) > 0
+    np.testing.assert_allclose(proba, softmax(np.log(np.clip(mean, 1e-12, None)) / clf.temperature_), atol=1e-9)
+    assert (proba.argmax(axis=1) == mean.argmax(axis=1)).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": clf}, config={}, metadata={})
     loaded = ModelBundle.load(bundle.save(tmp_path / "bundle")).classifiers["intent"]
