@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             teacher = registry.classifiers.get(teacher_name)(**teacher_params).fit(train_texts, train_labels, classes)
             proba["teacher"][test_idx] = teacher.predict_proba(test_texts)
             pseudo, teacher_ood = teacher.predict_proba(unlabelled), teacher.predict_proba(ood_texts)
-            np.savez(cached, test=proba["teacher"][test_idx], pool=pseudo, ood=teacher_ood)
+            # An ensemble's temperature (1 for other models): softmax(T * log p) gives back its plain mean.
+            temperature = float(getattr(teacher, "temperature_", 1.0))
+            np.savez(cached, test=proba["teacher"][test_idx], pool=pseudo, ood=teacher_ood, temperature=temperature)
         ood_proba["teacher"].append(teacher_ood)
         if not args.no_baseline:
             linear = registry.classifiers.get(student_name)(**student_params).fit(train_texts, train_labels, classes)

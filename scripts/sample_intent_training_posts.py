@@ -17,6 +17,10 @@ Repeated texts are drawn once. The sheet holds texts: write it outside the repos
 
     python scripts/sample_intent_training_posts.py --data-dir ../shared/data \
         --exclude data/labels/twcs-intent.jsonl --out /tmp/intent-sheet.jsonl
+
+``--whole-pool`` writes every candidate instead of a sample (at most ``--per-brand`` per twcs/ibm company),
+with ``id`` = ``DATASET|ID`` so that ids stay unique across datasets: the input of ``voc suggest``, which picks
+the posts a model is least sure of (how ``data/labels/intent-train-active.jsonl`` was drawn, session 9).
 """
 
 from __future__ import annotations
@@ -117,12 +121,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--airline", type=int, nargs=2, default=(1000, 200), metavar=("RANDOM", "KEYWORD"))
     parser.add_argument("--twcs", type=int, nargs=2, default=(650, 150), metavar=("RANDOM", "KEYWORD"))
     parser.add_argument("--per-brand", type=int, default=40, help="at most this many twcs/ibm posts per company")
+    parser.add_argument("--whole-pool", action="store_true", help="every candidate, not a sample (for voc suggest)")
     args = parser.parse_args(argv)
-    rows = draw(args.data_dir, args.exclude, {"airline": args.airline, "twcs": args.twcs}, args.per_brand)
+    everything = (10**9, 0)
+    sizes = (
+        {"airline": everything, "twcs": everything} if args.whole_pool else {"airline": args.airline, "twcs": args.twcs}
+    )
+    rows = draw(args.data_dir, args.exclude, sizes, args.per_brand)
     with args.out.open("w", encoding="utf-8") as handle:
         for row in rows:
+            if args.whole_pool:
+                row = {
+                    "id": f"{row['dataset']}|{row['id']}",
+                    **{k: v for k, v in row.items() if k not in ("id", "sample")},
+                }
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    counts = Counter((row["dataset"], row["sample"]) for row in rows)
+    counts = Counter((row["dataset"], "all" if args.whole_pool else row["sample"]) for row in rows)
     print(f"{len(rows)} posts -> {args.out}: " + ", ".join(f"{d}/{s} {n}" for (d, s), n in sorted(counts.items())))
     return 0
 
