@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init-bundle", type=Path, required=True, help="bundle of the teacher config (sentiment)")
     parser.add_argument("--variants", default="0.7:1000", help="students to train, threshold:cap,...")
     parser.add_argument("--ood", type=Path, default=REPO / "data" / "labels" / "twcs-intent.jsonl")
+    parser.add_argument(
+        "--teacher-data-config",
+        type=Path,
+        help="train the teacher on this config's intent sources (default: the student config's), e.g. an older one",
+    )
     parser.add_argument("--cache", type=Path, default=Path("runs/pseudo-teacher-cache"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("runs/pseudo-labels.json"))
@@ -93,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     data = load_cv_data(args.student_config, args.data_dir, drop_pseudo_labels=True)
     classes, target, target_texts = data.classes, data.target, data.target_texts
     extra_texts, extra_labels = data.extra_texts, data.extra_labels
+    teacher_extra_texts, teacher_extra_labels = extra_texts, extra_labels
+    if args.teacher_data_config is not None:
+        teacher_data = load_cv_data(args.teacher_data_config, args.data_dir, drop_pseudo_labels=True)
+        if teacher_data.target.ids != data.target.ids:
+            parser.error("--teacher-data-config must cross-validate on the same posts as the student config")
+        teacher_extra_texts, teacher_extra_labels = teacher_data.extra_texts, teacher_data.extra_labels
     # threshold:cap[:prior]; "prior" selects with select_prior_matched (label shares = the teacher's soft prior)
     variants = [
         (float(t), int(c), rest[0] if rest else "") for t, c, *rest in (v.split(":") for v in args.variants.split(","))
@@ -123,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     # settings that only decide how a trained model is saved or run (the ONNX export) do not count.
     teacher_key = hashlib.sha256(
         json.dumps(
-            [teacher_name, _without_export_settings(teacher_params), extra_texts, extra_labels],
+            [teacher_name, _without_export_settings(teacher_params), teacher_extra_texts, teacher_extra_labels],
             sort_keys=True,
             default=str,
         ).encode()
@@ -141,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         train_texts = [target_texts[i] for i in train_idx] + extra_texts
         train_labels = [target.labels[i] for i in train_idx] + extra_labels
+        teacher_texts = [target_texts[i] for i in train_idx] + teacher_extra_texts
+        teacher_labels = [target.labels[i] for i in train_idx] + teacher_extra_labels
         test_texts = [target_texts[i] for i in test_idx]
         cached = args.cache / f"fold{fold}-of-{args.folds}-pool{len(pool)}-{teacher_key}.npz"
         if cached.is_file():
             saved = np.load(cached)
             proba["teacher"][test_idx], pseudo, teacher_ood = saved["test"], saved["pool"], saved["ood"]
         else:
-            teacher = registry.classifiers.get(teacher_name)(**teacher_params).fit(train_texts, train_labels, classes)
+            teacher = registry.classifiers.get(teacher_name)(**teacher_params).fit(
+                teacher_texts, teacher_labels, classes
+            )
             proba["teacher"][test_idx] = teacher.predict_proba(test_texts)
             pseudo, teacher_ood = teacher.predict_proba(unlabelled), teacher.predict_proba(ood_texts)
             # An ensemble's temperature (1 for other models): softmax(T * log p) gives back its plain mean.
