@@ -47,6 +47,10 @@ DATASET_NOTES: dict[str, str] = {
     "to the annotation guidelines (kappa 0.841 / 0.755 on 80 / 60 double-annotated posts of its two parts; 96 "
     "favour-seeking); ids and labels only (data/labels/README.md). Labels Apache-2.0; texts CC BY-NC-SA 4.0 "
     "(airline, twcs) and Apache 2.0 (IBM), non-commercial.",
+    "intent-train-active2.jsonl": "500 more posts chosen by active learning, by the linear default bundle's own "
+    "uncertainty (492 airline tweets of the sentiment training split outside brand-intent, 8 twcs / IBM posts), "
+    "labelled by the project to the annotation guidelines (kappa 0.886 on 70 double-annotated posts); ids and "
+    "labels only (data/labels/README.md). Labels Apache-2.0; texts CC BY-NC-SA 4.0, non-commercial.",
     "pseudo-intent.jsonl": "Self-training: twcs and IBM customer-care posts (never the out-of-industry test set) "
     "labelled by a fine-tuned transformer teacher (scripts/make_pseudo_labels.py), its labels above a confidence "
     "threshold (data/labels/README.md gives the one used); ids and labels only, no texts. The teacher was "
