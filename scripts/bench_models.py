@@ -147,8 +147,6 @@ def intent_cv(
     member: int | None = None,
 ) -> dict[str, Any]:
     """Out-of-fold intent predictions on brand-intent; extra training sources join every training fold."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
     data = load_cv_data(config_path, data_dir)
     config, task, classes, target, target_texts = data.config, data.task, data.classes, data.target, data.target_texts
     extra_texts, extra_labels = data.extra_texts, data.extra_labels
@@ -163,14 +161,12 @@ def intent_cv(
     params = resolve_task_init(params, init_bundle)
     factory = registry.classifiers.get(classifier_name)
     y = np.asarray(target.labels)
-    # Near-duplicates (same text once URLs, mentions, case and punctuation are gone) share a fold.
-    groups = near_duplicate_groups(target.texts)
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    groups = near_duplicate_groups(target.texts)  # reported below; the folds keep each group together
     proba = np.full((len(y), len(classes)), np.nan)
     decided: list[str | None] = [None] * len(y)
     member_proba: dict[int, np.ndarray] = {}
     seconds = []
-    for fold, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+    for fold, (train_idx, test_idx) in enumerate(grouped_folds(target.labels, target.texts, folds, config.seed)):
         if only_folds is not None and fold >= only_folds:
             break
         started = time.perf_counter()
@@ -218,6 +214,15 @@ def intent_cv(
         "classes": classes,
         "member_oof_proba": {m: p.tolist() for m, p in member_proba.items()},
     }
+
+
+def grouped_folds(labels: list[str], texts: list[str], folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) indices of the CV folds on brand-intent: stratified by label, and near-duplicates (same
+    text once URLs, mentions, case and punctuation are gone) share a fold. Every experiment uses these folds."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(labels)), np.asarray(labels), near_duplicate_groups(texts)))
 
 
 def near_duplicate_groups(texts: list[str]) -> np.ndarray:

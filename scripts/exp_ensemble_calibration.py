@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_models import load_cv_data, near_duplicate_groups  # noqa: E402
+from bench_models import grouped_folds, load_cv_data  # noqa: E402
 
 from pipeline.classifiers import softmax  # noqa: E402
 from pipeline.datasets import load_id_labels  # noqa: E402
@@ -49,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("runs/pseudo-teacher-cache"))
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
-    from sklearn.model_selection import StratifiedGroupKFold
-
     data = load_cv_data(args.config, args.data_dir, drop_pseudo_labels=True)
     classes, labels = data.classes, np.asarray(data.target.labels)
     y = np.asarray([classes.index(label) for label in labels])
@@ -58,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     y_ood = np.asarray([classes.index(label) for label in ood.labels])
     recalibrated, plain = np.zeros((len(y), len(classes))), np.zeros((len(y), len(classes)))
     ood_ece: dict[str, list[float]] = {"recalibrated": [], "plain": []}
-    splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
-    splits = splitter.split(np.zeros(len(y)), labels, near_duplicate_groups(data.target.texts))
+    splits = grouped_folds(data.target.labels, data.target.texts, args.folds, data.config.seed)
     for fold, (_, test_idx) in enumerate(splits):
         path = next(args.cache.glob(f"fold{fold}-of-{args.folds}-pool*-{args.key}.npz"), None)
         if path is None:

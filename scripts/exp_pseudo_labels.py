@@ -35,10 +35,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_models import is_model_labelled, load_cv_data, near_duplicate_groups, resolve_task_init  # noqa: E402
+from bench_models import grouped_folds, is_model_labelled, load_cv_data, resolve_task_init  # noqa: E402
 from make_pseudo_labels import ids_and_text_keys, select_confident, select_prior_matched, unlabelled_pool  # noqa: E402
 
 from pipeline import registry  # noqa: E402
+from pipeline.classifiers import EnsembleClassifier  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.datasets import ID_LABELS_PREFIX, _match_key, load_id_labels  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
@@ -91,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the student config trained without pseudo-labels (e.g. when it is the teacher's config)",
     )
     args = parser.parse_args(argv)
-    from sklearn.model_selection import StratifiedGroupKFold
-
     student_name, student_params = _task(args.student_config, args.init_bundle)  # a transformer student too
     teacher_name, teacher_params = _task(args.teacher_config, args.init_bundle)
     data = load_cv_data(args.student_config, args.data_dir, drop_pseudo_labels=True)
@@ -140,14 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         ).encode()
     ).hexdigest()[:12]
     y = np.asarray(target.labels)
-    splitter = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=data.config.seed)
     students = [f"student {t}:{c}" + (f":{how}" if how else "") for t, c, how in variants]
     names = ([] if args.no_baseline else ["linear"]) + ["teacher"] + students
     proba = {m: np.full((len(y), len(classes)), np.nan) for m in names}
     ood_proba: dict[str, list[np.ndarray]] = {m: [] for m in names}
     added: dict[str, list[int]] = {m: [] for m in students}
     args.cache.mkdir(parents=True, exist_ok=True)
-    splits = splitter.split(np.zeros(len(y)), y, near_duplicate_groups(target.texts))
+    splits = grouped_folds(target.labels, target.texts, args.folds, data.config.seed)
     for fold, (train_idx, test_idx) in enumerate(splits):
         started = time.perf_counter()
         train_texts = [target_texts[i] for i in train_idx] + extra_texts
@@ -165,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             proba["teacher"][test_idx] = teacher.predict_proba(test_texts)
             pseudo, teacher_ood = teacher.predict_proba(unlabelled), teacher.predict_proba(ood_texts)
-            # An ensemble's temperature (1 for other models): softmax(T * log p) gives back its plain mean.
-            temperature = float(getattr(teacher, "temperature_", 1.0))
+            # An ensemble's temperature on its mean: softmax(T * log p) gives back the plain mean. Other models'
+            # ``temperature_`` scales their logits, not their probabilities, so it is not recorded (1).
+            temperature = float(teacher.temperature_) if isinstance(teacher, EnsembleClassifier) else 1.0
             np.savez(cached, test=proba["teacher"][test_idx], pool=pseudo, ood=teacher_ood, temperature=temperature)
         ood_proba["teacher"].append(teacher_ood)
         if not args.no_baseline:
