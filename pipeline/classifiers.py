@@ -93,6 +93,18 @@ def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
+def gold_rows(gold: Sequence[bool] | None, n_rows: int) -> np.ndarray:
+    """Indices of the rows marked gold (people's labels); all rows when ``gold`` is None."""
+    if gold is None:
+        return np.arange(n_rows)
+    mask = np.asarray(gold, dtype=bool)
+    if mask.shape != (n_rows,):
+        raise ValueError(f"gold has {mask.size} items for {n_rows} rows")
+    if not mask.any():
+        raise ValueError("no gold rows to calibrate on: every training row is marked model-labelled")
+    return np.flatnonzero(mask)
+
+
 def heldout_predictions(model: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``(rows, calibrated probabilities)`` of training rows that a fitted model's scoring weights never saw.
 
@@ -212,9 +224,18 @@ class TfidfLogisticClassifier:
         return featuriser, coef, intercept
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        classes: Sequence[str] | None = None,
+        gold: Sequence[bool] | None = None,
     ) -> TfidfLogisticClassifier:
-        """Fit on normalised texts; ``classes`` fixes the label order (default: sorted labels)."""
+        """Fit on normalised texts; ``classes`` fixes the label order (default: sorted labels).
+
+        ``gold`` marks the rows whose labels people wrote (default: all). Every row is trained on, but the
+        calibration map and the abstention threshold are fitted on the gold rows' out-of-fold logits only:
+        on pseudo- or weak-labelled rows they would learn how well the model agrees with its teacher.
+        """
         self.classes_ = list(classes) if classes is not None else sorted(set(labels))
         index = {c: i for i, c in enumerate(self.classes_)}
         unknown = sorted(set(labels) - set(index))
@@ -244,12 +265,14 @@ class TfidfLogisticClassifier:
             final, *fitted = Parallel(n_jobs=min(self.n_jobs, len(jobs)))(jobs)
             for (_, test_idx), logits in zip(splits, fitted):
                 oof_logits[test_idx] = logits
-            self.temperature_, self.bias_ = fit_calibration(oof_logits, y, len(self.classes_))
+            trusted = gold_rows(gold, len(y))
+            self.temperature_, self.bias_ = fit_calibration(oof_logits[trusted], y[trusted], len(self.classes_))
+            self.calibration_rows_ = len(trusted)
             self.oof_proba_ = self._calibrate(oof_logits)
             if self.abstain_label is not None:
                 # Tuned on out-of-fold probabilities: never on rows the scoring model was fitted to.
                 self.abstain_threshold_, self.abstention_ = tune_threshold(
-                    self.oof_proba_, y, self.classes_, self.abstain_label
+                    self.oof_proba_[trusted], y[trusted], self.classes_, self.abstain_label
                 )
         else:
             final = self._fit_linear(texts, y)
@@ -405,11 +428,15 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
         return prepared
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        classes: Sequence[str] | None = None,
+        gold: Sequence[bool] | None = None,
     ) -> TfidfStaticLogisticClassifier:
         self._prepared_table()  # fail early (missing extra, missing file) and before the folds fork
         try:
-            super().fit(texts, labels, classes)
+            super().fit(texts, labels, classes, gold)
         finally:
             self.__dict__.pop("_prepared", None)
         if self.static_storage == "int8":  # post-training: what is evaluated next is what is saved
@@ -488,14 +515,22 @@ class EnsembleClassifier:
             built.append(registry.classifiers.get(member["classifier"])(**params))
         return built
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None) -> Any:
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        classes: Sequence[str] | None = None,
+        gold: Sequence[bool] | None = None,
+    ) -> Any:
+        """Fit every member; ``gold`` (people's labels) is passed on, and the temperature is fitted on gold rows."""
         self.classifiers_ = self._build()
         init_state = getattr(self, "init_state_", None)
         texts, labels = list(texts), list(labels)
+        trusted = gold_rows(gold, len(texts))
         for clf in self.classifiers_:
             if init_state is not None and str(getattr(clf, "init_encoder", "") or "").startswith("task:"):
                 clf.init_state_ = init_state
-            clf.fit(texts, labels, classes=classes)
+            clf.fit(texts, labels, classes=classes, gold=gold)
         self.classes_ = list(self.classifiers_[0].classes_)
         self.temperature_ = 1.0
         self.calibration_rows_ = 0
@@ -505,6 +540,7 @@ class EnsembleClassifier:
             common = parts[0][0]
             for rows, _ in parts[1:]:
                 common = np.intersect1d(common, rows)
+            common = np.intersect1d(common, trusted)
             if len(common):
                 index = {c: i for i, c in enumerate(self.classes_)}
                 y = np.asarray([index[labels[i]] for i in common], dtype=np.int64)

@@ -92,6 +92,22 @@ class TaskConfig(StrictModel):
     holdout: float = Field(
         0.0, ge=0.0, lt=1.0, description="Fraction of each training source held out (by a hash of the id)."
     )
+    model_labelled: list[str] = Field(
+        default_factory=list,
+        description="Training sources whose labels a model wrote (pseudo-labels): trained on, but never used to "
+        "fit the calibration or the abstention threshold. `weak:` sources count as such without being listed.",
+    )
+
+    @model_validator(mode="after")
+    def _model_labelled_in_train(self) -> TaskConfig:
+        missing = [name for name in self.model_labelled if name not in self.train]
+        if missing:
+            raise ValueError(f"model_labelled names sources that are not in train: {missing}")
+        return self
+
+    def is_model_labelled(self, source: str) -> bool:
+        """Whether ``source``'s labels came from a model or rule rather than from people."""
+        return source in self.model_labelled or source.startswith("weak:")
 
 
 class TrainConfig(StrictModel):

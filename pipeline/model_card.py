@@ -200,8 +200,11 @@ def render_model_card(bundle: ModelBundle) -> str:
     for task, entries in meta.get("training_data", {}).items():
         for entry in entries:
             files = ", ".join(f"`{f['path']}`" for f in entry["files"])
+            model_labelled = bool(entry.get("model_labelled"))
+            provenance = "; labels written by a model: trained on, not calibrated on" if model_labelled else ""
             lines.append(
                 f"- {task}: **{entry['dataset']}**, {entry['rows']:,} rows ({files}); labels {entry['label_counts']}"
+                + provenance
             )
             seen.add(entry["dataset"])
     lines += ["", "### Sources and licences", ""]

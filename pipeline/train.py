@@ -247,9 +247,20 @@ def train_bundle(
             if source is None or not hasattr(source, "encoder_state"):
                 raise ConfigError(f"{task}: init_encoder {source_task!r} needs that task's transformer in the config")
             classifier.init_state_ = source.encoder_state()
-        classifier.fit(texts, train_set.labels, classes=labels)
+        gold = None
+        if any(task_config.is_model_labelled(name) for name in task_config.train):
+            gold = [
+                not task_config.is_model_labelled(name)
+                for name, part in zip(task_config.train, parts)
+                for _ in range(len(part))
+            ]
+            log(f"{task}: calibrating on the {sum(gold):,} rows labelled by people (not on model-labelled sources)")
+        classifier.fit(texts, train_set.labels, classes=labels, gold=gold)
         classifiers[task] = classifier
         training_data[task] = [_describe(part, data_dir) for part in parts]
+        for name, entry in zip(task_config.train, training_data[task]):
+            if task_config.is_model_labelled(name):
+                entry["model_labelled"] = True
 
         task_metrics: dict[str, Any] = {}
         oof = getattr(classifier, "oof_proba_", None)

@@ -58,7 +58,7 @@ import numpy as np
 
 from pipeline import registry
 from pipeline.abstention import decide_labels, tune_threshold
-from pipeline.classifiers import fit_calibration, softmax
+from pipeline.classifiers import fit_calibration, gold_rows, softmax
 from pipeline.extras import MissingExtraError
 
 EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
@@ -260,9 +260,17 @@ class TransformerClassifier:
 
     # -- training ----------------------------------------------------------------------------------
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], classes: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        classes: Sequence[str] | None = None,
+        gold: Sequence[bool] | None = None,
     ) -> TransformerClassifier:
-        """Fine-tune on normalised texts; ``classes`` fixes the label order (default: sorted labels)."""
+        """Fine-tune on normalised texts; ``classes`` fixes the label order (default: sorted labels).
+
+        ``gold`` marks the rows whose labels people wrote (default: all): the calibration split (or the
+        out-of-fold rows that calibrate) and the abstention threshold use gold rows only; every row trains.
+        """
         torch = _require_torch()
         from transformers import AutoTokenizer
 
@@ -305,13 +313,17 @@ class TransformerClassifier:
                 _log(self.progress, f"fold {fold + 1}/{n_splits}")
                 network = self._train(ids, y, rows[train_idx], torch)
                 oof[rows[test_idx]] = self._torch_logits(network, [ids[i] for i in rows[test_idx]], torch)
-            calibration_logits, calibration_y = oof[rows], y[rows]
+            trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))
+            calibration_logits, calibration_y = oof[trusted], y[trusted]
             self.network_ = self._train(ids, y, rows, torch)
             self.holdout_ = None
             self.heldout_rows_: np.ndarray | None = None
             train_rows = rows
         else:
-            train_rows, held_rows = _holdout_split(y, rows, self.holdout_fraction, self.seed)
+            trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))
+            train_rows, held_rows = _holdout_split(y, trusted, self.holdout_fraction, self.seed)
+            if len(held_rows) < len(trusted):  # rows that are not gold are always trained on
+                train_rows = np.setdiff1d(rows, held_rows)
             self.network_ = self._train(ids, y, train_rows, torch)
             calibration_logits = self._torch_logits(self.network_, [ids[i] for i in held_rows], torch)
             calibration_y = y[held_rows]

@@ -180,15 +180,23 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 pairs = [(i, int(label[i])) for i in select_confident(pseudo, threshold, cap) if selectable[i]]
             added[name].append(len(pairs))
+            # As `voc train` does for a config with `model_labelled` sources: calibrate on people's labels only.
+            gold = [True] * len(train_texts) + [False] * len(pairs) if data.task.model_labelled else None
             student = registry.classifiers.get(student_name)(**student_params).fit(
-                train_texts + [unlabelled[i] for i, _ in pairs], train_labels + [classes[k] for _, k in pairs], classes
+                train_texts + [unlabelled[i] for i, _ in pairs],
+                train_labels + [classes[k] for _, k in pairs],
+                classes,
+                gold=gold,
             )
             proba[name][test_idx] = student.predict_proba(test_texts)
             ood_proba[name].append(student.predict_proba(ood_texts))
         print(f"fold {fold + 1}/{args.folds}: {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
     results: dict[str, Any] = {"variants": args.variants, "pseudo_labelled_per_fold": added, "pool": len(pool)}
-    print("| model | CV macro-F1 | favour-seeking F1 | question F1 | other F1 | out-of-industry: all / dev / test |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| model | CV macro-F1 | favour-seeking F1 | question F1 | other F1 | out-of-industry: all / dev / test "
+        "| ECE: CV / out-of-industry |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, p in proba.items():
         report = classification_metrics([str(v) for v in y], p, classes)
         ood_f1: dict[str, float] = {}
@@ -196,11 +204,21 @@ def main(argv: list[str] | None = None) -> int:
             gold = [ood.labels[i] for i in rows]
             scores = [classification_metrics(gold, q[rows], classes)["overall"]["macro_f1"] for q in ood_proba[name]]
             ood_f1[half] = float(np.mean(scores))
-        results[name] = {"overall": report["overall"], "per_class": report["per_class"], "ood_macro_f1": ood_f1}
+        # Each fold's model is scored on the whole out-of-industry set; the mean of their ECEs.
+        ood_ece = float(
+            np.mean([classification_metrics(ood.labels, q, classes)["overall"]["ece"] for q in ood_proba[name]])
+        )
+        results[name] = {
+            "overall": report["overall"],
+            "per_class": report["per_class"],
+            "ood_macro_f1": ood_f1,
+            "ood_ece": ood_ece,
+        }
         f1 = {c: report["per_class"][c]["f1"] for c in classes}
         print(
             f"| {name} | {report['overall']['macro_f1']:.4f} | {f1['favour-seeking']:.3f} | {f1['question']:.3f} | "
-            f"{f1['other']:.3f} | {ood_f1['all']:.4f} / {ood_f1['dev']:.4f} / {ood_f1['test']:.4f} |"
+            f"{f1['other']:.3f} | {ood_f1['all']:.4f} / {ood_f1['dev']:.4f} / {ood_f1['test']:.4f} "
+            f"| {report['overall']['ece']:.3f} / {ood_ece:.3f} |"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

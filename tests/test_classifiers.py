@@ -198,3 +198,44 @@ def test_ensemble_saved_before_recalibration_existed_loads_as_the_plain_mean(tmp
         loaded.predict_proba(texts),
         sum(0.5 * m.predict_proba(texts) for m in tuned.classifiers_),  # type: ignore[attr-defined]
     )
+
+
+def test_calibration_and_threshold_are_fitted_on_gold_rows_only() -> None:
+    """Pseudo-labelled rows are trained on, but the calibration must learn from people's labels alone."""
+    texts, labels = _data()
+    # People's labels, with every third one wrong (as hard posts are); the model-labelled copies agree with the
+    # text perfectly, so calibrating on them would make the model sure of itself.
+    noisy = [
+        CLASSES[(CLASSES.index(label) + 1) % len(CLASSES)] if i % 3 == 0 else label for i, label in enumerate(labels)
+    ]
+    all_texts, all_labels = texts + texts * 4, noisy + labels * 4
+    gold = [True] * len(texts) + [False] * (4 * len(texts))
+    settings: dict[str, object] = {
+        "min_df": 1,
+        "calibration_folds": 3,
+        "n_jobs": 1,
+        "C": 10.0,
+        "abstain_label": "other",
+    }
+    plain = TfidfLogisticClassifier(**settings).fit(all_texts, all_labels, classes=CLASSES)  # type: ignore[arg-type]
+    honest = TfidfLogisticClassifier(**settings).fit(  # type: ignore[arg-type]
+        all_texts, all_labels, classes=CLASSES, gold=gold
+    )
+    assert plain.oof_proba_ is not None and honest.oof_proba_ is not None
+    y = np.asarray([CLASSES.index(label) for label in noisy])
+    n = len(texts)
+    accuracy = float((honest.oof_proba_[:n].argmax(axis=1) == y).mean())
+    confidence_plain = float(plain.oof_proba_[:n].max(axis=1).mean())
+    confidence_honest = float(honest.oof_proba_[:n].max(axis=1).mean())
+    assert confidence_honest < confidence_plain - 0.05
+    assert abs(confidence_honest - accuracy) < abs(confidence_plain - accuracy)
+    # The threshold was tuned on the gold rows' out-of-fold probabilities.
+    expected = round(_macro_f1(y, honest.oof_proba_[:n].argmax(axis=1), len(CLASSES)), 4)
+    assert honest.abstention_["macro_f1_argmax"] == expected
+
+
+@pytest.mark.parametrize(("gold", "message"), [([True, False], "2 items"), ([False] * 32, "no gold rows")])
+def test_bad_gold_masks_are_refused(gold: list[bool], message: str) -> None:
+    texts, labels = _data()
+    with pytest.raises(ValueError, match=message):
+        TfidfLogisticClassifier(min_df=1, calibration_folds=2, n_jobs=1).fit(texts, labels, CLASSES, gold=gold)

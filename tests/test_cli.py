@@ -165,3 +165,30 @@ def test_output_may_not_overwrite_input(tiny_bundle_dir: Path, tmp_path: Path) -
     result = runner.invoke(app, ["score", "-m", str(tiny_bundle_dir), "-i", str(path), "-o", str(path)])
     assert result.exit_code == 2 and "also an input file" in result.output
     assert path.read_bytes() == before
+
+
+def test_model_labelled_sources_are_trained_on_but_not_calibrated_on(tmp_path: Path) -> None:
+    from .conftest import TINY_INTENT
+
+    people = [{"text": t, "intent": label} for label, texts in TINY_INTENT.items() for t in texts]
+    write_jsonl(tmp_path / "people.jsonl", people)
+    write_jsonl(tmp_path / "pseudo.jsonl", people[::2])
+    (tmp_path / "config.yaml").write_text(
+        "seed: 1\n"
+        "intent:\n  train: [people.jsonl, pseudo.jsonl]\n  model_labelled: [pseudo.jsonl]\n  cv_folds: 2\n"
+        "  params: {min_df: 1, n_jobs: 1}\n"
+    )
+    result = runner.invoke(
+        app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "b"), "--no-compare"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"calibrating on the {len(people)} rows labelled by people" in result.output
+    meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
+    assert [entry.get("model_labelled", False) for entry in meta["training_data"]["intent"]] == [False, True]
+    assert "not calibrated on" in (tmp_path / "b" / "README.md").read_text()
+
+    (tmp_path / "config.yaml").write_text(
+        "intent:\n  train: [people.jsonl]\n  model_labelled: [pseudo.jsonl]\n  params: {min_df: 1, n_jobs: 1}\n"
+    )
+    result = runner.invoke(app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "not in train: ['pseudo.jsonl']" in result.output
