@@ -35,6 +35,14 @@ def promote(
         Optional[str],
         typer.Option("--data", help="Compare both bundles on this labelled file now (else comparison.json)."),
     ] = None,
+    decide_by: Annotated[
+        Optional[str],
+        typer.Option(
+            "--decide-by",
+            help="point: refuse a challenger worse on the held-out rows; interval: only one whose whole bootstrap "
+            "interval of the difference is worse (default: the config's, point).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Promote even if worse or not comparable.")] = False,
     rollback: Annotated[
         bool, typer.Option("--rollback", help="Restore the bundle that the last promotion replaced.")
@@ -58,7 +66,14 @@ def promote(
                 if challenger is None:
                     raise InputError("give --challenger DIR (or --rollback)")
                 result = promote_bundle(
-                    challenger, current, metric=metric, min_delta=min_delta, force=force, data=data, keep=keep
+                    challenger,
+                    current,
+                    metric=metric,
+                    min_delta=min_delta,
+                    force=force,
+                    data=data,
+                    keep=keep,
+                    decide_by=decide_by,
                 )
         except PromotionRefused as exc:
             raise _fail(f"error: {' '.join(str(exc).split())}", PROMOTION_REFUSED_EXIT) from None

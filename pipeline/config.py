@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -77,6 +77,15 @@ class PromotionConfig(StrictModel):
     metric: str = Field("intent/macro_f1", description="task/metric of the pooled held-out evaluation.")
     min_delta: float = Field(0.0, description="The challenger may be at most this much worse and still win.")
     keep: int = Field(5, ge=1, description="Previous bundles kept for rollback.")
+    bootstrap: int = Field(
+        1000, ge=0, description="Paired bootstrap resamples for the interval of the difference (0: no interval)."
+    )
+    confidence: float = Field(0.95, gt=0.0, lt=1.0, description="Coverage of that interval.")
+    decide_by: Literal["point", "interval"] = Field(
+        "point",
+        description="point: the challenger must not be worse than min_delta on the held-out rows; interval: it "
+        "is refused only when the whole interval of the difference lies below -min_delta (clearly worse).",
+    )
 
 
 class TaskConfig(StrictModel):

@@ -78,6 +78,36 @@ def _proba(bundle: ModelBundle, task: str, texts: Sequence[str]) -> np.ndarray:
     return proba
 
 
+def paired_bootstrap_interval(
+    labels: Sequence[str],
+    new: tuple[np.ndarray, Sequence[str]],
+    old: tuple[np.ndarray, Sequence[str]],
+    metric: str,
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of the improvement (challenger minus champion; positive = better) on ``metric``.
+
+    Both bundles are scored on the *same* resampled rows each time, so what the rows have in common cancels:
+    a difference of one post in 577 is seen for what it is. ``new`` and ``old`` are ``(probabilities, classes)``.
+    """
+    gold = np.asarray(labels, dtype=object)
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    rng = np.random.default_rng(seed)
+    deltas = np.empty(resamples)
+    for r in range(resamples):
+        rows = rng.integers(0, len(gold), len(gold))
+        sample = gold[rows].tolist()
+        a = classification_metrics(sample, new[0][rows], new[1])["overall"][metric]
+        b = classification_metrics(sample, old[0][rows], old[1])["overall"][metric]
+        deltas[r] = sign * (a - b)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(deltas, [tail, 1.0 - tail])
+    return round(float(low), 6), round(float(high), 6)
+
+
 def compare_bundles(
     challenger: ModelBundle,
     champion: ModelBundle,
@@ -86,11 +116,15 @@ def compare_bundles(
     metric: str = DEFAULT_METRIC,
     min_delta: float = 0.0,
     champion_path: str | Path | None = None,
+    bootstrap: int = 1000,
+    confidence: float = 0.95,
+    decide_by: str = "point",
 ) -> dict[str, Any]:
     """Evaluate both bundles on the same held-out sets (per task) and decide on ``metric``.
 
     Per task, every set is reported separately and pooled (all its sets together); the decision uses the
-    pooled value of ``metric``. Returns a JSON-ready dict with ``decision.not_worse``.
+    pooled value of ``metric``, with a paired bootstrap interval of the difference (``bootstrap`` resamples;
+    0: none) and ``decide_by`` (see :func:`decide`). Returns a JSON-ready dict with ``decision.not_worse``.
     """
     task, name = parse_metric(metric)
     where = champion_path or champion.path
@@ -107,15 +141,25 @@ def compare_bundles(
         "tasks": {},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    interval: tuple[float, float] | None = None
     for task_name, sets in heldout.items():
         if task_name not in challenger.classifiers or task_name not in champion.classifiers or not sets:
             continue
         report: dict[str, Any] = {"sets": {}}
         for set_name, data in sets.items():
-            report["sets"][set_name] = _compare_on(challenger, champion, task_name, data)
+            report["sets"][set_name], _ = _compare_on(challenger, champion, task_name, data)
         pooled = concat(*sets.values(), name="pooled") if len(sets) > 1 else next(iter(sets.values()))
-        report["pooled"] = _compare_on(challenger, champion, task_name, pooled)
+        report["pooled"], scored = _compare_on(challenger, champion, task_name, pooled)
         result["tasks"][task_name] = report
+        if task_name == task and bootstrap > 0 and len(pooled):
+            interval = paired_bootstrap_interval(
+                pooled.labels,
+                scored["challenger"],
+                scored["champion"],
+                name,
+                resamples=bootstrap,
+                confidence=confidence,
+            )
     if task not in result["tasks"]:
         result["decision"] = {
             "comparable": False,
@@ -125,16 +169,23 @@ def compare_bundles(
         return result
     pooled = result["tasks"][task]["pooled"]
     new, old = float(pooled["challenger"][name]), float(pooled["champion"][name])
-    result["decision"] = _decision(name, new, old, int(pooled["n"]), min_delta)
+    result["decision"] = decide(
+        name, new, old, int(pooled["n"]), min_delta, interval=interval, confidence=confidence, decide_by=decide_by
+    )
     return result
 
 
-def _compare_on(challenger: ModelBundle, champion: ModelBundle, task: str, data: LabelledTexts) -> dict[str, Any]:
+def _compare_on(
+    challenger: ModelBundle, champion: ModelBundle, task: str, data: LabelledTexts
+) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray, list[str]]]]:
+    """Both bundles' metrics on ``data``, and their ``(probabilities, classes)`` by role."""
     out: dict[str, Any] = {"n": len(data)}
+    scored: dict[str, tuple[np.ndarray, list[str]]] = {}
     for role, bundle in (("challenger", challenger), ("champion", champion)):
-        proba = _proba(bundle, task, data.texts)
-        out[role] = classification_metrics(data.labels, proba, bundle.classifiers[task].classes_)["overall"]
-    return out
+        classes = list(bundle.classifiers[task].classes_)
+        scored[role] = (_proba(bundle, task, data.texts), classes)
+        out[role] = classification_metrics(data.labels, scored[role][0], classes)["overall"]
+    return out, scored
 
 
 def compare_on_file(
@@ -145,6 +196,9 @@ def compare_on_file(
     metric: str,
     min_delta: float = 0.0,
     champion_path: Path | None = None,
+    bootstrap: int = 1000,
+    confidence: float = 0.95,
+    decide_by: str = "point",
 ) -> dict[str, Any]:
     """:func:`compare_bundles` on one labelled file (``--data``) for every task labelled in it."""
     from pipeline.sources import load_labelled
@@ -158,7 +212,15 @@ def compare_on_file(
             if name == task:
                 raise
     return compare_bundles(
-        challenger, champion, heldout, metric=metric, min_delta=min_delta, champion_path=champion_path
+        challenger,
+        champion,
+        heldout,
+        metric=metric,
+        min_delta=min_delta,
+        champion_path=champion_path,
+        bootstrap=bootstrap,
+        confidence=confidence,
+        decide_by=decide_by,
     )
 
 
@@ -279,8 +341,11 @@ def promote(
     force: bool = False,
     data: str | None = None,
     keep: int | None = None,
+    decide_by: str | None = None,
 ) -> dict[str, Any]:
     """Replace ``current`` by ``challenger`` if it is not worse; the replaced bundle goes to the history.
+
+    ``metric``, ``min_delta``, ``keep`` and ``decide_by`` default to the challenger's ``promotion`` config.
 
     The evidence is the challenger's ``comparison.json`` (written by ``voc train --champion``), which must have
     been made against the bundle now at ``current`` (same fingerprint), or a fresh comparison on ``data``.
@@ -296,15 +361,28 @@ def promote(
     parse_metric(metric)
     min_delta = float(min_delta if min_delta is not None else promotion.get("min_delta", 0.0))
     keep = int(keep if keep is not None else promotion.get("keep", 5))
+    decide_by = decide_by or str(promotion.get("decide_by", "point"))
+    if decide_by not in ("point", "interval"):
+        raise InputError(f"--decide-by must be point or interval, not {decide_by!r}")
     result: dict[str, Any] = {"challenger": str(challenger), "current": str(current), "metric": metric}
     with _locked(current):
         comparison: dict[str, Any] | None = None
         if current.exists():
             old = ModelBundle.load(current)
             if data is not None:
-                comparison = compare_on_file(new, old, data, metric=metric, min_delta=min_delta, champion_path=current)
+                comparison = compare_on_file(
+                    new,
+                    old,
+                    data,
+                    metric=metric,
+                    min_delta=min_delta,
+                    champion_path=current,
+                    bootstrap=int(promotion.get("bootstrap", 1000)),
+                    confidence=float(promotion.get("confidence", 0.95)),
+                    decide_by=decide_by,
+                )
             else:
-                comparison = _stored_comparison(challenger, current, metric, min_delta)
+                comparison = _stored_comparison(challenger, current, metric, min_delta, decide_by)
             decision = comparison.get("decision", {}) if comparison else {}
             result["comparison"] = decision or None
             if not force:
@@ -319,8 +397,8 @@ def promote(
                 if not decision["not_worse"]:
                     raise PromotionRefused(
                         f"not promoted: {challenger} is worse than {current} on {metric} "
-                        f"({decision['challenger']:.4f} vs {decision['champion']:.4f}, n={decision['n']}); "
-                        "use --force to promote anyway"
+                        f"({decision['challenger']:.4f} vs {decision['champion']:.4f}, n={decision['n']}"
+                        f"{interval_note(decision)}); use --force to promote anyway"
                     )
         entry = install_bundle(
             challenger,
@@ -334,7 +412,9 @@ def promote(
     return result
 
 
-def _stored_comparison(challenger: Path, current: Path, metric: str, min_delta: float) -> dict[str, Any] | None:
+def _stored_comparison(
+    challenger: Path, current: Path, metric: str, min_delta: float, decide_by: str = "point"
+) -> dict[str, Any] | None:
     path = challenger / COMPARISON_FILE
     if not path.exists():
         return None
@@ -344,15 +424,28 @@ def _stored_comparison(challenger: Path, current: Path, metric: str, min_delta: 
         raise InputError(f"{path} is not valid JSON") from None
     if comparison.get("champion", {}).get("fingerprint") != bundle_fingerprint(current):
         return None
-    if comparison.get("metric") != metric or comparison.get("min_delta") != min_delta:
-        # Re-decide on the stored numbers for another metric or tolerance.
+    stored_rule = (comparison.get("decision") or {}).get("decided_by", "point")
+    if comparison.get("metric") != metric or comparison.get("min_delta") != min_delta or stored_rule != decide_by:
+        # Re-decide on the stored numbers for another metric, tolerance or rule.
         task, name = parse_metric(metric)
         pooled = comparison.get("tasks", {}).get(task, {}).get("pooled")
         if pooled is None:
             comparison["decision"] = {"comparable": False, "reason": f"{path} has no {task} evaluation"}
             return comparison
         new, old = float(pooled["challenger"][name]), float(pooled["champion"][name])
-        comparison["decision"] = _decision(name, new, old, int(pooled["n"]), min_delta)
+        # The stored interval is for the stored metric: another metric is decided on its point values.
+        stored = comparison.get("decision") or {}
+        interval = stored.get("interval") if comparison.get("metric") == metric else None
+        comparison["decision"] = decide(
+            name,
+            new,
+            old,
+            int(pooled["n"]),
+            min_delta,
+            interval=tuple(interval) if interval else None,
+            confidence=float(stored.get("confidence", 0.95)),
+            decide_by=decide_by,
+        )
     return comparison
 
 
@@ -392,14 +485,50 @@ def rollback(current: str | Path) -> dict[str, Any]:
     return {"current": str(current), "restored": entry, "rolled_back": rolled_back}
 
 
-def _decision(metric: str, new: float, old: float, n: int, min_delta: float) -> dict[str, Any]:
-    """Whether the challenger is not worse than the champion on ``metric`` (within ``min_delta``)."""
+def interval_note(decision: Mapping[str, Any]) -> str:
+    """``", difference -0.0009, 95% CI [-0.0121, +0.0104]: within noise"`` when the decision has an interval."""
+    interval = decision.get("interval")
+    if not interval:
+        return ""
+    share = round(100 * float(decision.get("confidence", 0.95)))
+    return (
+        f", difference {decision['improvement']:+.4f}, {share}% CI [{interval[0]:+.4f}, {interval[1]:+.4f}]: "
+        f"{decision.get('verdict')}"
+    )
+
+
+def decide(
+    metric: str,
+    new: float,
+    old: float,
+    n: int,
+    min_delta: float,
+    *,
+    interval: tuple[float, float] | None = None,
+    confidence: float = 0.95,
+    decide_by: str = "point",
+) -> dict[str, Any]:
+    """Whether the challenger is not worse than the champion on ``metric`` (within ``min_delta``).
+
+    ``decide_by="point"`` compares the two values; ``"interval"`` refuses only a challenger whose whole
+    interval of the improvement lies below ``-min_delta`` (clearly worse, not just worse on these rows), and
+    falls back to the point rule when there is no interval. ``verdict`` reads the interval either way.
+    """
+    if decide_by not in ("point", "interval"):
+        raise ValueError(f"decide_by must be 'point' or 'interval', not {decide_by!r}")
     delta = new - old if metric not in LOWER_IS_BETTER else old - new  # positive = challenger better
-    return {
+    decision: dict[str, Any] = {
         "comparable": True,
         "challenger": new,
         "champion": old,
         "improvement": round(delta, 6),
         "n": n,
-        "not_worse": bool(delta >= -min_delta),
     }
+    by_interval = decide_by == "interval" and interval is not None
+    if interval is not None:
+        low, high = interval
+        verdict = "better" if low > 0 else "worse" if high < 0 else "within noise"
+        decision.update({"interval": [low, high], "confidence": confidence, "verdict": verdict})
+    decision["decided_by"] = "interval" if by_interval else "point"
+    decision["not_worse"] = bool(interval[1] >= -min_delta) if by_interval and interval else bool(delta >= -min_delta)
+    return decision

@@ -155,7 +155,7 @@ def run_training(
     summary: dict[str, Any] = {"bundle": str(output), "seconds": round(run.seconds, 1)}
     comparison: dict[str, Any] | None = None
     if champion_bundle is not None and champion_dir is not None:
-        from pipeline.promote import COMPARISON_FILE, compare_bundles
+        from pipeline.promote import COMPARISON_FILE, compare_bundles, interval_note
 
         comparison = compare_bundles(
             run.bundle,
@@ -164,6 +164,9 @@ def run_training(
             metric=config.promotion.metric,
             min_delta=config.promotion.min_delta,
             champion_path=champion_dir,
+            bootstrap=config.promotion.bootstrap,
+            confidence=config.promotion.confidence,
+            decide_by=config.promotion.decide_by,
         )
         run.bundle.extra_files[COMPARISON_FILE] = json.dumps(comparison, indent=2, sort_keys=True) + "\n"
         decision = comparison["decision"]
@@ -174,7 +177,8 @@ def run_training(
             verdict = "not worse" if decision["not_worse"] else "WORSE"
             log(
                 f"comparison with {champion_dir} on {config.promotion.metric} (n={decision['n']}): "
-                f"new {decision['challenger']:.4f} vs champion {decision['champion']:.4f}: {verdict}"
+                f"new {decision['challenger']:.4f} vs champion {decision['champion']:.4f}{interval_note(decision)}; "
+                f"by the {'interval' if decision['decided_by'] == 'interval' else 'point values'}: {verdict}"
             )
 
     if (output / "metadata.json").exists():
@@ -190,9 +194,10 @@ def run_training(
         run.bundle.path = output
         summary["previous"] = str(history_dir(output) / entry["name"]) if entry else None
         if comparison is not None and comparison["decision"].get("not_worse") is False:
+            noise = " (within noise)" if comparison["decision"].get("verdict") == "within noise" else ""
             log(
-                f"warning: the new bundle is worse than the one it replaced; `voc promote --rollback --current "
-                f"{output}` restores it"
+                f"warning: the new bundle is worse than the champion{noise}; `voc promote --rollback --current "
+                f"{output}` restores the bundle it replaced"
             )
     else:
         run.bundle.save(output)

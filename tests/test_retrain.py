@@ -382,3 +382,68 @@ def test_bad_training_config_is_one_error_line(tmp_path: Path) -> None:
                                                                                   str(tmp_path / "o")]))  # fmt: skip
     with pytest.raises(VocError):
         load_config(config)
+
+
+# -- the interval of the difference --------------------------------------------------------------------------
+
+
+def _onehot(pred: list[int], k: int = 3) -> np.ndarray:
+    return np.eye(k)[pred] * 0.9 + 0.1 / k
+
+
+def test_paired_bootstrap_interval_sees_one_post_as_noise_and_many_as_a_difference() -> None:
+    from pipeline.promote import decide, paired_bootstrap_interval
+
+    classes = ["a", "b", "c"]
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 600)
+    labels = [classes[i] for i in gold]
+    old = np.where(rng.random(600) < 0.75, gold, (gold + 1) % 3)  # 75% right
+    one_worse = old.copy()
+    one_worse[np.flatnonzero(old == gold)[0]] = (gold[np.flatnonzero(old == gold)[0]] + 1) % 3
+    low, high = paired_bootstrap_interval(
+        labels, (_onehot(list(one_worse)), classes), (_onehot(list(old)), classes), "accuracy", resamples=300
+    )
+    assert low < 0 <= high  # one post worse: the interval holds 0
+    point = decide("accuracy", 0.7483, 0.75, 600, 0.0, interval=(low, high), decide_by="point")
+    by_interval = decide("accuracy", 0.7483, 0.75, 600, 0.0, interval=(low, high), decide_by="interval")
+    assert point["verdict"] == by_interval["verdict"] == "within noise"
+    assert point["not_worse"] is False and by_interval["not_worse"] is True
+
+    much_better = np.where(rng.random(600) < 0.6, gold, old)  # many posts fixed
+    low, high = paired_bootstrap_interval(
+        labels, (_onehot(list(much_better)), classes), (_onehot(list(old)), classes), "accuracy", resamples=300
+    )
+    assert 0 < low < high
+    # Lower-is-better metrics are turned round: a better calibrated challenger has a positive improvement.
+    low, high = paired_bootstrap_interval(
+        labels, (np.eye(3)[old] * 0.625 + 0.125, classes), (_onehot(list(old)), classes), "log_loss", resamples=100
+    )  # the challenger says 0.75 where the champion says 0.93, for 75% accuracy
+    assert low > 0
+    with pytest.raises(ValueError, match="decide_by"):
+        decide("accuracy", 0.7, 0.7, 10, 0.0, decide_by="vote")
+
+
+def test_training_comparison_reports_the_interval_and_can_decide_by_it(labelled: Path, tmp_path: Path) -> None:
+    current, challenger = tmp_path / "current", tmp_path / "challenger"
+    _train(["-c", str(_config(tmp_path, holdout=0.25)), "-o", str(current)])
+    config = _config(tmp_path, holdout=0.25, C=2.0)
+    config.write_text(config.read_text() + "promotion: {decide_by: interval, bootstrap: 200, min_delta: -1}\n")
+    _train(["-c", str(config), "-o", str(challenger), "--champion", str(current)])
+    decision = json.loads((challenger / "comparison.json").read_text())["decision"]
+    low, high = decision["interval"]
+    assert low <= decision["improvement"] <= high and decision["confidence"] == 0.95
+    assert decision["decided_by"] == "interval" and decision["verdict"] in {"better", "worse", "within noise"}
+    # Must be better by a full point: even the top of the interval is not, so promotion is refused.
+    assert decision["not_worse"] is False
+    line = _error_line(runner.invoke(app, ["promote", "--challenger", str(challenger), "--current", str(current)]), 3)
+    assert "CI [" in line and "not promoted" in line
+    # The same comparison, decided by the interval with the default tolerance: a point of noise is no refusal.
+    args = ["promote", "--challenger", str(challenger), "--current", str(current), "--min-delta", "0"]
+    result = runner.invoke(app, [*args, "--decide-by", "interval"])
+    if high >= 0:
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["comparison"]["decided_by"] == "interval"
+    else:
+        assert result.exit_code == 3
+    assert "--decide-by must be" in _error_line(runner.invoke(app, [*args, "--decide-by", "vote"]))
