@@ -335,13 +335,26 @@ def evaluate(
         "reports/evaluate"
     ),
     text_field: TextFieldOption = "text",
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap", min=0, help="Resamples for 95% intervals of accuracy, macro-F1, macro-recall (0: none)."
+        ),
+    ] = 1000,
 ) -> None:
     """Evaluate a bundle on labelled data: metrics as JSON on stdout (overall, per class, slices) and a report."""
     with _errors():
         from pipeline.evaluate import run_evaluation
 
         report = run_evaluation(
-            model=model, data=data, dataset=dataset, data_dir=data_dir, task=task, output=output, text_field=text_field
+            model=model,
+            data=data,
+            dataset=dataset,
+            data_dir=data_dir,
+            task=task,
+            output=output,
+            text_field=text_field,
+            bootstrap=bootstrap,
         )
         typer.echo(json.dumps(report, indent=2))
 

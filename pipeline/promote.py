@@ -31,7 +31,7 @@ import numpy as np
 from pipeline.bundle import ModelBundle
 from pipeline.datasets import LabelledTexts, concat
 from pipeline.errors import InputError, VocError
-from pipeline.evaluate import classification_metrics
+from pipeline.evaluate import bootstrap_interval, classification_metrics
 from pipeline.io import write_json_atomic
 
 COMPARISON_FILE = "comparison.json"
@@ -95,17 +95,14 @@ def paired_bootstrap_interval(
     """
     gold = np.asarray(labels, dtype=object)
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-    rng = np.random.default_rng(seed)
-    deltas = np.empty(resamples)
-    for r in range(resamples):
-        rows = rng.integers(0, len(gold), len(gold))
+
+    def improvement(rows: np.ndarray) -> float:
         sample = gold[rows].tolist()
         a = classification_metrics(sample, new[0][rows], new[1])["overall"][metric]
         b = classification_metrics(sample, old[0][rows], old[1])["overall"][metric]
-        deltas[r] = sign * (a - b)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(deltas, [tail, 1.0 - tail])
-    return round(float(low), 6), round(float(high), 6)
+        return sign * float(a - b)
+
+    return bootstrap_interval(len(gold), improvement, resamples=resamples, confidence=confidence, seed=seed)
 
 
 def compare_bundles(

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         if teacher_data.target.ids != data.target.ids:
             parser.error("--teacher-data-config must cross-validate on the same posts as the student config")
         teacher_extra_texts, teacher_extra_labels = teacher_data.extra_texts, teacher_data.extra_labels
-    # threshold:cap[:prior]; "prior" selects with select_prior_matched (label shares = the teacher's soft prior)
+    # threshold:cap[:how]; "prior" selects with select_prior_matched (label shares = the teacher's soft prior);
+    # "drop-LABEL" leaves out the pseudo-labels of one class
     variants = [
         (float(t), int(c), rest[0] if rest else "") for t, c, *rest in (v.split(":") for v in args.variants.split(","))
     ]
@@ -179,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                 pairs = [(int(kept[i]), k) for i, k in select_prior_matched(pseudo[kept], threshold, cap)]
             else:
                 pairs = [(i, int(label[i])) for i in select_confident(pseudo, threshold, cap) if selectable[i]]
+            if how.startswith("drop-"):  # e.g. drop-favour-seeking: no pseudo-label of that class (its precision
+                dropped = classes.index(how[len("drop-") :])  # was 47 of 237 when people checked it, session 10)
+                pairs = [(i, k) for i, k in pairs if k != dropped]
             added[name].append(len(pairs))
             # As `voc train` does for a config with `model_labelled` sources: calibrate on people's labels only.
             gold = [True] * len(train_texts) + [False] * len(pairs) if data.task.model_labelled else None

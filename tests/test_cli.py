@@ -146,8 +146,14 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert set(report["tasks"]) == {"intent"}
-    assert {"overall", "per_class", "slices"} <= set(report["tasks"]["intent"])
-    assert (tmp_path / "report" / "evaluation.md").exists()
+    assert {"overall", "per_class", "slices", "intervals"} <= set(report["tasks"]["intent"])
+    assert report["tasks"]["intent"]["intervals"]["resamples"] == 1000
+    assert "95% bootstrap intervals" in (tmp_path / "report" / "evaluation.md").read_text()
+    result = runner.invoke(
+        app, ["evaluate", "--model", str(tmp_path / "b"), "--data", str(labelled), "--output", str(tmp_path / "r2"),
+              "--bootstrap", "0"],
+    )  # fmt: skip
+    assert result.exit_code == 0 and "intervals" not in json.loads(result.stdout)["tasks"]["intent"]
 
 
 def test_max_chars_flag_truncates_and_flags(tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
