@@ -75,25 +75,37 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _with_interval(overall: dict[str, Any], intervals: dict[str, Any], metric: str) -> str:
+    """``0.608 [0.549, 0.669]`` where the report has a bootstrap interval for ``metric``, else ``0.608``."""
+    value = f"{overall[metric]:.3f}"
+    if metric not in intervals:
+        return value
+    low, high = intervals[metric]
+    return f"{value} [{low:.3f}, {high:.3f}]"
+
+
 def _metrics_section(metrics: dict[str, Any]) -> str:
     rows = []
     for task, reports in metrics.items():
         for name, report in reports.items():
-            o = report["overall"]
+            o, ci = report["overall"], report.get("intervals") or {}
             rows.append(
                 [
                     task,
                     name,
                     f"{o['n']:,}",
-                    f"{o['accuracy']:.3f}",
-                    f"{o['macro_f1']:.3f}",
-                    f"{o['macro_recall']:.3f}",
+                    *(_with_interval(o, ci, m) for m in ("accuracy", "macro_f1", "macro_recall")),
                     f"{o['ece']:.3f}",
                 ]
             )
     if not rows:
         return "No evaluation was run."
     out = [_table(rows, ["task", "evaluated on", "n", "accuracy", "macro-F1", "macro-recall", "ECE"])]
+    if any("intervals" in report for reports in metrics.values() for report in reports.values()):
+        out.append(
+            "\nIn brackets: 95% bootstrap intervals (1,000 resamples of the held-out posts): how far a number could "
+            "move on another sample of the same size."
+        )
     for task, reports in metrics.items():
         for name, report in reports.items():
             per_class = report.get("per_class", {})

@@ -431,6 +431,10 @@ def test_training_comparison_reports_the_interval_and_can_decide_by_it(labelled:
     config.write_text(config.read_text() + "promotion: {decide_by: interval, bootstrap: 200, min_delta: -1}\n")
     _train(["-c", str(config), "-o", str(challenger), "--champion", str(current)])
     decision = json.loads((challenger / "comparison.json").read_text())["decision"]
+    # The held-out part's metrics carry their own bootstrap intervals, shown in the model card.
+    holdout = json.loads((challenger / "metadata.json").read_text())["metrics"]["intent"]["holdout:labelled.jsonl"]
+    assert holdout["intervals"]["macro_f1"][0] <= holdout["overall"]["macro_f1"] <= holdout["intervals"]["macro_f1"][1]
+    assert "95% bootstrap intervals" in (challenger / "README.md").read_text()
     low, high = decision["interval"]
     assert low <= decision["improvement"] <= high and decision["confidence"] == 0.95
     assert decision["decided_by"] == "interval" and decision["verdict"] in {"better", "worse", "within noise"}
