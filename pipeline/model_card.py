@@ -152,9 +152,11 @@ def _abstention_note(label: str, clf: Any) -> str:
 
 
 def _quantisation_note(check: dict[str, Any]) -> str:
+    kept = check.get("float_matmuls")
     return (
         f"on {check['rows']:,} calibration-holdout posts, accuracy {check['accuracy_fp32']:.3f} in fp32 and "
         f"{check['accuracy_onnx']:.3f} in int8, labels agree on {check['agreement']:.1%}"
+        + (f"; {kept} feed-forward output MatMuls kept in float" if kept else "")
     )
 
 

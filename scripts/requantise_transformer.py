@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["static", "dynamic"], default="static")
     parser.add_argument("--rows", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quantise-ffn-output",
+        action="store_true",
+        help="quantise the feed-forward output MatMuls too (the setting before session 10; default: keep them float)",
+    )
     args = parser.parse_args(argv)
     if args.out.exists():
         raise SystemExit(f"error: {args.out} exists; choose a new --out")
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         for member in members:
             member._configure_tokenizer()
             member.quantisation = args.mode
+            member.quantise_ffn_output = args.quantise_ffn_output
             member.quantisation_sample_ = member._encode(chosen)
             member.onnx = "int8"
             # The saved holdout check measured the old int8 model; the holdout itself is not in the bundle.

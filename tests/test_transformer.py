@@ -159,6 +159,18 @@ def test_save_load_onnx_int8_round_trip(fitted: TransformerClassifier, tmp_path:
     from pipeline.model_card import render_model_card
 
     assert "ONNX (static int8 quantisation)" in render_model_card(ModelBundle.load(tmp_path / "bundle"))
+    # The feed-forward output MatMuls (one per layer, fed by GELU) stay float: no int8 kernel reads their input.
+    import onnx
+
+    from pipeline.transformer import activation_fed_matmuls
+
+    layers = fitted._network().encoder.config.num_hidden_layers
+    assert spec["quantisation_check"]["float_matmuls"] == layers
+    graph = onnx.load(str(tmp_path / "bundle" / "intent" / "model.int8.onnx")).graph
+    float_matmuls = [n.name for n in graph.node if n.op_type == "MatMul" and "output/dense" in n.name]
+    assert len(float_matmuls) == layers and all("attention" not in n for n in float_matmuls)
+    assert activation_fed_matmuls(tmp_path / "bundle" / "intent" / "model.int8.onnx") == float_matmuls
+    assert "feed-forward output MatMuls kept in float" in render_model_card(ModelBundle.load(tmp_path / "bundle"))
     loaded.runtime = "torch"
     np.testing.assert_allclose(loaded.predict_proba(texts), fp32, atol=1e-5)
     assert loaded.predict_proba([]).shape == (0, 5)
