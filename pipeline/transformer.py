@@ -327,15 +327,16 @@ class TransformerClassifier:
             train_rows = rows
         else:
             trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))
-            train_rows, held_rows = _holdout_split(y, trusted, self.holdout_fraction, self.seed)
-            if len(held_rows) < len(trusted):  # rows that are not gold are always trained on
-                train_rows = np.setdiff1d(rows, held_rows)
+            _, held_rows = _holdout_split(y, trusted, self.holdout_fraction, self.seed)
+            split = len(held_rows) < len(trusted)
+            # Every row that is not held out trains, model-labelled ones included. (Without a split, e.g. on
+            # fewer than 10 gold rows, it calibrates on gold rows it was trained on: tests only.)
+            train_rows = np.setdiff1d(rows, held_rows) if split else rows
             self.network_ = self._train(ids, y, train_rows, torch)
             calibration_logits = self._torch_logits(self.network_, [ids[i] for i in held_rows], torch)
             calibration_y = y[held_rows]
             self.holdout_ = ([texts[i] for i in held_rows], calibration_y)
-            # (No held-out rows when the split is disabled: then it calibrated on its own training rows.)
-            self.heldout_rows_ = held_rows if len(held_rows) < len(rows) else None
+            self.heldout_rows_ = held_rows if split else None
         # Posts whose activations fix the int8 ranges at export: training posts, never the holdout that
         # measures the quantisation loss.
         sample = np.random.default_rng(self.seed).permutation(train_rows)[: self.quantisation_rows]

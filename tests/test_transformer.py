@@ -322,3 +322,31 @@ def test_score_with_workers_on_the_torch_runtime_does_not_hang(
         pytest.fail("voc score -w 2 hung on the torch runtime")
     assert process.returncode == 0, stderr
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == len(texts) * 20
+
+
+@pytest.mark.parametrize("holdout_fraction", [0.2, 0.0])
+def test_gold_rows_alone_calibrate_and_every_other_row_trains(
+    tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch, holdout_fraction: float
+) -> None:
+    texts, labels = _data()
+    gold = [i % 2 == 0 for i in range(len(texts))]  # odd rows: "pseudo-labels"
+    trained: list[np.ndarray] = []
+    original = TransformerClassifier._train
+
+    def spy(
+        self: TransformerClassifier, ids: list[list[int]], y: np.ndarray, rows: np.ndarray, torch: object
+    ) -> object:
+        trained.append(np.asarray(rows))
+        return original(self, ids, y, rows, torch)
+
+    monkeypatch.setattr(TransformerClassifier, "_train", spy)
+    clf = _classifier(tiny_encoder, epochs=1, onnx="none", holdout_fraction=holdout_fraction)
+    clf.fit(texts, labels, list(TEXTS), gold=gold)
+    (rows,) = trained
+    odd = {i for i in range(len(texts)) if not gold[i]}
+    assert odd <= set(rows.tolist()), "model-labelled rows are always trained on"
+    if holdout_fraction:
+        held = set(clf.heldout_rows_.tolist())
+        assert held and all(gold[i] for i in held) and not held & set(rows.tolist())
+    else:  # no split: calibrated on (gold) training rows, and no rows claimed as held out
+        assert clf.heldout_rows_ is None and len(rows) == len(texts)
