@@ -267,7 +267,6 @@ class TfidfLogisticClassifier:
                 oof_logits[test_idx] = logits
             trusted = gold_rows(gold, len(y))
             self.temperature_, self.bias_ = fit_calibration(oof_logits[trusted], y[trusted], len(self.classes_))
-            self.calibration_rows_ = len(trusted)
             self.oof_proba_ = self._calibrate(oof_logits)
             if self.abstain_label is not None:
                 # Tuned on out-of-fold probabilities: never on rows the scoring model was fitted to.

@@ -101,10 +101,12 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
     if not rows:
         return "No evaluation was run."
     out = [_table(rows, ["task", "evaluated on", "n", "accuracy", "macro-F1", "macro-recall", "ECE"])]
-    if any("intervals" in report for reports in metrics.values() for report in reports.values()):
+    intervals = [r["intervals"] for reports in metrics.values() for r in reports.values() if "intervals" in r]
+    if intervals:
+        share, resamples = round(100 * intervals[0]["confidence"]), intervals[0]["resamples"]
         out.append(
-            "\nIn brackets: 95% bootstrap intervals (1,000 resamples of the held-out posts): how far a number could "
-            "move on another sample of the same size."
+            f"\nIn brackets: {share}% bootstrap intervals ({resamples:,} resamples of the held-out posts): how far a "
+            "number could move on another sample of the same size."
         )
     for task, reports in metrics.items():
         for name, report in reports.items():

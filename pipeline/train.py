@@ -280,13 +280,13 @@ def train_bundle(
             proba = classifier.predict_proba(cache.normalised(name, task))
             task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
             # How far each number could move on another sample of this size (the model card shows it).
-            task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels, resamples=1000)
+            task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)
             training_data.setdefault(f"{task}:evaluation", []).append(_describe(held_out, data_dir))
             heldout.setdefault(task, {})[name] = held_out
         for name, (held_out, held_out_texts) in holdout_parts.items():
             proba = classifier.predict_proba(held_out_texts)
             task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
-            task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels, resamples=1000)
+            task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)
             description = _describe(held_out, data_dir)
             description["holdout"] = task_config.holdout
             training_data.setdefault(f"{task}:evaluation", []).append(description)

@@ -309,6 +309,7 @@ class TransformerClassifier:
         self.training_log_: dict[str, Any] = {"rows": len(texts), "rows_used": len(rows)}
         calibration_logits: np.ndarray
         calibration_y: np.ndarray
+        trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))  # rows that may calibrate: people's labels
         if self.calibration_folds >= 2:
             from sklearn.model_selection import StratifiedKFold
 
@@ -319,14 +320,12 @@ class TransformerClassifier:
                 _log(self.progress, f"fold {fold + 1}/{n_splits}")
                 network = self._train(ids, y, rows[train_idx], torch)
                 oof[rows[test_idx]] = self._torch_logits(network, [ids[i] for i in rows[test_idx]], torch)
-            trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))
             calibration_logits, calibration_y = oof[trusted], y[trusted]
             self.network_ = self._train(ids, y, rows, torch)
             self.holdout_ = None
             self.heldout_rows_: np.ndarray | None = None
             train_rows = rows
         else:
-            trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))
             _, held_rows = _holdout_split(y, trusted, self.holdout_fraction, self.seed)
             split = len(held_rows) < len(trusted)
             # Every row that is not held out trains, model-labelled ones included. (Without a split, e.g. on

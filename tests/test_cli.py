@@ -191,7 +191,8 @@ def test_model_labelled_sources_are_trained_on_but_not_calibrated_on(tmp_path: P
     assert f"calibrating on the {len(people)} rows labelled by people" in result.output
     meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
     assert [entry.get("model_labelled", False) for entry in meta["training_data"]["intent"]] == [False, True]
-    assert "not calibrated on" in (tmp_path / "b" / "README.md").read_text()
+    card = (tmp_path / "b" / "README.md").read_text()
+    assert "not calibrated on" in card and "ensemble recalibration" not in card  # a linear model is no ensemble
 
     (tmp_path / "config.yaml").write_text(
         "intent:\n  train: [people.jsonl]\n  model_labelled: [pseudo.jsonl]\n  params: {min_df: 1, n_jobs: 1}\n"
