@@ -49,6 +49,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log of :func:`softmax`, computed without overflow (a new array)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return np.asarray(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))
+
+
 def fit_calibration(logits: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, np.ndarray]:
     """Fit ``softmax(logits / T + b)`` to integer labels ``y`` by minimising the log-loss."""
     from scipy.optimize import minimize
@@ -58,9 +64,7 @@ def fit_calibration(logits: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
         log_t, bias = params[0], params[1:]
         inv_t = np.exp(-log_t)
-        z = logits * inv_t + bias
-        z = z - z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        log_p = log_softmax(logits * inv_t + bias)
         p = np.exp(log_p)
         nll = -np.mean(np.sum(onehot * log_p, axis=1))
         diff = (p - onehot) / len(y)
@@ -84,10 +88,7 @@ def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
     rows = np.arange(len(y))
 
     def loss(log_t: float) -> float:
-        z = log_proba / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return float(-log_p[rows, y].mean())
+        return float(-log_softmax(log_proba / np.exp(log_t))[rows, y].mean())
 
     result = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
     return float(np.exp(result.x))

@@ -41,6 +41,25 @@ def _rejection(row: dict[str, Any], text_field: str) -> str | None:
     return None
 
 
+def actor_threads() -> int | None:
+    """Inference threads for this actor: the CPUs Ray assigned it (a saved training-time count would
+    oversubscribe a node that runs one actor per CPU). None where the user set ``VOC_MODEL_THREADS``, which
+    the bundle already read at load, or outside an actor."""
+    from pipeline.transformer import threads_from_env
+
+    if threads_from_env() is not None:
+        return None
+    try:
+        import ray
+
+        if not ray.is_initialized():  # asking for the runtime context would start a local Ray
+            return None
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    except Exception:  # not in a Ray worker, or an older Ray without the call: keep the bundle's setting
+        return None
+    return max(1, int(cpus)) if cpus else None
+
+
 class RayBatchScorer:
     """Ray Data UDF: one ``BatchScorer`` per actor, Arrow tables in and out."""
 
@@ -49,6 +68,9 @@ class RayBatchScorer:
 
         self.scorer = BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=True)
         self.text_field = text_field
+        threads = actor_threads()
+        if threads is not None:
+            self.scorer.predictor.set_inference_threads(threads)
         quiet_garbage_collector()  # an actor process only scores batches
 
     def __call__(self, table: Any) -> Any:

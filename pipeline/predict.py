@@ -48,6 +48,22 @@ class Predictor:
             self._fast, self._fast_checked = FastPredictor.for_bundle(self.bundle), True
         return self._fast
 
+    def set_inference_threads(self, threads: int) -> int:
+        """Give every model that runs on a thread pool (transformer members too) ``threads`` threads.
+
+        Returns how many models took the setting; linear models have no pool and are left as they are.
+        """
+        changed = 0
+        pending = list(self.classifiers.values())
+        while pending:
+            classifier = pending.pop()
+            pending.extend(getattr(classifier, "classifiers_", []))  # ensemble members
+            setter = getattr(classifier, "set_inference_threads", None)
+            if setter is not None:
+                setter(threads)
+                changed += 1
+        return changed
+
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
         """Normalised texts and, per task, an (n, n_classes) array of calibrated probabilities."""
         if self.fast is not None:

@@ -279,12 +279,17 @@ def _processed_shards(
         return
     _WORKER = scorer  # inherited by forked workers: no second load, pages shared copy-on-write
     context = _worker_context()
-    if context.get_start_method() == "spawn":
-        from pipeline.transformer import THREADS_ENV
+    from pipeline.transformer import THREADS_ENV, threads_from_env
 
-        # Each spawned worker loads the model itself: give it its share of the cores, unless the user chose.
-        share = {THREADS_ENV: os.environ.get(THREADS_ENV) or str(max(1, (os.cpu_count() or 1) // workers))}
-        init_args = (*init_args, share)
+    # Each worker runs its models on its share of the cores, unless the user chose.
+    share = threads_from_env() or max(1, (os.cpu_count() or 1) // workers)
+    if context.get_start_method() == "spawn":
+        init_args = (*init_args, {THREADS_ENV: str(share)})  # each spawned worker loads the model with it
+    else:
+        # A forked worker inherits the parent's models, but an ONNX Runtime session made before the fork runs
+        # on one thread in the child (its thread pool stays behind), and destroying it there hangs. So the
+        # parent drops its sessions now, and each worker builds its own, with its share, on first use.
+        scorer.predictor.set_inference_threads(share)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init_args, mp_context=context)
     try:
         pending: deque[Future[ShardRecord]] = deque()

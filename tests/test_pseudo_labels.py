@@ -79,3 +79,20 @@ def test_training_sheet_draw_enriches_caps_and_never_repeats() -> None:
     assert max(brands.count(b) for b in set(brands)) <= 4
     again = sampler._take([{k: v for k, v in r.items() if k != "sample"} for r in rows], 6, 3, 4)
     assert [r["id"] for r in again] == [r["id"] for r in taken]  # deterministic: ordered by a hash of the id
+
+
+def test_bench_cv_treats_declared_and_confidence_marked_sources_as_teacher_labels(tmp_path: Path) -> None:
+    """A CV must refuse a teacher's pseudo-labels whether the config declares them or the file gives them away."""
+    import bench_models
+
+    from pipeline.config import TaskConfig
+
+    (tmp_path / "people.jsonl").write_text('{"id": "a", "label": "question"}\n', encoding="utf-8")
+    (tmp_path / "teacher.jsonl").write_text('{"id": "b", "label": "complaint", "confidence": 0.9}\n', encoding="utf-8")
+    declared = "ids:people.jsonl"
+    task = TaskConfig(classifier="tfidf_logreg.v1", train=["brand-intent", declared], model_labelled=[declared])
+    assert bench_models.is_model_labelled("ids:teacher.jsonl", tmp_path)
+    assert not bench_models.is_model_labelled(declared, tmp_path)
+    assert bench_models.is_model_labelled(declared, tmp_path, task)
+    # Rules, not a teacher that saw brand-intent: weak labels stay in a CV.
+    assert not bench_models.is_model_labelled("weak:twcs", tmp_path, task)

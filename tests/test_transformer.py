@@ -286,6 +286,10 @@ def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_p
     bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": clf}, config={}, metadata={})
     loaded = ModelBundle.load(bundle.save(tmp_path / "bundle")).classifiers["intent"]
     assert loaded.name == "ensemble.v1" and loaded.classes_ == list(TEXTS)
+    from pipeline.predict import Predictor
+
+    # Thread settings reach the ensemble's transformer member (the linear one has no thread pool).
+    assert Predictor(ModelBundle.load(tmp_path / "bundle")).set_inference_threads(1) == 1
     np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=0.05)  # int8 ONNX member at inference
     with pytest.raises(ValueError, match="classifier"):
         EnsembleClassifier(members=[{"weight": 1.0}])
@@ -350,3 +354,51 @@ def test_gold_rows_alone_calibrate_and_every_other_row_trains(
         assert held and all(gold[i] for i in held) and not held & set(rows.tolist())
     else:  # no split: calibrated on (gold) training rows, and no rows claimed as held out
         assert clf.heldout_rows_ is None and len(rows) == len(texts)
+
+
+def test_inference_threads_rebuild_the_onnx_session_with_the_same_scores(
+    fitted: TransformerClassifier, tmp_path: Path
+) -> None:
+    """`voc score` gives forked workers their share of the cores by dropping the parent's ONNX sessions before the
+    fork (a session made before a fork runs on one thread in the child); each worker rebuilds its own."""
+    from pipeline.predict import Predictor
+
+    bundle_dir = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": fitted}).save(tmp_path / "bundle")
+    predictor = Predictor.from_path(bundle_dir)
+    texts = _data()[0]
+    before = predictor.predict_proba(texts)[1]["intent"]
+    model = predictor.classifiers["intent"]
+    assert model.active_runtime == "onnx" and model.session_ is not None
+    assert predictor.set_inference_threads(3) == 1
+    assert model.threads == 3 and model.session_ is None
+    np.testing.assert_array_equal(predictor.predict_proba(texts)[1]["intent"], before)
+    assert model.session_.get_session_options().intra_op_num_threads == 3
+
+
+def test_score_with_forked_workers_on_the_onnx_runtime(fitted: TransformerClassifier, tmp_path: Path) -> None:
+    """Workers forked from a parent that has used ONNX Runtime finish and give the single-process scores."""
+    import subprocess
+    import sys
+
+    bundle_dir = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": fitted}).save(tmp_path / "bundle")
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(_data()[0] * 20)))
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out-{workers}.jsonl"
+        command = [sys.executable, "-m", "pipeline", "score", "-i", str(posts), "-o", str(out), "-w", workers]
+        command += ["--batch-size", "50", "-q", "-m", str(bundle_dir)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == len(_data()[0]) * 20
+
+
+def test_ray_actor_threads_leave_the_bundle_setting_outside_an_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.engine_ray import actor_threads
+    from pipeline.transformer import THREADS_ENV
+
+    monkeypatch.setenv(THREADS_ENV, "4")
+    assert actor_threads() is None  # the user's choice, already read at load
+    monkeypatch.delenv(THREADS_ENV)
+    assert actor_threads() is None  # no Ray running here: none is started to ask
