@@ -15,10 +15,13 @@ EXTRAS ?= test,transformer,topics-embed,plots,ray
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalls when pyproject.toml changes; idempotent otherwise.
+# Reinstalls when pyproject.toml changes; idempotent otherwise. No wheel cache: it doubles the disk the install needs
+# (torch alone is ~200 MB) and CI machines can be short of disk. A failed install is retried once without --quiet, so
+# that a transient OSError passes and a real one is printed in full.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(PY) -m pip install --quiet --no-cache-dir --upgrade pip
+	$(PY) -m pip install --quiet --no-cache-dir -e '.[$(EXTRAS)]' \
+	  || $(PY) -m pip install --no-cache-dir -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 install: $(STAMP)
