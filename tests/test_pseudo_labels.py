@@ -96,3 +96,18 @@ def test_bench_cv_treats_declared_and_confidence_marked_sources_as_teacher_label
     assert bench_models.is_model_labelled(declared, tmp_path, task)
     # Rules, not a teacher that saw brand-intent: weak labels stay in a CV.
     assert not bench_models.is_model_labelled("weak:twcs", tmp_path, task)
+
+
+def test_out_of_industry_halves_are_a_fixed_partition_by_id_hash() -> None:
+    """The dev half chooses variants and the test half reports them: both fixed by the id, whatever the order."""
+    import hashlib
+
+    import eval_intent_ood
+
+    ids = [f"twcs-{i}" for i in range(200)]
+    parts = eval_intent_ood.halves(ids)
+    assert sorted([*parts["dev"], *parts["test"]]) == parts["all"].tolist() == list(range(200))
+    assert 60 < len(parts["dev"]) < 140  # a hash, not a block of rows
+    assert all(hashlib.sha256(ids[i].encode()).digest()[0] % 2 == 0 for i in parts["dev"])
+    reordered = eval_intent_ood.halves(ids[::-1])
+    assert {ids[::-1][i] for i in reordered["dev"]} == {ids[i] for i in parts["dev"]}

@@ -1,0 +1,85 @@
+"""Intent of one or more bundles on the out-of-industry set, in the two fixed halves that choose and report.
+
+The 577 posts of ``data/labels/twcs-intent.jsonl`` (62 non-airline companies, labelled by the project) are
+split by a hash of the id, as in ``scripts/exp_pseudo_labels.py``: a variant is chosen on the ``dev`` half and
+reported on the ``test`` half. Prints macro-F1 on all / dev / test and ECE per bundle, and for each bundle after
+the first the paired bootstrap interval of its macro-F1 difference from the first::
+
+    VOC_TRANSFORMER_RUNTIME=torch python scripts/eval_intent_ood.py --data-dir ../shared/data \\
+        --bundle v8=models/transformer-v8 --bundle new=models/transformer
+
+``VOC_TRANSFORMER_RUNTIME=torch`` scores a transformer bundle in fp32 (the default runs its int8 ONNX model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.datasets import load_dataset  # noqa: E402
+from pipeline.evaluate import expected_calibration_error  # noqa: E402
+from pipeline.predict import Predictor  # noqa: E402
+
+OOD = "ids:" + str(ROOT / "data" / "labels" / "twcs-intent.jsonl")
+
+
+def halves(ids: list[str]) -> dict[str, np.ndarray]:
+    """Row indices of the ``dev`` and ``test`` halves (first byte of the id's SHA-256, even / odd)."""
+    parity = np.asarray([hashlib.sha256(item_id.encode()).digest()[0] % 2 for item_id in ids])
+    return {"all": np.arange(len(ids)), "dev": np.flatnonzero(parity == 0), "test": np.flatnonzero(parity == 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", action="append", required=True, help="NAME=DIR, repeatable; the first is the base")
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples")
+    args = parser.parse_args(argv)
+    data = load_dataset(OOD, args.data_dir, "intent")
+    parts = halves(list(data.ids))
+    y = np.asarray(data.labels)
+    predicted: dict[str, np.ndarray] = {}
+    for spec in args.bundle:
+        name, _, directory = spec.partition("=")
+        predictor = Predictor.from_path(directory)
+        _, proba = predictor.predict_proba(list(data.texts))
+        classifier = predictor.classifiers["intent"]
+        classes = list(classifier.classes_)
+        p = proba["intent"]
+        # the labels `voc predict` gives (an abstention threshold may say `other`)
+        rows = predictor.predict_from_proba(list(data.texts), None, {"intent": p})
+        labels = np.asarray([row["intent"] for row in rows])
+        predicted[name] = labels
+        scores = {k: f1_score(y[rows], labels[rows], average="macro") for k, rows in parts.items()}
+        correct = labels == y
+        ece, _ = expected_calibration_error(p, np.asarray([classes.index(label) for label in y]))
+        print(
+            f"{name:>12}: macro-F1 all {scores['all']:.4f}  dev {scores['dev']:.4f}  test {scores['test']:.4f}"
+            f"  accuracy {correct.mean():.4f}  ECE {ece:.4f}  (n {len(y)}, classes {classes})"
+        )
+    base = args.bundle[0].partition("=")[0]
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(y), size=(args.resamples, len(y)))
+    for name, labels in predicted.items():
+        if name == base:
+            continue
+        diffs = [
+            f1_score(y[d], labels[d], average="macro") - f1_score(y[d], predicted[base][d], average="macro")
+            for d in draws
+        ]
+        low, high = np.percentile(diffs, [2.5, 97.5])
+        point = f1_score(y, labels, average="macro") - f1_score(y, predicted[base], average="macro")
+        print(f"{name} - {base}: macro-F1 {point:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] ({args.resamples} resamples)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
