@@ -17,11 +17,15 @@ $(PY):
 
 # Reinstalls when pyproject.toml changes; idempotent otherwise. No wheel cache: it doubles the disk the install needs
 # (torch alone is ~200 MB) and CI machines can be short of disk. A failed install is retried once without --quiet, so
-# that a transient OSError passes and a real one is printed in full.
+# that a transient OSError passes and a real one is printed in full. Its temporary files go beside the venv, not
+# to /tmp, which may be a small tmpfs.
+PIP_TMP := $(abspath $(VENV))/.pip-tmp
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --no-cache-dir --upgrade pip
-	$(PY) -m pip install --quiet --no-cache-dir -e '.[$(EXTRAS)]' \
-	  || $(PY) -m pip install --no-cache-dir -e '.[$(EXTRAS)]'
+	@mkdir -p $(PIP_TMP)
+	TMPDIR=$(PIP_TMP) $(PY) -m pip install --quiet --no-cache-dir --upgrade pip
+	TMPDIR=$(PIP_TMP) $(PY) -m pip install --quiet --no-cache-dir -e '.[$(EXTRAS)]' \
+	  || TMPDIR=$(PIP_TMP) $(PY) -m pip install --no-cache-dir -e '.[$(EXTRAS)]'
+	@rm -rf $(PIP_TMP)
 	@touch $(STAMP)
 
 install: $(STAMP)
