@@ -49,16 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     predicted: dict[str, np.ndarray] = {}
     for spec in args.bundle:
         name, _, directory = spec.partition("=")
+        if not name or not directory:
+            parser.error(f"--bundle {spec!r}: expected NAME=DIR")
         predictor = Predictor.from_path(directory)
         _, proba = predictor.predict_proba(list(data.texts))
         classifier = predictor.classifiers["intent"]
         classes = list(classifier.classes_)
         p = proba["intent"]
         # the labels `voc predict` gives (an abstention threshold may say `other`)
-        rows = predictor.predict_from_proba(list(data.texts), None, {"intent": p})
-        labels = np.asarray([row["intent"] for row in rows])
+        predictions = predictor.predict_from_proba(list(data.texts), None, {"intent": p})
+        labels = np.asarray([prediction["intent"] for prediction in predictions])
         predicted[name] = labels
-        scores = {k: f1_score(y[rows], labels[rows], average="macro") for k, rows in parts.items()}
+        scores = {k: f1_score(y[idx], labels[idx], average="macro") for k, idx in parts.items()}
         correct = labels == y
         ece, _ = expected_calibration_error(p, np.asarray([classes.index(label) for label in y]))
         print(
