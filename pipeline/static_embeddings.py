@@ -177,9 +177,14 @@ def write_table_file(path: Path, vocab: Sequence[str], vectors: np.ndarray) -> N
         np.savez(out, vocab=np.asarray(list(vocab), dtype=str), vectors=np.asarray(vectors, dtype=np.float32))
 
 
-def distil_static_table(encoder: str, *, batch_size: int = 1024) -> tuple[list[str], np.ndarray]:
+def distil_static_table(
+    encoder: str, *, batch_size: int = 1024, encoder_state: dict[str, Any] | None = None
+) -> tuple[list[str], np.ndarray]:
     """Every word piece of ``encoder`` (a ``package:``, directory or hub id) through the encoder alone, mean of
-    the three output positions of ``[CLS] piece [SEP]``. Needs torch and transformers."""
+    the three output positions of ``[CLS] piece [SEP]``. Needs torch and transformers.
+
+    ``encoder_state``: weights to load into the encoder first (e.g. a fine-tuned one, from
+    :func:`pipeline.transformer.load_encoder_state`)."""
     from pipeline.transformer import resolve_encoder
 
     try:
@@ -190,6 +195,8 @@ def distil_static_table(encoder: str, *, batch_size: int = 1024) -> tuple[list[s
     path = resolve_encoder(encoder)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path).eval()
+    if encoder_state is not None:
+        model.load_state_dict(encoder_state)
     vocab_map = tokenizer.get_vocab()
     vocab = [""] * len(vocab_map)
     for piece, i in vocab_map.items():

@@ -156,6 +156,15 @@ def _log(enabled: bool, message: str) -> None:
         print(f"[transformer] {message}", file=sys.stderr, flush=True)
 
 
+def load_encoder_state(directory: Path) -> dict[str, Any]:
+    """The fine-tuned encoder's weights (``encoder.*`` tensors, prefix dropped) of a saved ``transformer.v1``
+    task directory: what ``AutoModel.load_state_dict`` takes. Needs torch (safetensors' torch loader)."""
+    from safetensors.torch import load_file
+
+    weights = load_file(str(directory / WEIGHTS_FILE))
+    return {k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")}
+
+
 class TransformerClassifier:
     """Fine-tuned encoder with a linear head and calibrated probabilities (``transformer.v1``).
 
@@ -397,10 +406,7 @@ class TransformerClassifier:
             return None
         if self.init_encoder.startswith("task:"):
             raise ValueError(f"init_encoder {self.init_encoder!r} is resolved by 'voc train' only (same config)")
-        from safetensors.torch import load_file
-
-        weights = load_file(str(Path(self.init_encoder).expanduser() / WEIGHTS_FILE))
-        return {k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")}
+        return load_encoder_state(Path(self.init_encoder).expanduser())
 
     def encoder_state(self) -> dict[str, Any]:
         """The fine-tuned encoder's weights (no head), for another task's ``init_encoder: task:NAME``."""

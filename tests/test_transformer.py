@@ -402,3 +402,23 @@ def test_ray_actor_threads_leave_the_bundle_setting_outside_an_actor(monkeypatch
     assert actor_threads() is None  # the user's choice, already read at load
     monkeypatch.delenv(THREADS_ENV)
     assert actor_threads() is None  # no Ray running here: none is started to ask
+
+
+def test_static_table_from_a_fine_tuned_encoder(
+    tiny_encoder: Path, fitted: TransformerClassifier, tmp_path: Path
+) -> None:
+    """A saved task directory's encoder weights load into the pretrained encoder (all of them, by name) and
+    change what the static-table distillation gives; the pretrained weights give the plain table back."""
+    from transformers import AutoModel
+
+    from pipeline.static_embeddings import distil_static_table
+    from pipeline.transformer import load_encoder_state
+
+    fitted.save(tmp_path / "task")
+    state = load_encoder_state(tmp_path / "task")
+    assert set(state) == set(AutoModel.from_pretrained(str(tiny_encoder)).state_dict())
+    vocab, plain = distil_static_table(str(tiny_encoder))
+    same_vocab, tuned = distil_static_table(str(tiny_encoder), encoder_state=state)
+    assert same_vocab == vocab and tuned.shape == plain.shape and not np.allclose(tuned, plain)
+    pretrained = AutoModel.from_pretrained(str(tiny_encoder)).state_dict()
+    np.testing.assert_array_equal(distil_static_table(str(tiny_encoder), encoder_state=pretrained)[1], plain)
