@@ -198,20 +198,23 @@ class TfidfLogisticClassifier:
     def _fit_featuriser(self, texts: Sequence[str]) -> Any:
         return self._featuriser().fit(texts)
 
-    def _fit_linear(self, texts: Sequence[str], y: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+    def _fit_linear(
+        self, texts: Sequence[str], y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> tuple[Any, np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
         if self.name_swap > 0:  # training copies with first names swapped (pipeline.names): names carry no label
             from pipeline.names import swap_names
 
-            swapped, labels = swap_names(texts, y.tolist(), self.name_swap)
-            texts, y = swapped, np.asarray(labels, dtype=np.int64)
+            swapped, sources = swap_names(texts, list(range(len(y))), self.name_swap)
+            texts, y = swapped, y[sources]
+            sample_weight = None if sample_weight is None else sample_weight[sources]
         featuriser = self._fit_featuriser(texts)
         features = featuriser.transform(texts)
         model = LogisticRegression(
             C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, random_state=self.seed
         )
-        model.fit(features, y)
+        model.fit(features, y, sample_weight=sample_weight)
         coef = np.zeros((len(self.classes_), features.shape[1]), dtype=np.float32)
         # A fold may lack a rare class: its logit stays at a very low constant.
         intercept = np.full(len(self.classes_), -30.0, dtype=np.float32)
@@ -230,12 +233,16 @@ class TfidfLogisticClassifier:
         labels: Sequence[str],
         classes: Sequence[str] | None = None,
         gold: Sequence[bool] | None = None,
+        sample_weight: Sequence[float] | None = None,
     ) -> TfidfLogisticClassifier:
         """Fit on normalised texts; ``classes`` fixes the label order (default: sorted labels).
 
         ``gold`` marks the rows whose labels people wrote (default: all). Every row is trained on, but the
         calibration map and the abstention threshold are fitted on the gold rows' out-of-fold logits only:
         on pseudo- or weak-labelled rows they would learn how well the model agrees with its teacher.
+
+        ``sample_weight`` weighs each row in the loss (default: 1), on top of ``class_weight``; a post given
+        once per label with its teacher's probability as weight trains on soft labels.
         """
         self.classes_ = list(classes) if classes is not None else sorted(set(labels))
         index = {c: i for i, c in enumerate(self.classes_)}
@@ -246,6 +253,9 @@ class TfidfLogisticClassifier:
             raise ValueError(f"abstain_label {self.abstain_label!r} is not in the label set {self.classes_}")
         y = np.asarray([index[label] for label in labels], dtype=np.int64)
         texts = list(texts)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if weight is not None and (weight.shape != y.shape or not np.all(np.isfinite(weight)) or (weight < 0).any()):
+            raise ValueError(f"sample_weight must be {len(y)} finite weights >= 0")
 
         self.oof_proba_: np.ndarray | None = None
         self.abstain_threshold_: float | None = None
@@ -261,8 +271,8 @@ class TfidfLogisticClassifier:
             splits = list(folds.split(np.zeros(len(y)), y))
             # The folds and the final fit on all rows are independent: fit them in parallel processes, the final
             # one first (the longest), so that 2 workers need one round less (n_jobs changes only float rounding).
-            jobs = [delayed(self._fit_linear)(texts, y)]
-            jobs += [delayed(self._fit_fold)(texts, y, train_idx, test_idx) for train_idx, test_idx in splits]
+            jobs = [delayed(self._fit_linear)(texts, y, weight)]
+            jobs += [delayed(self._fit_fold)(texts, y, train_idx, test_idx, weight) for train_idx, test_idx in splits]
             final, *fitted = Parallel(n_jobs=min(self.n_jobs, len(jobs)))(jobs)
             for (_, test_idx), logits in zip(splits, fitted):
                 oof_logits[test_idx] = logits
@@ -275,12 +285,20 @@ class TfidfLogisticClassifier:
                     self.oof_proba_[trusted], y[trusted], self.classes_, self.abstain_label
                 )
         else:
-            final = self._fit_linear(texts, y)
+            final = self._fit_linear(texts, y, weight)
         self.featuriser_, self.coef_, self.intercept_ = final
         return self
 
-    def _fit_fold(self, texts: list[str], y: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
-        featuriser, coef, intercept = self._fit_linear([texts[i] for i in train_idx], y[train_idx])
+    def _fit_fold(
+        self,
+        texts: list[str],
+        y: np.ndarray,
+        train_idx: np.ndarray,
+        test_idx: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> np.ndarray:
+        weight = None if sample_weight is None else sample_weight[train_idx]
+        featuriser, coef, intercept = self._fit_linear([texts[i] for i in train_idx], y[train_idx], weight)
         logits: np.ndarray = featuriser.transform([texts[i] for i in test_idx]) @ coef.T + intercept
         return logits
 
@@ -433,10 +451,11 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
         labels: Sequence[str],
         classes: Sequence[str] | None = None,
         gold: Sequence[bool] | None = None,
+        sample_weight: Sequence[float] | None = None,
     ) -> TfidfStaticLogisticClassifier:
         self._prepared_table()  # fail early (missing extra, missing file) and before the folds fork
         try:
-            super().fit(texts, labels, classes, gold)
+            super().fit(texts, labels, classes, gold, sample_weight)
         finally:
             self.__dict__.pop("_prepared", None)
         if self.static_storage == "int8":  # post-training: what is evaluated next is what is saved

@@ -17,6 +17,9 @@ import itertools
 import re
 import zlib
 from collections.abc import Sequence
+from typing import TypeVar
+
+Label = TypeVar("Label")
 
 FIRST_NAMES: tuple[str, ...] = (
     "aaron", "adam", "ahmed", "aisha", "alan", "alex", "alice", "amanda", "amir", "andrea", "andrew", "angela",
@@ -46,8 +49,10 @@ def _swapped(text: str, seed: int, copy: int) -> str:
     return _NAME_RE.sub(replace, text)
 
 
-def swap_names(texts: Sequence[str], labels: Sequence[int], copies: int) -> tuple[list[str], list[int]]:
+def swap_names(texts: Sequence[str], labels: Sequence[Label], copies: int) -> tuple[list[str], list[Label]]:
     """``texts`` and ``labels`` followed by ``copies`` name-swapped copies of every text with a listed name.
+
+    ``labels`` may be anything per row: pass row indices to carry other per-row values (weights) along.
 
     Texts are normalised (lower case). The replacement names are chosen by a checksum of the text and the
     copy number, so the result is deterministic; no occurrence keeps the name it had.

@@ -71,6 +71,22 @@ def _without_export_settings(params: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+SOFT_FLOOR = 0.02
+
+
+def soft_pairs(proba: np.ndarray, posts: list[int]) -> tuple[list[tuple[int, int]], list[float]]:
+    """(post, label) rows and weights for soft-label training: every label with probability >= SOFT_FLOOR,
+    its probability renormalised over those labels, so each post weighs 1 in all, as a hard label does."""
+    pairs: list[tuple[int, int]] = []
+    weights: list[float] = []
+    for i in posts:
+        kept = np.flatnonzero(proba[i] >= SOFT_FLOOR)
+        mass = float(proba[i, kept].sum())
+        pairs += [(i, int(k)) for k in kept]
+        weights += [float(proba[i, k]) / mass for k in kept]
+    return pairs, weights
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -105,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--teacher-data-config must cross-validate on the same posts as the student config")
         teacher_extra_texts, teacher_extra_labels = teacher_data.extra_texts, teacher_data.extra_labels
     # threshold:cap[:how]; "prior" selects with select_prior_matched (label shares = the teacher's soft prior);
-    # "drop-LABEL" leaves out the pseudo-labels of one class
+    # "drop-LABEL" leaves out the pseudo-labels of one class; "soft" trains on the teacher's probabilities
+    # (soft_pairs) of the posts the plain rule selects
     variants = [
         (float(t), int(c), rest[0] if rest else "") for t, c, *rest in (v.split(":") for v in args.variants.split(","))
     ]
@@ -183,13 +200,19 @@ def main(argv: list[str] | None = None) -> int:
                 dropped = classes.index(how[len("drop-") :])  # was 47 of 237 when people checked it, session 10)
                 pairs = [(i, k) for i, k in pairs if k != dropped]
             added[name].append(len(pairs))
+            weights = [1.0] * len(pairs)
+            if how == "soft":  # each selected post once per label its teacher gives >= SOFT_FLOOR, weighted by it
+                pairs, weights = soft_pairs(pseudo, [i for i, _ in pairs])
             # As `voc train` does for a config with `model_labelled` sources: calibrate on people's labels only.
             gold = [True] * len(train_texts) + [False] * len(pairs) if data.task.model_labelled else None
+            fit_kwargs: dict[str, Any] = {"gold": gold}
+            if how == "soft":
+                fit_kwargs["sample_weight"] = [1.0] * len(train_texts) + weights
             student = registry.classifiers.get(student_name)(**student_params).fit(
                 train_texts + [unlabelled[i] for i, _ in pairs],
                 train_labels + [classes[k] for _, k in pairs],
                 classes,
-                gold=gold,
+                **fit_kwargs,
             )
             proba[name][test_idx] = student.predict_proba(test_texts)
             ood_proba[name].append(student.predict_proba(ood_texts))

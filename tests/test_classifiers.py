@@ -239,3 +239,34 @@ def test_bad_gold_masks_are_refused(gold: list[bool], message: str) -> None:
     texts, labels = _data()
     with pytest.raises(ValueError, match=message):
         TfidfLogisticClassifier(min_df=1, calibration_folds=2, n_jobs=1).fit(texts, labels, CLASSES, gold=gold)
+
+
+def test_sample_weight_zero_drops_a_row_and_weights_follow_name_swapped_copies() -> None:
+    texts, labels = _data()
+    # A contradicting row: a praise text labelled complaint. With weight 0 its label must not matter (its
+    # text still enters the vocabulary and IDF, which are unsupervised); with a large weight it must pull
+    # that text towards complaint. name_swap copies carry their row's weight.
+    odd = texts[labels.index("praise")] + " maria"
+    settings: dict[str, object] = {"min_df": 1, "calibration_folds": 0, "C": 10.0, "class_weight": None}
+    for swap in (0, 2):
+        plain = TfidfLogisticClassifier(name_swap=swap, **settings).fit(  # type: ignore[arg-type]
+            [*texts, odd], [*labels, "praise"], classes=CLASSES, sample_weight=[1.0] * len(texts) + [0.0]
+        )
+        zero = TfidfLogisticClassifier(name_swap=swap, **settings).fit(  # type: ignore[arg-type]
+            [*texts, odd], [*labels, "complaint"], classes=CLASSES, sample_weight=[1.0] * len(texts) + [0.0]
+        )
+        heavy = TfidfLogisticClassifier(name_swap=swap, **settings).fit(  # type: ignore[arg-type]
+            [*texts, odd], [*labels, "complaint"], classes=CLASSES, sample_weight=[1.0] * len(texts) + [50.0]
+        )
+        complaint = CLASSES.index("complaint")
+        assert np.allclose(zero.predict_proba([odd]), plain.predict_proba([odd]), atol=1e-4)
+        assert heavy.predict_proba([odd])[0, complaint] > plain.predict_proba([odd])[0, complaint] + 0.2
+
+
+@pytest.mark.parametrize("weights", [[1.0], [-1.0] * 3, [float("nan")] * 3])
+def test_bad_sample_weights_are_refused(weights: list[float]) -> None:
+    texts, labels = _data()
+    with pytest.raises(ValueError, match="sample_weight"):
+        TfidfLogisticClassifier(min_df=1, calibration_folds=0).fit(
+            texts[:3], labels[:3], classes=CLASSES, sample_weight=weights
+        )

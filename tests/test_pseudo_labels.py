@@ -111,3 +111,12 @@ def test_out_of_industry_halves_are_a_fixed_partition_by_id_hash() -> None:
     assert all(hashlib.sha256(ids[i].encode()).digest()[0] % 2 == 0 for i in parts["dev"])
     reordered = eval_intent_ood.halves(ids[::-1])
     assert {ids[::-1][i] for i in reordered["dev"]} == {ids[i] for i in parts["dev"]}
+
+
+def test_soft_pairs_keep_labels_over_the_floor_and_weigh_each_post_one() -> None:
+    import exp_pseudo_labels
+
+    proba = np.asarray([[0.7, 0.29, 0.01], [0.5, 0.25, 0.25], [1.0, 0.0, 0.0]])
+    pairs, weights = exp_pseudo_labels.soft_pairs(proba, [0, 1])
+    assert pairs == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    assert np.allclose(weights, [0.7 / 0.99, 0.29 / 0.99, 0.5, 0.25, 0.25])
