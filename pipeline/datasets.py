@@ -23,6 +23,7 @@ import hashlib
 import html
 import io
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -106,7 +107,8 @@ class LabelledTexts:
 
     ``labels`` holds ``""`` for unlabelled rows; ``groups`` holds the brand, airline or company a row is
     addressed to where known, else ``""``; ``created_at`` is either empty (the source has no timestamps) or
-    parallel to ``texts`` (ISO 8601 strings, ``""`` where a row has none).
+    parallel to ``texts`` (ISO 8601 strings, ``""`` where a row has none). ``weights`` is either empty (every
+    row weighs 1) or parallel to ``texts``: soft labels are one row per label, weighted by its probability.
     """
 
     name: str
@@ -116,14 +118,20 @@ class LabelledTexts:
     groups: list[str]
     files: tuple[Path, ...]
     created_at: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.texts)
         for attr in ("labels", "ids", "groups"):
             if len(getattr(self, attr)) != n:
                 raise ValueError(f"{self.name}: {attr} has {len(getattr(self, attr))} items, texts has {n}")
-        if self.created_at and len(self.created_at) != n:
-            raise ValueError(f"{self.name}: created_at has {len(self.created_at)} items, texts has {n}")
+        for attr in ("created_at", "weights"):
+            if getattr(self, attr) and len(getattr(self, attr)) != n:
+                raise ValueError(f"{self.name}: {attr} has {len(getattr(self, attr))} items, texts has {n}")
+
+    def row_weights(self) -> list[float]:
+        """One training weight per row (1 where the data set has none)."""
+        return list(self.weights) if self.weights else [1.0] * len(self.texts)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -139,6 +147,7 @@ class LabelledTexts:
             groups=[self.groups[i] for i in idx],
             files=self.files,
             created_at=[self.created_at[i] for i in idx] if self.created_at else [],
+            weights=[self.weights[i] for i in idx] if self.weights else [],
         )
 
     def concat(self, other: LabelledTexts, name: str | None = None) -> LabelledTexts:
@@ -166,6 +175,7 @@ def concat(*parts: LabelledTexts, name: str | None = None) -> LabelledTexts:
         groups=[t for p in parts for t in p.groups],
         files=tuple(files),
         created_at=[t for p in parts for t in (p.created_at or [""] * len(p))] if any_dates else [],
+        weights=[w for p in parts for w in p.row_weights()] if any(p.weights for p in parts) else [],
     )
 
 
@@ -884,6 +894,10 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None) -> Label
     texts allow committing such a file; the texts are read from ``data_dir`` at load time. ``task`` picks
     the label column (default: the first of intent, sentiment that the file has). Every id must resolve,
     or nothing is returned: a label silently dropped would change what a metric means.
+
+    A row may also carry soft labels, ``"intent_scores": {"complaint": 0.8, "other": 0.2}`` (a teacher's
+    probabilities, ``scripts/make_pseudo_labels.py --soft-floor``): it then becomes one row per label, with
+    the scores, renormalised to sum to 1, as the rows' ``weights``; ``intent`` stays the post's top label.
     """
     path = Path(path)
     if not path.is_file():
@@ -926,20 +940,44 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None) -> Label
     files: list[Path] = [path]
     for data in loaded.values():
         files.extend(f for f in data.files if f not in files)
-    for row in rows:
+    weights: list[float] = []
+    soft = any(f"{task}_scores" in row for row in rows)
+    for number, row in enumerate(rows, start=1):
         label = row.get(task)
         if label in (None, ""):
             continue
+        scores = _soft_scores(row.get(f"{task}_scores"), path, number, task) if soft else {str(label).strip(): 1.0}
         data = loaded[row["dataset"]]
         i = found[row["dataset"]][row["id"]]
-        texts.append(data.texts[i])
-        labels.append(str(label).strip())
-        ids.append(row["id"])
-        groups.append(str(row.get("brand") or data.groups[i]))
-        created.append(data.created_at[i] if data.created_at else "")
+        for soft_label, weight in scores.items():
+            texts.append(data.texts[i])
+            labels.append(soft_label)
+            ids.append(row["id"])
+            groups.append(str(row.get("brand") or data.groups[i]))
+            created.append(data.created_at[i] if data.created_at else "")
+            weights.append(weight)
     if not texts:
         raise InputError(f"{path} has no rows with a {task!r} label")
-    return LabelledTexts(path.name, texts, labels, ids, groups, tuple(files), created if any(created) else [])
+    return LabelledTexts(
+        path.name, texts, labels, ids, groups, tuple(files), created if any(created) else [], weights if soft else []
+    )
+
+
+def _soft_scores(scores: Any, path: Path, number: int, task: str) -> dict[str, float]:
+    """A row's ``{task}_scores``, checked and renormalised to sum to 1."""
+    if (
+        not isinstance(scores, dict)
+        or not scores
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores.values())
+        or not all(math.isfinite(v) and v >= 0 for v in scores.values())
+        or sum(scores.values()) <= 0
+    ):
+        raise InputError(
+            f"{path}: row {number}: {task}_scores must map labels to probabilities >= 0, not all 0 "
+            f"(every row of a file with soft labels needs them)"
+        )
+    total = float(sum(scores.values()))
+    return {str(k).strip(): float(v) / total for k, v in scores.items() if v > 0}
 
 
 def load_dataset(name: str, data_dir: Path, task: str | None = None) -> LabelledTexts:

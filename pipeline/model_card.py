@@ -218,10 +218,14 @@ def render_model_card(bundle: ModelBundle) -> str:
             files = ", ".join(f"`{f['path']}`" for f in entry["files"])
             model_labelled = bool(entry.get("model_labelled"))
             provenance = "; labels written by a model: trained on, not calibrated on" if model_labelled else ""
-            lines.append(
-                f"- {task}: **{entry['dataset']}**, {entry['rows']:,} rows ({files}); labels {entry['label_counts']}"
-                + provenance
-            )
+            if "soft_label_mass" in entry:  # soft labels: one row per (post, label), weighted by probability
+                described = (
+                    f"{entry['posts']:,} posts as {entry['rows']:,} weighted rows ({files}); "
+                    f"soft labels, summed weight per label {entry['soft_label_mass']}"
+                )
+            else:
+                described = f"{entry['rows']:,} rows ({files}); labels {entry['label_counts']}"
+            lines.append(f"- {task}: **{entry['dataset']}**, {described}{provenance}")
             seen.add(entry["dataset"])
     lines += ["", "### Sources and licences", ""]
     for name in sorted(seen):

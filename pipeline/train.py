@@ -7,6 +7,7 @@ evaluate it on every named held-out set, and record data files, hashes, row coun
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,7 +142,14 @@ def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for label in data.labels:
         counts[label] = counts.get(label, 0) + 1
-    return {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items())), "files": files}
+    described: dict[str, Any] = {"dataset": data.name, "rows": len(data), "label_counts": dict(sorted(counts.items()))}
+    if data.weights:  # soft labels: rows are (post, label) pairs; the weights say how much of each label
+        weighted: dict[str, float] = {}
+        for label, weight in zip(data.labels, data.weights):
+            weighted[label] = weighted.get(label, 0.0) + weight
+        described["posts"] = len(set(data.ids))
+        described["soft_label_mass"] = {k: round(v, 1) for k, v in sorted(weighted.items())}
+    return {**described, "files": files}
 
 
 def resolve_param_paths(params: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -255,7 +263,16 @@ def train_bundle(
                 for _ in range(len(part))
             ]
             log(f"{task}: calibrating on the {sum(gold):,} rows labelled by people (not on model-labelled sources)")
-        classifier.fit(texts, train_set.labels, classes=labels, gold=gold)
+        fit_options: dict[str, Any] = {"gold": gold}
+        if train_set.weights:  # soft labels (``{task}_scores`` in an ids: file): one weighted row per label
+            if "sample_weight" not in inspect.signature(classifier.fit).parameters:
+                raise ConfigError(
+                    f"{task}: {task_config.classifier} cannot train on soft labels (weighted rows); "
+                    "use hard labels or a tfidf_logreg classifier"
+                )
+            fit_options["sample_weight"] = train_set.weights
+            log(f"{task}: {len(train_set):,} rows carry {sum(train_set.weights):,.0f} posts' weight (soft labels)")
+        classifier.fit(texts, train_set.labels, classes=labels, **fit_options)
         classifiers[task] = classifier
         training_data[task] = [_describe(part, data_dir) for part in parts]
         for name, entry in zip(task_config.train, training_data[task]):

@@ -130,6 +130,8 @@ def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: b
                 )
             print(f"note: {name} (pseudo-labels) left out; each fold adds its own teacher's", file=sys.stderr)
             continue
+        if cache.get(name, "intent").weights:
+            raise SystemExit(f"error: {name} has soft labels (weighted rows), which this CV does not train on")
         extra_texts += cache.normalised(name, "intent")
         extra_labels += cache.get(name, "intent").labels
     return CvData(

@@ -37,7 +37,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_models import grouped_folds, is_model_labelled, load_cv_data, resolve_task_init  # noqa: E402
 from eval_intent_ood import halves as ood_halves  # noqa: E402
-from make_pseudo_labels import ids_and_text_keys, select_confident, select_prior_matched, unlabelled_pool  # noqa: E402
+from make_pseudo_labels import (  # noqa: E402
+    ids_and_text_keys,
+    select_confident,
+    select_prior_matched,
+    soft_scores,
+    unlabelled_pool,
+)
 
 from pipeline import registry  # noqa: E402
 from pipeline.classifiers import EnsembleClassifier  # noqa: E402
@@ -75,15 +81,14 @@ SOFT_FLOOR = 0.02
 
 
 def soft_pairs(proba: np.ndarray, posts: list[int]) -> tuple[list[tuple[int, int]], list[float]]:
-    """(post, label) rows and weights for soft-label training: every label with probability >= SOFT_FLOOR,
-    its probability renormalised over those labels, so each post weighs 1 in all, as a hard label does."""
+    """(post, label) rows and weights for soft-label training (``make_pseudo_labels.soft_scores`` of each post
+    at ``SOFT_FLOOR``, as ``make_pseudo_labels.py --soft-floor`` writes them)."""
     pairs: list[tuple[int, int]] = []
     weights: list[float] = []
     for i in posts:
-        kept = np.flatnonzero(proba[i] >= SOFT_FLOOR)
-        mass = float(proba[i, kept].sum())
-        pairs += [(i, int(k)) for k in kept]
-        weights += [float(proba[i, k]) / mass for k in kept]
+        for k, weight in soft_scores(proba[i], SOFT_FLOOR).items():
+            pairs.append((i, k))
+            weights.append(weight)
     return pairs, weights
 
 

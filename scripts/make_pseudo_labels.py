@@ -109,6 +109,16 @@ def select_prior_matched(proba: np.ndarray, threshold: float, cap: int) -> list[
     return sorted(chosen)
 
 
+def soft_scores(proba: np.ndarray, floor: float) -> dict[int, float]:
+    """Soft label of one post: each label index whose probability is at least ``floor``, with its
+    probability renormalised over those labels (so the post weighs 1 in training, as a hard label does)."""
+    kept = np.flatnonzero(proba >= floor)
+    if not len(kept):  # floor above every probability: the top label alone
+        kept = np.asarray([int(proba.argmax())])
+    mass = float(proba[kept].sum())
+    return {int(k): float(proba[k]) / mass for k in kept}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", type=Path, required=True, help="bundle whose intent model labels the posts")
@@ -117,7 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threshold", type=float, default=0.7)
     parser.add_argument("--cap", type=int, default=1000, help="at most this many posts per label")
+    parser.add_argument(
+        "--soft-floor",
+        type=float,
+        help="also write intent_scores: the teacher's probabilities of the labels at or above this floor, "
+        "renormalised; training then uses them as soft labels (pipeline.datasets.load_id_labels)",
+    )
     args = parser.parse_args(argv)
+    if args.soft_floor is not None and not 0.0 < args.soft_floor <= 1.0:
+        parser.error("--soft-floor must be in (0, 1]")
 
     pool, dropped = unlabelled_pool(args.data_dir, [load_id_labels(path, args.data_dir) for path in args.exclude])
     started = time.perf_counter()
@@ -127,17 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     classes = list(predictor.classifiers["intent"].classes_)
     top, label = proba.max(axis=1), proba.argmax(axis=1)
     chosen = select_confident(proba, args.threshold, args.cap)
-    lines = [
-        json.dumps(
-            {
-                "dataset": pool[i][0],
-                "id": pool[i][1],
-                "intent": classes[label[i]],
-                "confidence": round(float(top[i]), 4),
-            }
-        )
-        for i in chosen
-    ]
+    lines = []
+    for i in chosen:
+        row: dict[str, object] = {
+            "dataset": pool[i][0],
+            "id": pool[i][1],
+            "intent": classes[label[i]],
+            "confidence": round(float(top[i]), 4),
+        }
+        if args.soft_floor is not None:
+            row["intent_scores"] = {classes[k]: round(p, 4) for k, p in soft_scores(proba[i], args.soft_floor).items()}
+        lines.append(json.dumps(row))
     write_text_atomic(args.out, "\n".join(lines) + "\n")
     counts = Counter(classes[label[i]] for i in chosen)
     print(f"pool {len(pool)} posts (left out: {dict(dropped)}); teacher {time.perf_counter() - started:.0f}s")

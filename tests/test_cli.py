@@ -173,6 +173,42 @@ def test_output_may_not_overwrite_input(tiny_bundle_dir: Path, tmp_path: Path) -
     assert path.read_bytes() == before
 
 
+def test_soft_labels_train_as_weighted_rows_and_show_in_the_card(tmp_path: Path) -> None:
+    from .conftest import TINY_INTENT
+    from .test_datasets import write_fake_twcs
+
+    write_fake_twcs(tmp_path / "shared")
+    people = [{"text": t, "intent": label} for label, texts in TINY_INTENT.items() for t in texts]
+    write_jsonl(tmp_path / "people.jsonl", people)
+    soft = [
+        {"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "intent_scores": {"complaint": 0.8, "other": 0.2}},
+        {"dataset": "twcs", "id": "twcs-3", "intent": "praise", "intent_scores": {"praise": 1.0}},
+    ]
+    write_jsonl(tmp_path / "soft.jsonl", soft)
+    config = (
+        "seed: 1\n"
+        'intent:\n  train: [people.jsonl, "ids:soft.jsonl"]\n  model_labelled: ["ids:soft.jsonl"]\n  cv_folds: 2\n'
+        "  classifier: CLASSIFIER\n  params: {min_df: 1, n_jobs: 1}\n"
+    )
+    (tmp_path / "config.yaml").write_text(config.replace("CLASSIFIER", "tfidf_logreg.v1"))
+    arguments = ["train", "--config", str(tmp_path / "config.yaml"), "--data-dir", str(tmp_path / "shared")]
+    result = runner.invoke(app, [*arguments, "--output", str(tmp_path / "b"), "--no-compare"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(people) + 3} rows carry {len(people) + 2} posts' weight (soft labels)" in result.output
+    meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
+    entry = meta["training_data"]["intent"][1]
+    assert entry["posts"] == 2 and entry["rows"] == 3
+    assert entry["soft_label_mass"] == {"complaint": 0.8, "other": 0.2, "praise": 1.0}
+    assert "2 posts as 3 weighted rows" in (tmp_path / "b" / "README.md").read_text()
+
+    # A classifier that takes no row weights refuses soft labels in one line, rather than training on them hard.
+    ensemble = "ensemble.v1\n  params: {members: [{classifier: tfidf_logreg.v1, params: {min_df: 1, n_jobs: 1}}]}"
+    without_params = config.replace("  params: {min_df: 1, n_jobs: 1}\n", "")
+    (tmp_path / "config.yaml").write_text(without_params.replace("CLASSIFIER", ensemble))
+    result = runner.invoke(app, [*arguments, "--output", str(tmp_path / "c"), "--no-compare"])
+    assert result.exit_code == 2 and "cannot train on soft labels" in result.output, result.output
+
+
 def test_model_labelled_sources_are_trained_on_but_not_calibrated_on(tmp_path: Path) -> None:
     from .conftest import TINY_INTENT
 

@@ -449,6 +449,41 @@ def test_id_labels_refuse_what_they_cannot_resolve(rows: list[dict[str, object]]
         load_id_labels(labels, tmp_path)
 
 
+def test_soft_id_labels_become_one_weighted_row_per_label(tmp_path: Path) -> None:
+    write_fake_twcs(tmp_path)
+    labels = _write_id_labels(
+        tmp_path / "soft.jsonl",
+        [
+            {"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "intent_scores": {"complaint": 3, "other": 1}},
+            {"dataset": "twcs", "id": "twcs-3", "intent": "praise", "intent_scores": {"praise": 0.9, "other": 0.0}},
+        ],
+    )
+    data = load_id_labels(labels, tmp_path)
+    assert data.ids == ["twcs-8", "twcs-8", "twcs-3"]  # a zero score adds no row
+    assert data.labels == ["complaint", "other", "praise"]
+    assert data.weights == [0.75, 0.25, 1.0]  # renormalised: each post weighs 1
+    assert data.texts[0] == data.texts[1] == "@SpotifyCares shuffle is broken"
+    assert data.subset([2, 0]).weights == [1.0, 0.75]
+    hard_file = _write_id_labels(tmp_path / "hard.jsonl", [{"dataset": "twcs", "id": "twcs-2", "intent": "other"}])
+    hard = load_id_labels(hard_file, tmp_path)
+    assert hard.weights == [] and hard.row_weights() == [1.0]
+    assert concat(hard, data).weights == [1.0, 0.75, 0.25, 1.0]
+    assert concat(hard, hard).weights == []
+
+
+@pytest.mark.parametrize("scores", [None, {}, {"other": -1}, {"other": 0}, {"other": "high"}, {"other": True}])
+def test_soft_id_labels_refuse_bad_scores(scores: object, tmp_path: Path) -> None:
+    write_fake_twcs(tmp_path)
+    rows: list[dict[str, object]] = [
+        {"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "intent_scores": {"complaint": 1.0}},
+        {"dataset": "twcs", "id": "twcs-3", "intent": "other", "intent_scores": scores},
+    ]
+    if scores is None:
+        del rows[1]["intent_scores"]  # a file with soft labels needs them on every row
+    with pytest.raises(InputError, match="row 2: intent_scores must map labels"):
+        load_id_labels(_write_id_labels(tmp_path / "soft.jsonl", rows), tmp_path)
+
+
 def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
     """``ids:FILE`` in a config's train list resolves relative to the config, texts from the data dir."""
     from pipeline.normalise import TweetNormaliser
