@@ -240,7 +240,8 @@ def train_bundle(
         if unknown:
             raise ConfigError(f"{task} training data has labels {unknown} outside the label set {labels}")
         texts = [t for part_texts in normalised_parts for t in part_texts]
-        log(f"{task}: training {task_config.classifier} on {len(train_set):,} posts ({', '.join(task_config.train)})")
+        unit = "rows" if train_set.weights else "posts"  # soft labels: one row per (post, label)
+        log(f"{task}: training {task_config.classifier} on {len(train_set):,} {unit} ({', '.join(task_config.train)})")
 
         params = resolve_param_paths(task_config.params, base or Path.cwd())
         params.setdefault("seed", config.seed)

@@ -80,13 +80,15 @@ def _without_export_settings(params: dict[str, Any]) -> dict[str, Any]:
 SOFT_FLOOR = 0.02
 
 
-def soft_pairs(proba: np.ndarray, posts: list[int]) -> tuple[list[tuple[int, int]], list[float]]:
+def soft_pairs(
+    proba: np.ndarray, posts: list[int], floor: float = SOFT_FLOOR
+) -> tuple[list[tuple[int, int]], list[float]]:
     """(post, label) rows and weights for soft-label training (``make_pseudo_labels.soft_scores`` of each post
-    at ``SOFT_FLOOR``, as ``make_pseudo_labels.py --soft-floor`` writes them)."""
+    at ``floor``, as ``make_pseudo_labels.py --soft-floor`` writes them)."""
     pairs: list[tuple[int, int]] = []
     weights: list[float] = []
     for i in posts:
-        for k, weight in soft_scores(proba[i], SOFT_FLOOR).items():
+        for k, weight in soft_scores(proba[i], floor).items():
             pairs.append((i, k))
             weights.append(weight)
     return pairs, weights
@@ -126,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--teacher-data-config must cross-validate on the same posts as the student config")
         teacher_extra_texts, teacher_extra_labels = teacher_data.extra_texts, teacher_data.extra_labels
     # threshold:cap[:how]; "prior" selects with select_prior_matched (label shares = the teacher's soft prior);
-    # "drop-LABEL" leaves out the pseudo-labels of one class; "soft" trains on the teacher's probabilities
-    # (soft_pairs) of the posts the plain rule selects
+    # "drop-LABEL" leaves out the pseudo-labels of one class; "soft" (or "soft@FLOOR") trains on the teacher's
+    # probabilities (soft_pairs) of the posts the plain rule selects
     variants = [
         (float(t), int(c), rest[0] if rest else "") for t, c, *rest in (v.split(":") for v in args.variants.split(","))
     ]
@@ -206,12 +208,13 @@ def main(argv: list[str] | None = None) -> int:
                 pairs = [(i, k) for i, k in pairs if k != dropped]
             added[name].append(len(pairs))
             weights = [1.0] * len(pairs)
-            if how == "soft":  # each selected post once per label its teacher gives >= SOFT_FLOOR, weighted by it
-                pairs, weights = soft_pairs(pseudo, [i for i, _ in pairs])
+            if how.startswith("soft"):  # each selected post once per label its teacher gives >= the floor
+                floor = float(how[len("soft@") :]) if how.startswith("soft@") else SOFT_FLOOR  # e.g. soft@0.1
+                pairs, weights = soft_pairs(pseudo, [i for i, _ in pairs], floor)
             # As `voc train` does for a config with `model_labelled` sources: calibrate on people's labels only.
             gold = [True] * len(train_texts) + [False] * len(pairs) if data.task.model_labelled else None
             fit_kwargs: dict[str, Any] = {"gold": gold}
-            if how == "soft":
+            if how.startswith("soft"):
                 fit_kwargs["sample_weight"] = [1.0] * len(train_texts) + weights
             student = registry.classifiers.get(student_name)(**student_params).fit(
                 train_texts + [unlabelled[i] for i, _ in pairs],
