@@ -886,7 +886,7 @@ DATASETS: dict[str, Callable[[Path], LabelledTexts]] = {
 _ID_LABEL_TASKS = ("intent", "sentiment")
 
 
-def load_id_labels(path: Path, data_dir: Path, task: str | None = None) -> LabelledTexts:
+def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bool = True) -> LabelledTexts:
     """Labels kept as ids only (``ids:FILE`` sources), joined to their texts in the shared data sets.
 
     Each JSONL row is ``{"dataset": "twcs", "id": "twcs-2301", "intent": "question", ...}``: ``dataset`` is a
@@ -898,6 +898,7 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None) -> Label
     A row may also carry soft labels, ``"intent_scores": {"complaint": 0.8, "other": 0.2}`` (a teacher's
     probabilities, ``scripts/make_pseudo_labels.py --soft-floor``): it then becomes one row per label, with
     the scores, renormalised to sum to 1, as the rows' ``weights``; ``intent`` stays the post's top label.
+    With ``soft=False`` (evaluation) every post is one row with that top label.
     """
     path = Path(path)
     if not path.is_file():
@@ -941,7 +942,7 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None) -> Label
     for data in loaded.values():
         files.extend(f for f in data.files if f not in files)
     weights: list[float] = []
-    soft = any(f"{task}_scores" in row for row in rows)
+    soft = soft and any(f"{task}_scores" in row for row in rows)
     for number, row in enumerate(rows, start=1):
         label = row.get(task)
         if label in (None, ""):
@@ -980,13 +981,14 @@ def _soft_scores(scores: Any, path: Path, number: int, task: str) -> dict[str, f
     return {str(k).strip(): float(v) / total for k, v in scores.items() if v > 0}
 
 
-def load_dataset(name: str, data_dir: Path, task: str | None = None) -> LabelledTexts:
+def load_dataset(name: str, data_dir: Path, task: str | None = None, soft: bool = True) -> LabelledTexts:
     """The data set registered as ``name`` in :data:`DATASETS`, or ``ids:FILE`` (see :func:`load_id_labels`).
 
-    ``task`` matters only for ``ids:`` files, which may carry both intent and sentiment labels.
+    ``task`` and ``soft`` matter only for ``ids:`` files, which may carry both intent and sentiment labels,
+    and soft labels (``soft=False``: one row per post with its top label, as evaluation needs).
     """
     if name.startswith(ID_LABELS_PREFIX):
-        return load_id_labels(Path(name[len(ID_LABELS_PREFIX) :]), Path(data_dir), task)
+        return load_id_labels(Path(name[len(ID_LABELS_PREFIX) :]), Path(data_dir), task, soft)
     try:
         loader = DATASETS[name]
     except KeyError:

@@ -291,7 +291,7 @@ def run_evaluation(
     predictor = Predictor.from_path(model)
     rejected = 0
     if dataset is not None:
-        loaded = load_dataset(dataset, resolve_data_dir(data_dir, None), task)
+        loaded = load_dataset(dataset, resolve_data_dir(data_dir, None), task, soft=False)
         intent_classes = predictor.classifiers["intent"].classes_ if "intent" in predictor.classifiers else []
         chosen = task or ("intent" if set(loaded.labels) <= set(intent_classes) else "sentiment")
         texts, labels, brands = loaded.texts, {chosen: list(loaded.labels)}, loaded.groups

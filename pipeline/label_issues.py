@@ -116,7 +116,7 @@ def run_label_issues(
     if dataset is not None:
         from pipeline.datasets import load_dataset, resolve_data_dir
 
-        loaded = load_dataset(dataset, resolve_data_dir(data_dir, None))
+        loaded = load_dataset(dataset, resolve_data_dir(data_dir, None), soft=False)
         source = dataset
     else:
         from pipeline.sources import load_labelled

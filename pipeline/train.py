@@ -98,20 +98,22 @@ class _DatasetCache:
         self.normaliser = normaliser
         self.base = base
         self.sources = dict(sources or {})
-        self._data: dict[tuple[str, str], LabelledTexts] = {}
-        self._normalised: dict[tuple[str, str], list[str]] = {}
+        self._data: dict[tuple[str, str, bool], LabelledTexts] = {}
+        self._normalised: dict[tuple[str, str, bool], list[str]] = {}
 
-    def _key(self, name: str, task: str) -> tuple[str, str]:
+    def _key(self, name: str, task: str, soft: bool = True) -> tuple[str, str, bool]:
         per_task = is_file_source(name) or name in self.sources or name.startswith(ID_LABELS_PREFIX)
-        return (name, task if per_task else "")
+        return (name, task if per_task else "", soft or not name.startswith(ID_LABELS_PREFIX))
 
-    def get(self, name: str, task: str) -> LabelledTexts:
-        key = self._key(name, task)
+    def get(self, name: str, task: str, soft: bool = True) -> LabelledTexts:
+        """A source's rows; ``soft=False`` gives an ``ids:`` file with soft labels as one top label per post."""
+        key = self._key(name, task, soft)
         if key not in self._data:
             from pipeline.sources import is_hf_source, load_source
 
             if name.startswith(ID_LABELS_PREFIX):  # labels by id, texts from the shared data (relative to config)
-                self._data[key] = load_id_labels(self.base / name[len(ID_LABELS_PREFIX) :], self.data_dir, task)
+                path = self.base / name[len(ID_LABELS_PREFIX) :]
+                self._data[key] = load_id_labels(path, self.data_dir, task, soft)
             elif name in self.sources or is_hf_source(name):
                 self._data[key] = load_source(name, task, self.sources, self.base)
             elif name.startswith("weak:"):  # spaCy Matcher weak labels on unlabelled posts (pipeline.weak_labels)
@@ -124,10 +126,10 @@ class _DatasetCache:
                 self._data[key] = load_dataset(name, self.data_dir)
         return self._data[key]
 
-    def normalised(self, name: str, task: str) -> list[str]:
-        key = self._key(name, task)
+    def normalised(self, name: str, task: str, soft: bool = True) -> list[str]:
+        key = self._key(name, task, soft)
         if key not in self._normalised:
-            self._normalised[key] = self.normaliser.normalise_many(self.get(name, task).texts)
+            self._normalised[key] = self.normaliser.normalise_many(self.get(name, task, soft).texts)
         return self._normalised[key]
 
 
@@ -225,6 +227,9 @@ def train_bundle(
             from pipeline.retrain import holdout_indices
 
             for i, (name, part) in enumerate(zip(task_config.train, parts)):
+                if part.weights:  # soft (model-made) labels are trained on whole, never scored against
+                    log(f"{task}: {name} has soft labels; none of its posts is held out")
+                    continue
                 train_idx, test_idx = holdout_indices(part.ids, task_config.holdout)
                 if test_idx:
                     holdout_parts[f"holdout:{name}"] = (
@@ -294,8 +299,8 @@ def train_bundle(
                     task_metrics[f"cv:{cv_name}"] = report
                 offset += len(part)
         for name in task_config.evaluate_on:
-            held_out = cache.get(name, task)
-            proba = classifier.predict_proba(cache.normalised(name, task))
+            held_out = cache.get(name, task, soft=False)
+            proba = classifier.predict_proba(cache.normalised(name, task, soft=False))
             task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
             # How far each number could move on another sample of this size (the model card shows it).
             task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)

@@ -188,18 +188,22 @@ def test_soft_labels_train_as_weighted_rows_and_show_in_the_card(tmp_path: Path)
     config = (
         "seed: 1\n"
         'intent:\n  train: [people.jsonl, "ids:soft.jsonl"]\n  model_labelled: ["ids:soft.jsonl"]\n  cv_folds: 2\n'
+        '  evaluate_on: ["ids:soft.jsonl"]\n  holdout: 0.5\n'
         "  classifier: CLASSIFIER\n  params: {min_df: 1, n_jobs: 1}\n"
     )
     (tmp_path / "config.yaml").write_text(config.replace("CLASSIFIER", "tfidf_logreg.v1"))
     arguments = ["train", "--config", str(tmp_path / "config.yaml"), "--data-dir", str(tmp_path / "shared")]
     result = runner.invoke(app, [*arguments, "--output", str(tmp_path / "b"), "--no-compare"])
     assert result.exit_code == 0, result.output
-    assert f"{len(people) + 3} rows carry {len(people) + 2} posts' weight (soft labels)" in result.output
+    assert "ids:soft.jsonl has soft labels; none of its posts is held out" in result.output
+    assert "rows carry" in result.output and "posts' weight (soft labels)" in result.output
     meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
     entry = meta["training_data"]["intent"][1]
     assert entry["posts"] == 2 and entry["rows"] == 3
     assert entry["soft_label_mass"] == {"complaint": 0.8, "other": 0.2, "praise": 1.0}
     assert "2 posts as 3 weighted rows" in (tmp_path / "b" / "README.md").read_text()
+    # Scored against, the same file is one row per post with its top label.
+    assert meta["metrics"]["intent"]["ids:soft.jsonl"]["overall"]["n"] == 2
 
     # A classifier that takes no row weights refuses soft labels in one line, rather than training on them hard.
     ensemble = "ensemble.v1\n  params: {members: [{classifier: tfidf_logreg.v1, params: {min_df: 1, n_jobs: 1}}]}"

@@ -464,6 +464,8 @@ def test_soft_id_labels_become_one_weighted_row_per_label(tmp_path: Path) -> Non
     assert data.weights == [0.75, 0.25, 1.0]  # renormalised: each post weighs 1
     assert data.texts[0] == data.texts[1] == "@SpotifyCares shuffle is broken"
     assert data.subset([2, 0]).weights == [1.0, 0.75]
+    top = load_id_labels(labels, tmp_path, soft=False)  # evaluation: one row per post, its top label
+    assert top.ids == ["twcs-8", "twcs-3"] and top.labels == ["complaint", "praise"] and top.weights == []
     hard_file = _write_id_labels(tmp_path / "hard.jsonl", [{"dataset": "twcs", "id": "twcs-2", "intent": "other"}])
     hard = load_id_labels(hard_file, tmp_path)
     assert hard.weights == [] and hard.row_weights() == [1.0]
