@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.datasets import load_dataset  # noqa: E402
-from pipeline.evaluate import expected_calibration_error  # noqa: E402
+from pipeline.evaluate import bootstrap_interval, expected_calibration_error  # noqa: E402
 from pipeline.predict import Predictor  # noqa: E402
 
 OOD = "ids:" + str(ROOT / "data" / "labels" / "twcs-intent.jsonl")
@@ -68,17 +68,16 @@ def main(argv: list[str] | None = None) -> int:
             f"  accuracy {correct.mean():.4f}  ECE {ece:.4f}  (n {len(y)}, classes {classes})"
         )
     base = args.bundle[0].partition("=")[0]
-    rng = np.random.default_rng(0)
-    draws = rng.integers(0, len(y), size=(args.resamples, len(y)))
     for name, labels in predicted.items():
         if name == base:
             continue
-        diffs = [
-            f1_score(y[d], labels[d], average="macro") - f1_score(y[d], predicted[base][d], average="macro")
-            for d in draws
-        ]
-        low, high = np.percentile(diffs, [2.5, 97.5])
-        point = f1_score(y, labels, average="macro") - f1_score(y, predicted[base], average="macro")
+
+        def improvement(rows: np.ndarray, labels: np.ndarray = labels) -> float:
+            new = f1_score(y[rows], labels[rows], average="macro")
+            return float(new - f1_score(y[rows], predicted[base][rows], average="macro"))
+
+        low, high = bootstrap_interval(len(y), improvement, resamples=args.resamples)
+        point = improvement(np.arange(len(y)))
         print(f"{name} - {base}: macro-F1 {point:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] ({args.resamples} resamples)")
     return 0
 

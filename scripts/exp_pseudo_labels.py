@@ -207,14 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                 dropped = classes.index(how[len("drop-") :])  # was 47 of 237 when people checked it, session 10)
                 pairs = [(i, k) for i, k in pairs if k != dropped]
             added[name].append(len(pairs))
-            weights = [1.0] * len(pairs)
+            weights: list[float] | None = None
             if how.startswith("soft"):  # each selected post once per label its teacher gives >= the floor
                 floor = float(how[len("soft@") :]) if how.startswith("soft@") else SOFT_FLOOR  # e.g. soft@0.1
                 pairs, weights = soft_pairs(pseudo, [i for i, _ in pairs], floor)
             # As `voc train` does for a config with `model_labelled` sources: calibrate on people's labels only.
             gold = [True] * len(train_texts) + [False] * len(pairs) if data.task.model_labelled else None
             fit_kwargs: dict[str, Any] = {"gold": gold}
-            if how.startswith("soft"):
+            if weights is not None:
                 fit_kwargs["sample_weight"] = [1.0] * len(train_texts) + weights
             student = registry.classifiers.get(student_name)(**student_params).fit(
                 train_texts + [unlabelled[i] for i, _ in pairs],
