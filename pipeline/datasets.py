@@ -109,6 +109,9 @@ class LabelledTexts:
     addressed to where known, else ``""``; ``created_at`` is either empty (the source has no timestamps) or
     parallel to ``texts`` (ISO 8601 strings, ``""`` where a row has none). ``weights`` is either empty (every
     row weighs 1) or parallel to ``texts``: soft labels are one row per label, weighted by its probability.
+    ``unsure`` is either empty (the source does not say) or parallel to ``texts``: True where the annotator
+    found two labels plausible (``ANNOTATION.md``), so that evaluation can report clear and ambiguous posts
+    apart.
     """
 
     name: str
@@ -119,13 +122,14 @@ class LabelledTexts:
     files: tuple[Path, ...]
     created_at: list[str] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
+    unsure: list[bool] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.texts)
         for attr in ("labels", "ids", "groups"):
             if len(getattr(self, attr)) != n:
                 raise ValueError(f"{self.name}: {attr} has {len(getattr(self, attr))} items, texts has {n}")
-        for attr in ("created_at", "weights"):
+        for attr in ("created_at", "weights", "unsure"):
             if getattr(self, attr) and len(getattr(self, attr)) != n:
                 raise ValueError(f"{self.name}: {attr} has {len(getattr(self, attr))} items, texts has {n}")
 
@@ -148,6 +152,7 @@ class LabelledTexts:
             files=self.files,
             created_at=[self.created_at[i] for i in idx] if self.created_at else [],
             weights=[self.weights[i] for i in idx] if self.weights else [],
+            unsure=[self.unsure[i] for i in idx] if self.unsure else [],
         )
 
     def concat(self, other: LabelledTexts, name: str | None = None) -> LabelledTexts:
@@ -176,6 +181,8 @@ def concat(*parts: LabelledTexts, name: str | None = None) -> LabelledTexts:
         files=tuple(files),
         created_at=[t for p in parts for t in (p.created_at or [""] * len(p))] if any_dates else [],
         weights=[w for p in parts for w in p.row_weights()] if any(p.weights for p in parts) else [],
+        # Kept only when every part says: a row of unknown certainty is neither sure nor unsure.
+        unsure=[u for p in parts for u in p.unsure] if all(p.unsure for p in parts) else [],
     )
 
 
@@ -410,6 +417,7 @@ def load_brand_intent(data_dir: Path) -> LabelledTexts:
     header = lines[0].rstrip("\r").split("\t")
     col = _columns(header, ("id", "intent", "text"), path)
     i_id, i_intent, i_text = col["id"], col["intent"], col["text"]
+    i_unsure = header.index("unsure") if "unsure" in header else None
     airline_path, airline_rows = _read_airline(data_dir)
     by_id: dict[str, _AirlineRow] = {}
     for row in airline_rows:
@@ -419,6 +427,7 @@ def load_brand_intent(data_dir: Path) -> LabelledTexts:
     ids: list[str] = []
     groups: list[str] = []
     created: list[str] = []
+    unsure: list[bool] = []
     seen: set[str] = set()
     for line in lines[1:]:
         fields = line.rstrip("\r").split("\t")
@@ -432,7 +441,9 @@ def load_brand_intent(data_dir: Path) -> LabelledTexts:
         ids.append(tid)
         groups.append(source.airline if source else "")
         created.append(source.created_at if source else "")
-    return LabelledTexts("brand-intent", texts, labels, ids, groups, (path, airline_path), created)
+        if i_unsure is not None:
+            unsure.append(is_flag_set(fields[i_unsure]))
+    return LabelledTexts("brand-intent", texts, labels, ids, groups, (path, airline_path), created, unsure=unsure)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -886,6 +897,15 @@ DATASETS: dict[str, Callable[[Path], LabelledTexts]] = {
 _ID_LABEL_TASKS = ("intent", "sentiment")
 
 
+def is_flag_set(value: Any) -> bool:
+    """An annotation flag such as ``unsure``: 1, "1", true or "true" (any case) is set; anything else is not."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value == 1)
+    return str(value).strip().lower() in ("1", "true")
+
+
 def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bool = True) -> LabelledTexts:
     """Labels kept as ids only (``ids:FILE`` sources), joined to their texts in the shared data sets.
 
@@ -898,7 +918,8 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
     A row may also carry soft labels, ``"intent_scores": {"complaint": 0.8, "other": 0.2}`` (a teacher's
     probabilities, ``scripts/make_pseudo_labels.py --soft-floor``): it then becomes one row per label, with
     the scores, renormalised to sum to 1, as the rows' ``weights``; ``intent`` stays the post's top label.
-    With ``soft=False`` (evaluation) every post is one row with that top label.
+    With ``soft=False`` (evaluation) every post is one row with that top label. An ``unsure`` field
+    (``ANNOTATION.md``: two labels plausible) is kept as :attr:`LabelledTexts.unsure`.
     """
     path = Path(path)
     if not path.is_file():
@@ -942,6 +963,8 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
     for data in loaded.values():
         files.extend(f for f in data.files if f not in files)
     weights: list[float] = []
+    unsure: list[bool] = []
+    flagged = any("unsure" in row for row in rows)  # a row without the flag in a flagged file is a sure one
     soft = soft and any(f"{task}_scores" in row for row in rows)
     for number, row in enumerate(rows, start=1):
         label = row.get(task)
@@ -957,10 +980,19 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
             groups.append(str(row.get("brand") or data.groups[i]))
             created.append(data.created_at[i] if data.created_at else "")
             weights.append(weight)
+            unsure.append(is_flag_set(row.get("unsure")) if flagged else False)
     if not texts:
         raise InputError(f"{path} has no rows with a {task!r} label")
     return LabelledTexts(
-        path.name, texts, labels, ids, groups, tuple(files), created if any(created) else [], weights if soft else []
+        path.name,
+        texts,
+        labels,
+        ids,
+        groups,
+        tuple(files),
+        created if any(created) else [],
+        weights if soft else [],
+        unsure if flagged else [],
     )
 
 

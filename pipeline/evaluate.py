@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -202,12 +202,22 @@ def slice_metrics(
     classes: Sequence[str],
     groups: Sequence[str] | None = None,
     min_size: int = 10,
+    unsure: Sequence[bool] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Accuracy and macro-F1 on each slice of :data:`SLICES` (and per group, e.g. brand) with n ≥ min_size."""
+    """Accuracy and macro-F1 on each slice of :data:`SLICES` (and per group, e.g. brand) with n ≥ min_size.
+
+    ``unsure`` (the annotators' flag where two labels were plausible, when the data has it) adds the slices
+    ``annotator sure`` and ``annotator unsure``: how much of the error lies in posts people found ambiguous.
+    """
     result: dict[str, dict[str, Any]] = {}
     named: dict[str, np.ndarray] = {
         name: np.asarray([rule(t) for t in texts], dtype=bool) for name, rule in SLICES.items()
     }
+    if unsure is not None and len(unsure):
+        if len(unsure) != len(texts):
+            raise ValueError(f"unsure has {len(unsure)} flags for {len(texts)} texts")
+        flags = np.asarray(unsure, dtype=bool)
+        named["annotator sure"], named["annotator unsure"] = ~flags, flags
     if groups is not None:
         for group in sorted(set(groups) - {""}):
             named[f"brand={group}"] = np.asarray([g == group for g in groups], dtype=bool)
@@ -233,33 +243,49 @@ def evaluate_predictions(
     proba: np.ndarray,
     classes: Sequence[str],
     groups: Sequence[str] | None = None,
+    unsure: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
     report = classification_metrics(labels, proba, classes)
-    report["slices"] = slice_metrics(texts, labels, proba, classes, groups)
+    report["slices"] = slice_metrics(texts, labels, proba, classes, groups, unsure=unsure)
     return report
 
 
-def load_labelled_file(path: str, text_field: str = "text") -> tuple[list[str], dict[str, list[str]], list[str], int]:
-    """Texts, gold labels per task (columns ``intent`` and/or ``sentiment``), brands, and rows rejected."""
+class LabelledFile(NamedTuple):
+    """A labelled posts file read for evaluation."""
+
+    texts: list[str]
+    labels: dict[str, list[str | None]]  # per task (intent, sentiment); None where a row has no label
+    brands: list[str]
+    unsure: list[bool]  # empty unless the file has an ``unsure`` column
+    rejected: int
+
+
+def load_labelled_file(path: str, text_field: str = "text") -> LabelledFile:
+    """Texts, gold labels per task (columns ``intent`` and/or ``sentiment``), brands, the annotators' ``unsure``
+    flags where the file has them, and the number of rows rejected."""
+    from pipeline.datasets import is_flag_set
     from pipeline.errors import InputError
     from pipeline.io import read_posts
 
     texts: list[str] = []
-    columns: dict[str, list[Any]] = {"intent": [], "sentiment": []}
+    columns: dict[str, list[str | None]] = {"intent": [], "sentiment": []}
     brands: list[str] = []
+    unsure: list[Any] = []
     rejected = 0
     for batch in read_posts(path, text_field=text_field):
         rejected += len(batch.rejected)
         for row in batch.rows:
             texts.append(row["text"])
             brands.append(str(row.get("brand") or ""))
+            unsure.append(row.get("unsure"))
             for task in columns:
                 value = row.get(task)
                 columns[task].append(str(value).strip() if value not in (None, "") else None)
     labels = {task: values for task, values in columns.items() if any(v is not None for v in values)}
     if not labels:
         raise InputError(f"{path} has no 'intent' or 'sentiment' column with labels to evaluate against")
-    return texts, labels, brands, rejected
+    flagged = any(value not in (None, "") for value in unsure)
+    return LabelledFile(texts, labels, brands, [is_flag_set(v) for v in unsure] if flagged else [], rejected)
 
 
 def run_evaluation(
@@ -294,12 +320,14 @@ def run_evaluation(
         loaded = load_dataset(dataset, resolve_data_dir(data_dir, None), task, soft=False)
         intent_classes = predictor.classifiers["intent"].classes_ if "intent" in predictor.classifiers else []
         chosen = task or ("intent" if set(loaded.labels) <= set(intent_classes) else "sentiment")
-        texts, labels, brands = loaded.texts, {chosen: list(loaded.labels)}, loaded.groups
+        texts, brands, unsure = loaded.texts, loaded.groups, loaded.unsure
+        labels: dict[str, list[str | None]] = {chosen: list(loaded.labels)}
         source = dataset
     else:
         assert data is not None
-        texts, file_labels, brands, rejected = load_labelled_file(data, text_field)
-        labels = {k: v for k, v in file_labels.items() if task is None or k == task}
+        labelled = load_labelled_file(data, text_field)
+        texts, brands, unsure, rejected = labelled.texts, labelled.brands, labelled.unsure, labelled.rejected
+        labels = {k: v for k, v in labelled.labels.items() if task is None or k == task}
         source = data
         if not labels:
             raise InputError(f"{data} has no '{task}' labels")
@@ -321,6 +349,7 @@ def run_evaluation(
             probabilities[name][keep],
             predictor.classifiers[name].classes_,
             [brands[i] for i in keep],
+            unsure=[unsure[i] for i in keep] if unsure else None,
         )
         if bootstrap > 0 and keep:
             result["intervals"] = metric_intervals(

@@ -293,7 +293,9 @@ def train_bundle(
             for part_name, part in zip(task_config.train, parts):
                 if part_name == cv_name:
                     block = oof[offset : offset + len(part)]
-                    report = evaluate_predictions(part.texts, part.labels, block, labels, part.groups)
+                    report = evaluate_predictions(
+                        part.texts, part.labels, block, labels, part.groups, unsure=part.unsure or None
+                    )
                     report["folds"] = task_config.cv_folds
                     report["seed"] = config.seed
                     task_metrics[f"cv:{cv_name}"] = report
@@ -301,14 +303,18 @@ def train_bundle(
         for name in task_config.evaluate_on:
             held_out = cache.get(name, task, soft=False)
             proba = classifier.predict_proba(cache.normalised(name, task, soft=False))
-            task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
+            task_metrics[name] = evaluate_predictions(
+                held_out.texts, held_out.labels, proba, labels, held_out.groups, unsure=held_out.unsure or None
+            )
             # How far each number could move on another sample of this size (the model card shows it).
             task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)
             training_data.setdefault(f"{task}:evaluation", []).append(_describe(held_out, data_dir))
             heldout.setdefault(task, {})[name] = held_out
         for name, (held_out, held_out_texts) in holdout_parts.items():
             proba = classifier.predict_proba(held_out_texts)
-            task_metrics[name] = evaluate_predictions(held_out.texts, held_out.labels, proba, labels, held_out.groups)
+            task_metrics[name] = evaluate_predictions(
+                held_out.texts, held_out.labels, proba, labels, held_out.groups, unsure=held_out.unsure or None
+            )
             task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)
             description = _describe(held_out, data_dir)
             description["holdout"] = task_config.holdout

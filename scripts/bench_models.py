@@ -6,7 +6,8 @@ Three measurements, each optional:
   near-duplicate posts (same text without URLs, mentions, case, punctuation) always in the same fold;
   each fold trains the config's intent classifier on the other folds *plus every other training source of
   the config* (e.g. ``intent-extra.jsonl``, weak labels) and scores only the held-out brand-intent rows.
-  Reports macro-F1, per-class F1 (favour-seeking), ECE, and macro-F1 with the abstention threshold.
+  Reports macro-F1, per-class F1 (favour-seeking), ECE, macro-F1 with the abstention threshold, and
+  macro-F1 on the posts the annotators marked sure and unsure (two labels plausible) apart.
 * ``--bundle NAME=DIR``: held-out sentiment (SemEval-2017 test macro-recall, airline-sentiment:test
   accuracy) and intent, per runtime (transformer: ONNX int8 and torch fp32, so the int8 loss is measured
   on the same rows).
@@ -217,10 +218,12 @@ def intent_cv(
         "per_class": report["per_class"],
         "confusion": report["confusion"],
         "macro_f1_with_abstention": with_abstention["macro_f1"],
+        "by_annotator_certainty": by_annotator_certainty(gold, proba[scored], classes, target.unsure, scored),
         "fold_seconds": seconds,
         "near_duplicate_rows": int(np.sum(np.bincount(groups)[groups] > 1)),
         "oof_proba": proba.tolist(),
         "gold": [str(label) for label in y],
+        "unsure": [bool(u) for u in target.unsure],
         "classes": classes,
         "member_oof_proba": {m: p.tolist() for m, p in member_proba.items()},
     }
@@ -272,10 +275,35 @@ def ensemble_cv(members: list[tuple[str, dict[str, Any]]], weights: list[float])
         "per_class": report["per_class"],
         "confusion": report["confusion"],
         "macro_f1_with_abstention": report["overall"]["macro_f1"],
+        "by_annotator_certainty": by_annotator_certainty(
+            gold_scored, proba[scored], classes, first.get("unsure") or [], scored
+        ),
         "oof_proba": proba.tolist(),
         "gold": gold,
+        "unsure": first.get("unsure") or [],
         "classes": classes,
     }
+
+
+def by_annotator_certainty(
+    gold: list[str], proba: np.ndarray, classes: list[str], unsure: list[bool], scored: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Macro-F1 and favour-seeking F1 of the scored rows whose annotators marked them sure, and unsure.
+
+    ``unsure`` has one flag per row of the data set (``scored`` picks the rows of ``gold``); empty without flags.
+    """
+    if len(unsure) != len(scored):
+        return {}
+    flags = np.asarray(unsure, dtype=bool)[scored]
+    result = {}
+    for name, mask in (("sure", ~flags), ("unsure", flags)):
+        report = classification_metrics([g for g, keep in zip(gold, mask) if keep], proba[mask], classes)
+        result[name] = {
+            "n": int(mask.sum()),
+            "macro_f1": report["overall"]["macro_f1"],
+            "favour_seeking_f1": report["per_class"]["favour-seeking"]["f1"] if "favour-seeking" in classes else None,
+        }
+    return result
 
 
 def _runtimes(bundle: Any) -> list[str]:
@@ -378,16 +406,18 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("cv"):
         lines += [
             "| backend | intent macro-F1 (CV) | favour-seeking F1 | complaint F1 | question F1 | praise F1 | other F1 "
-            "| ECE | macro-F1 with abstention | folds |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| ECE | macro-F1 with abstention | macro-F1 sure / unsure posts | folds |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for name, r in results["cv"].items():
             pc = r["per_class"]
+            certainty = r.get("by_annotator_certainty") or {}
+            split = f"{certainty['sure']['macro_f1']:.3f} / {certainty['unsure']['macro_f1']:.3f}" if certainty else "–"
             lines.append(
                 f"| {name} | {r['overall']['macro_f1']:.3f} | {pc['favour-seeking']['f1']:.3f} | "
                 f"{pc['complaint']['f1']:.3f} | {pc['question']['f1']:.3f} | {pc['praise']['f1']:.3f} | "
                 f"{pc['other']['f1']:.3f} | {r['overall']['ece']:.3f} | {r['macro_f1_with_abstention']:.3f} | "
-                f"{r['folds_run']}/{r['folds']} |"
+                f"{split} | {r['folds_run']}/{r['folds']} |"
             )
         lines.append("")
     if results.get("bundles"):

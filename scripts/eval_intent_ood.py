@@ -2,7 +2,8 @@
 
 The 577 posts of ``data/labels/twcs-intent.jsonl`` (62 non-airline companies, labelled by the project) are
 split by a hash of the id, as in ``scripts/exp_pseudo_labels.py``: a variant is chosen on the ``dev`` half and
-reported on the ``test`` half. Prints macro-F1 on all / dev / test and ECE per bundle, and for each bundle after
+reported on the ``test`` half. Prints macro-F1 on all / dev / test, on the posts the annotators marked sure and
+unsure (two labels plausible), and ECE per bundle, and for each bundle after
 the first the paired bootstrap interval of its macro-F1 difference from the first::
 
     VOC_TRANSFORMER_RUNTIME=torch python scripts/eval_intent_ood.py --data-dir ../shared/data \\
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = load_dataset(OOD, args.data_dir, "intent")
     parts = halves(list(data.ids))
+    unsure = np.asarray(data.unsure, dtype=bool)
+    parts["sure"], parts["unsure"] = np.flatnonzero(~unsure), np.flatnonzero(unsure)
     y = np.asarray(data.labels)
     predicted: dict[str, np.ndarray] = {}
     for spec in args.bundle:
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         ece, _ = expected_calibration_error(p, np.asarray([classes.index(label) for label in y]))
         print(
             f"{name:>12}: macro-F1 all {scores['all']:.4f}  dev {scores['dev']:.4f}  test {scores['test']:.4f}"
+            f"  sure {scores['sure']:.4f} (n {len(parts['sure'])})  unsure {scores['unsure']:.4f}"
             f"  accuracy {correct.mean():.4f}  ECE {ece:.4f}  (n {len(y)}, classes {classes})"
         )
     base = args.bundle[0].partition("=")[0]

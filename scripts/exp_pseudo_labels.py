@@ -35,7 +35,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_models import grouped_folds, is_model_labelled, load_cv_data, resolve_task_init  # noqa: E402
+from bench_models import (  # noqa: E402
+    by_annotator_certainty,
+    grouped_folds,
+    is_model_labelled,
+    load_cv_data,
+    resolve_task_init,
+)
 from eval_intent_ood import halves as ood_halves  # noqa: E402
 from make_pseudo_labels import (  # noqa: E402
     ids_and_text_keys,
@@ -247,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             "per_class": report["per_class"],
             "ood_macro_f1": ood_f1,
             "ood_ece": ood_ece,
+            "by_annotator_certainty": by_annotator_certainty(
+                [str(v) for v in y], p, classes, target.unsure, np.ones(len(y), dtype=bool)
+            ),
         }
         f1 = {c: report["per_class"][c]["f1"] for c in classes}
         print(

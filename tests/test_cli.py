@@ -139,7 +139,7 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     card = (tmp_path / "b" / "README.md").read_text()
     assert "labelled.jsonl" in card
 
-    labelled = write_jsonl(tmp_path / "eval.jsonl", rows[:10])
+    labelled = write_jsonl(tmp_path / "eval.jsonl", [{**row, "unsure": i % 2} for i, row in enumerate(rows[:20])])
     result = runner.invoke(
         app, ["evaluate", "--model", str(tmp_path / "b"), "--data", str(labelled), "--output", str(tmp_path / "report")]
     )
@@ -147,6 +147,9 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert set(report["tasks"]) == {"intent"}
     assert {"overall", "per_class", "slices", "intervals"} <= set(report["tasks"]["intent"])
+    slices = report["tasks"]["intent"]["slices"]
+    assert slices["annotator sure"]["n"] == slices["annotator unsure"]["n"] == 10  # the file's `unsure` column
+    assert "annotator unsure" in (tmp_path / "report" / "evaluation.md").read_text()
     assert report["tasks"]["intent"]["intervals"]["resamples"] == 1000
     assert "95% bootstrap intervals" in (tmp_path / "report" / "evaluation.md").read_text()
     result = runner.invoke(

@@ -113,7 +113,7 @@ def write_fake_brand_intent(root: Path) -> Path:
     lines = [
         "id\tcorpus\tsample\tintent\tunsure\tdouble_annotated\ttext",
         "2\tairline\trandom\tcomplaint\t0\t0\t@JetBlue where is my bag second line",
-        '1\tairline\trandom\tquestion\t0\t1\t@VirginAmerica "what" a day',
+        '1\tairline\trandom\tquestion\t1\t1\t@VirginAmerica "what" a day',
         "99\tairline\trandom\tpraise\t0\t0\tnot in Tweets.csv",
     ]
     path = folder / "annotations.tsv"
@@ -358,6 +358,8 @@ def test_fake_brand_intent(tmp_path: Path) -> None:
     assert data.groups == ["JetBlue", "Virgin America", ""]
     assert data.texts[1] == '@VirginAmerica "what" a day'  # TSV, not CSV: quotes are text
     assert data.created_at == ["2015-02-24T11:35:52-08:00"] * 2 + [""]
+    assert data.unsure == [False, True, False]  # the annotators' flag: two labels plausible
+    assert data.subset([1]).unsure == [True]
     assert len(data.files) == 2
 
 
@@ -418,7 +420,7 @@ def test_id_labels_join_texts_from_the_shared_data(tmp_path: Path) -> None:
         tmp_path / "labels.jsonl",
         [
             {"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "sentiment": "negative", "brand": "Spotify"},
-            {"dataset": "twcs", "id": "twcs-3", "intent": "praise"},
+            {"dataset": "twcs", "id": "twcs-3", "intent": "praise", "unsure": 1},
             {"dataset": "twcs", "id": "twcs-2", "sentiment": "neutral"},  # no intent: left out of intent
         ],
     )
@@ -428,6 +430,7 @@ def test_id_labels_join_texts_from_the_shared_data(tmp_path: Path) -> None:
     assert data.texts == ["@SpotifyCares shuffle is broken", "@AskPayPal   I love this email"]
     assert data.groups == ["Spotify", "AskPayPal"]  # the file's brand wins, else the data set's group
     assert data.created_at[0] == "2017-11-01T01:02:03+00:00"
+    assert data.unsure == [False, True]  # a row without the flag in a flagged file is a sure one
     assert labels in data.files and any(f.name == "twcs-first5000.csv" for f in data.files)
     sentiment = load_dataset(f"ids:{labels}", tmp_path, task="sentiment")
     assert sentiment.ids == ["twcs-8", "twcs-2"] and sentiment.labels == ["negative", "neutral"]
@@ -471,6 +474,13 @@ def test_soft_id_labels_become_one_weighted_row_per_label(tmp_path: Path) -> Non
     assert hard.weights == [] and hard.row_weights() == [1.0]
     assert concat(hard, data).weights == [1.0, 0.75, 0.25, 1.0]
     assert concat(hard, hard).weights == []
+    flagged_file = _write_id_labels(
+        tmp_path / "flagged.jsonl", [{"dataset": "twcs", "id": "twcs-2", "intent": "other", "unsure": "1"}]
+    )
+    flagged = load_id_labels(flagged_file, tmp_path)
+    assert hard.unsure == [] and flagged.unsure == [True]
+    assert concat(flagged, flagged).unsure == [True, True]
+    assert concat(hard, flagged).unsure == []  # unknown certainty is neither sure nor unsure
 
 
 @pytest.mark.parametrize("scores", [None, {}, {"other": -1}, {"other": 0}, {"other": "high"}, {"other": True}])

@@ -98,6 +98,21 @@ def test_bench_cv_treats_declared_and_confidence_marked_sources_as_teacher_label
     assert not bench_models.is_model_labelled("weak:twcs", tmp_path, task)
 
 
+def test_cv_reports_sure_and_unsure_posts_apart() -> None:
+    """bench_models' split by the annotators' flag: scored rows only, and nothing when the data has no flags."""
+    import bench_models
+
+    classes = ["complaint", "favour-seeking"]
+    gold = ["complaint", "favour-seeking", "complaint", "favour-seeking"]
+    proba = np.eye(2)[[0, 1, 1, 0]]  # rows 0-1 right, rows 2-3 wrong
+    unsure = [False, False, True, True, True]  # one flag per data-set row; the last row was not scored
+    scored = np.asarray([True, True, True, True, False])
+    split = bench_models.by_annotator_certainty(gold, proba, classes, unsure, scored)
+    assert split["sure"] == {"n": 2, "macro_f1": 1.0, "favour_seeking_f1": 1.0}
+    assert split["unsure"] == {"n": 2, "macro_f1": 0.0, "favour_seeking_f1": 0.0}
+    assert bench_models.by_annotator_certainty(gold, proba, classes, [], scored) == {}
+
+
 def test_out_of_industry_halves_are_a_fixed_partition_by_id_hash() -> None:
     """The dev half chooses variants and the test half reports them: both fixed by the id, whatever the order."""
     import hashlib
