@@ -164,6 +164,9 @@ def predict(
             if sys.stdin.isatty():
                 raise InputError("give texts to label, --input FILE, or pipe texts on stdin (one per line)")
             texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        blank = [str(i + 1) for i, text in enumerate(texts) if not text.strip()]
+        if blank:  # as in files, where an empty text is a rejected row: there is nothing to label
+            raise InputError(f"text {', '.join(blank)} is empty: nothing to label")
         from pipeline.predict import Predictor, format_line
 
         predictor = Predictor.from_path(model)

@@ -31,6 +31,13 @@ def test_predict_text_and_json(tiny_bundle_dir: Path) -> None:
     assert abs(sum(obj["intent_scores"].values()) - 1) < 1e-6
 
 
+def test_predict_refuses_an_empty_text(tiny_bundle_dir: Path) -> None:
+    """As in files, where an empty text is a rejected row: one error line naming it, nothing printed."""
+    result = runner.invoke(app, ["predict", "-m", str(tiny_bundle_dir), "my bag never arrived", "  "])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert _error_lines(result.stderr) == ["error: text 2 is empty: nothing to label"]
+
+
 def test_predict_file_keeps_order_and_rejects(tiny_bundle_dir: Path, tmp_path: Path) -> None:
     rows = [{"id": f"p{i}", "text": t} for i, t in enumerate(["lost my bag", "thanks!", "do you fly to lima?"] * 5)]
     path = write_jsonl(tmp_path / "in.jsonl", [*rows, {"id": "bad", "text": None}, "{oops"])
