@@ -21,7 +21,8 @@ Reported:
 (a) **guided accuracy**: the assigner's topic against ``negativereason`` on negative tweets, excluding
     "Can't Tell". ``strict`` counts ``other`` (no topic reached ``min_score``) as wrong; ``forced`` takes
     the best topic whatever its score; ``coverage`` is the share not sent to ``other``; ``strict`` is also
-    given on the two halves of the tweets split by id parity;
+    given on the two halves of the tweets split by id parity, and (a diagnostic) on the tweets whose reason
+    the crowd was unanimous about (``negativereason_confidence`` 1) and on the others;
 (b) **per-airline Spearman**: all tweets of each airline are ranked (``rank_posts(by_brand=True)``, discovery
     off), and the order of the taxonomy topics in the ranking is compared with the true order of the
     reasons by count among that airline's negative tweets. Intent and sentiment come from the crowd's
@@ -203,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         "coverage": round(float(np.mean([p != OTHER_ID for p in strict])), 4),
         "per_reason": per_reason,
     }
+    # Diagnostic: the same accuracy where the crowd agreed on the reason (negativereason_confidence 1) and where
+    # it did not: how much of the error lies in tweets whose reason people themselves disputed.
+    confidence = np.array([float(r.get("negativereason_confidence") or "nan") for r in negatives])
+    for name, mask in (("crowd_unanimous", confidence >= 0.999), ("crowd_split", confidence < 0.999)):
+        if mask.any():
+            accuracy[f"strict_{name}"] = {"n": int(mask.sum()), "accuracy": round(float(hit[mask].mean()), 4)}
 
     # (b) ranking per airline vs the true order of reasons by count.
     scored = None
@@ -295,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{mark(accuracy['strict'], TARGETS['accuracy'])} |")
     print(f"| (a) same, tweets with even / odd ids | {accuracy['strict_even_ids']:.3f} / "
           f"{accuracy['strict_odd_ids']:.3f} | | |")
+    for name, words in (("crowd_unanimous", "crowd unanimous on the reason"), ("crowd_split", "crowd split")):
+        if f"strict_{name}" in accuracy:
+            part = accuracy[f"strict_{name}"]
+            print(f"| (a) same, tweets with the {words} (n {part['n']:,}) | {part['accuracy']:.3f} | | |")
     print(f"| (a) guided accuracy, forced best topic | {accuracy['forced']:.3f} | | |")
     print(f"| (a) coverage (not other) | {accuracy['coverage']:.3f} | | |")
     print(f"| (b) mean per-airline Spearman, ranking order | {mean_rho:.3f} | {TARGETS['spearman']:.2f} | "
