@@ -906,6 +906,13 @@ def is_flag_set(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true")
 
 
+def flags_if_given(values: Sequence[Any]) -> list[bool]:
+    """One flag per row from a column's raw values, or ``[]`` when no row gives one (the source does not say)."""
+    if all(value is None or value == "" for value in values):
+        return []
+    return [is_flag_set(value) for value in values]
+
+
 def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bool = True) -> LabelledTexts:
     """Labels kept as ids only (``ids:FILE`` sources), joined to their texts in the shared data sets.
 

@@ -263,7 +263,7 @@ class LabelledFile(NamedTuple):
 def load_labelled_file(path: str, text_field: str = "text") -> LabelledFile:
     """Texts, gold labels per task (columns ``intent`` and/or ``sentiment``), brands, the annotators' ``unsure``
     flags where the file has them, and the number of rows rejected."""
-    from pipeline.datasets import is_flag_set
+    from pipeline.datasets import flags_if_given
     from pipeline.errors import InputError
     from pipeline.io import read_posts
 
@@ -284,8 +284,7 @@ def load_labelled_file(path: str, text_field: str = "text") -> LabelledFile:
     labels = {task: values for task, values in columns.items() if any(v is not None for v in values)}
     if not labels:
         raise InputError(f"{path} has no 'intent' or 'sentiment' column with labels to evaluate against")
-    flagged = any(value not in (None, "") for value in unsure)
-    return LabelledFile(texts, labels, brands, [is_flag_set(v) for v in unsure] if flagged else [], rejected)
+    return LabelledFile(texts, labels, brands, flags_if_given(unsure), rejected)
 
 
 def run_evaluation(

@@ -60,11 +60,17 @@ def is_file_source(name: str) -> bool:
 
 
 def load_labelled_source(path: Path, task: str) -> LabelledTexts:
-    """A labelled JSONL/CSV/Parquet file with ``text`` and a ``<task>`` column; unlabelled rows are skipped."""
+    """A labelled JSONL/CSV/Parquet file with ``text`` and a ``<task>`` column; unlabelled rows are skipped.
+
+    An ``unsure`` column (the annotator found two labels plausible) is kept for evaluation's slices.
+    """
+    from pipeline.datasets import flags_if_given
+
     texts: list[str] = []
     labels: list[str] = []
     ids: list[str] = []
     groups: list[str] = []
+    unsure: list[Any] = []
     problems = 0
     for batch in read_posts(path):
         problems += len(batch.rejected)
@@ -76,12 +82,19 @@ def load_labelled_source(path: Path, task: str) -> LabelledTexts:
             labels.append(str(label).strip())
             ids.append(str(row["id"]))
             groups.append(str(row.get("brand") or ""))
+            unsure.append(row.get("unsure"))
     if problems:
         raise InputError(f"{path}: {problems} rows could not be read; fix them before training (see voc score)")
     if not texts:
         raise InputError(f"{path} has no rows with a '{task}' label")
     return LabelledTexts(
-        name=path.name, texts=texts, labels=labels, ids=ids, groups=groups, files=tuple(input_files(path))
+        name=path.name,
+        texts=texts,
+        labels=labels,
+        ids=ids,
+        groups=groups,
+        files=tuple(input_files(path)),
+        unsure=flags_if_given(unsure),
     )
 
 

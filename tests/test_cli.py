@@ -129,7 +129,7 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
 
     rows = [{"text": t, "intent": label} for label, texts in TINY_INTENT.items() for t in texts]
     rows += [{"text": t, "sentiment": label} for label, texts in TINY_SENTIMENT.items() for t in texts]
-    write_jsonl(tmp_path / "labelled.jsonl", rows)
+    write_jsonl(tmp_path / "labelled.jsonl", [{**row, "unsure": i % 3 == 0} for i, row in enumerate(rows)])
     (tmp_path / "config.yaml").write_text(
         "seed: 1\n"
         "intent:\n  train: [labelled.jsonl]\n  cv_folds: 2\n  params: {min_df: 1, n_jobs: 1}\n"
@@ -145,6 +145,7 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     assert meta["training_data"]["intent"][0]["rows"] == len(rows) - sum(len(v) for v in TINY_SENTIMENT.values())
     card = (tmp_path / "b" / "README.md").read_text()
     assert "labelled.jsonl" in card
+    assert "annotator unsure" in card  # the file's `unsure` column splits the CV metrics
 
     labelled = write_jsonl(tmp_path / "eval.jsonl", [{**row, "unsure": i % 2} for i, row in enumerate(rows[:20])])
     result = runner.invoke(
