@@ -255,6 +255,10 @@ def rank(
     ] = None,
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Ranking parameters (YAML).")] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Topics shown in the printed summary.")] = 10,
+    time_field: Annotated[
+        str, typer.Option("--time-field", help="The posts' timestamp field (growth, emergence, trends).")
+    ] = "created_at",
+    brand_field: Annotated[str, typer.Option("--brand-field", help="The posts' brand field (--by brand).")] = "brand",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
 ) -> None:
     """Rank the topics a quality programme should fix first, with evidence and confidence intervals."""
@@ -264,7 +268,13 @@ def rank(
         from pipeline.rank import load_rank_config, rank_file
 
         result, paths = rank_file(
-            input_path, output, config=load_rank_config(config), taxonomy=taxonomy, by_brand=by == "brand"
+            input_path,
+            output,
+            config=load_rank_config(config),
+            taxonomy=taxonomy,
+            by_brand=by == "brand",
+            time_field=time_field,
+            brand_field=brand_field,
         )
         if not quiet:
             from pipeline.rank import summary_markdown

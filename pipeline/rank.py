@@ -594,9 +594,14 @@ def load_rank_config(path: str | Path | None) -> RankConfig:
 
 
 def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankConfig | None = None,
-              taxonomy: str | Path | Taxonomy | None = None, by_brand: bool = False, text_field: str = "text"
+              taxonomy: str | Path | Taxonomy | None = None, by_brand: bool = False, text_field: str = "text",
+              time_field: str = "created_at", brand_field: str = "brand",
               ) -> tuple[dict[str, Any], dict[str, Path]]:
     """``voc rank``: read scored posts, rank, and write ranking.json, ranking.csv and report.html.
+
+    ``time_field`` and ``brand_field`` name the input's timestamp and brand columns when they are not
+    ``created_at`` and ``brand`` (``voc score`` carries every column through, e.g. ``tweet_created``,
+    ``airline``); a named field that no row has is an error, not a silent ranking without it.
 
     Unusable rows go to ``<output_dir>.rejected.jsonl`` and are counted in ``result["input"]``. Posts
     without a ``topic`` field get one from ``taxonomy`` when it is given. An existing
@@ -623,6 +628,13 @@ def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankCon
     if text_field != "text":
         for r in records:
             r.setdefault("text", r.get(text_field))
+    for field_name, core in ((time_field, "created_at"), (brand_field, "brand")):
+        if field_name == core:
+            continue
+        if records and not any(field_name in r for r in records):
+            raise InputError(f"{input_path} has no '{field_name}' field (given as the {core} field)")
+        for r in records:
+            r[core] = r.get(field_name)
     missing = [i for i, r in enumerate(records) if not r.get("topic")]
     if missing and tax is not None:
         # All at once: assign_corpus refines the topics on the corpus itself (self-training), see topics.py.

@@ -252,6 +252,37 @@ def test_rank_file_reads_scored_posts_and_reports_rejected_rows(tmp_path: Path) 
     assert all(p.exists() for p in paths.values())
 
 
+def test_rank_file_takes_time_and_brand_from_named_fields(tmp_path: Path) -> None:
+    """Scored exports keep the input's own column names (`tweet_created`, `airline`): --time-field/--brand-field."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    recs = base_records()
+    for i, r in enumerate(recs):
+        r["when"], r["created_at"] = r["created_at"], None  # the real timestamps live in `when` only
+        r["company"] = "Alpha" if i % 2 else "Beta"
+    scored = tmp_path / "scored.jsonl"
+    scored.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    plain, _ = rank_file(scored, tmp_path / "plain", config=NO_DISCOVERY, by_brand=True)
+    assert plain["windows"] == [] and "Alpha" not in plain.get("brands", {})
+    named, _ = rank_file(
+        scored, tmp_path / "named", config=NO_DISCOVERY, by_brand=True, time_field="when", brand_field="company"
+    )
+    assert len(named["windows"]) == 4 and set(named["brands"]) == {"Alpha", "Beta"}
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["rank", "-i", str(scored), "-o", str(tmp_path / "cli"), "--by", "brand", "--time-field", "when",
+         "--brand-field", "company", "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert set(json.loads((tmp_path / "cli" / "ranking.json").read_text())["brands"]) == {"Alpha", "Beta"}
+    result = runner.invoke(app, ["rank", "-i", str(scored), "-o", str(tmp_path / "bad"), "--time-field", "nope"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {scored} has no 'nope' field (given as the created_at field)"
+
+
 def test_rank_file_refuses_unscored_posts(tmp_path: Path) -> None:
     raw = tmp_path / "raw.jsonl"
     raw.write_text(json.dumps({"id": "1", "text": "hello"}) + "\n", encoding="utf-8")
