@@ -5,7 +5,8 @@
   higher priority, so ``P(favour-seeking) = (1 - P(complaint)) * P(favour-seeking | not a complaint)``, and so on;
   ``other`` takes what is left.
 * ``unsure=W``: training rows that the annotators marked ``unsure`` (two labels plausible) weigh ``W``.
-* ``flat``: the config's classifier as it is (the reference).
+* ``flat``: the config's classifier as it is (the reference); ``mean``: the mean of ``flat``'s and ``cascade``'s
+  probabilities.
 
 Every variant trains the config's intent classifier settings on the same grouped 5 folds of brand-intent, plus
 every other people-labelled source of the config (pseudo-labels are left out: their teacher saw every fold),
@@ -83,11 +84,29 @@ class PriorityCascade:
         return proba
 
 
+class MeanOfTwo:
+    """The mean of two models' probabilities (same classes)."""
+
+    def __init__(self, first: Any, second: Any) -> None:
+        self.first = first
+        self.second = second
+
+    def fit(
+        self, texts: list[str], labels: list[str], classes: list[str], sample_weight: np.ndarray | None = None
+    ) -> Any:
+        self.first.fit(texts, labels, classes=classes, sample_weight=sample_weight)
+        self.second.fit(texts, labels, classes=classes, sample_weight=sample_weight)
+        return self
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return (self.first.predict_proba(texts) + self.second.predict_proba(texts)) / 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "default.yaml")
-    parser.add_argument("--variants", default="flat,cascade", help="comma-separated: flat, cascade, unsure=W")
+    parser.add_argument("--variants", default="flat,cascade", help="comma-separated: flat, cascade, mean, unsure=W")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     args = parser.parse_args(argv)
 
@@ -119,11 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for variant in args.variants.split(","):
         kind, _, value = variant.partition("=")
-        if kind not in ("flat", "cascade", "unsure"):
+        if kind not in ("flat", "cascade", "mean", "unsure"):
             parser.error(f"unknown variant {variant!r}")
         unsure_weight = float(value) if kind == "unsure" else 1.0
 
         def build(kind: str = kind) -> Any:
+            if kind == "mean":
+                return MeanOfTwo(factory(**params), PriorityCascade(factory, params))
             return PriorityCascade(factory, params) if kind == "cascade" else factory(**params)
 
         def weights(rows_unsure: np.ndarray, unsure_weight: float = unsure_weight) -> np.ndarray:
