@@ -970,8 +970,7 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
     for data in loaded.values():
         files.extend(f for f in data.files if f not in files)
     weights: list[float] = []
-    unsure: list[bool] = []
-    flagged = any("unsure" in row for row in rows)  # a row without the flag in a flagged file is a sure one
+    unsure: list[Any] = []
     soft = soft and any(f"{task}_scores" in row for row in rows)
     for number, row in enumerate(rows, start=1):
         label = row.get(task)
@@ -987,7 +986,7 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
             groups.append(str(row.get("brand") or data.groups[i]))
             created.append(data.created_at[i] if data.created_at else "")
             weights.append(weight)
-            unsure.append(is_flag_set(row.get("unsure")) if flagged else False)
+            unsure.append(row.get("unsure"))
     if not texts:
         raise InputError(f"{path} has no rows with a {task!r} label")
     return LabelledTexts(
@@ -999,7 +998,7 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
         tuple(files),
         created if any(created) else [],
         weights if soft else [],
-        unsure if flagged else [],
+        flags_if_given(unsure),  # a row without the flag in a flagged file is a sure one
     )
 
 

@@ -307,7 +307,7 @@ def train_bundle(
                 if part_name == cv_name:
                     block = oof[offset : offset + len(part)]
                     report = evaluate_predictions(
-                        part.texts, part.labels, block, labels, part.groups, unsure=part.unsure or None
+                        part.texts, part.labels, block, labels, part.groups, unsure=part.unsure
                     )
                     report["folds"] = task_config.cv_folds
                     report["seed"] = config.seed
@@ -317,7 +317,7 @@ def train_bundle(
             held_out = cache.get(name, task, soft=False)
             proba = classifier.predict_proba(cache.normalised(name, task, soft=False))
             task_metrics[name] = evaluate_predictions(
-                held_out.texts, held_out.labels, proba, labels, held_out.groups, unsure=held_out.unsure or None
+                held_out.texts, held_out.labels, proba, labels, held_out.groups, unsure=held_out.unsure
             )
             # How far each number could move on another sample of this size (the model card shows it).
             task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)
@@ -326,7 +326,7 @@ def train_bundle(
         for name, (held_out, held_out_texts) in holdout_parts.items():
             proba = classifier.predict_proba(held_out_texts)
             task_metrics[name] = evaluate_predictions(
-                held_out.texts, held_out.labels, proba, labels, held_out.groups, unsure=held_out.unsure or None
+                held_out.texts, held_out.labels, proba, labels, held_out.groups, unsure=held_out.unsure
             )
             task_metrics[name]["intervals"] = metric_intervals(held_out.labels, proba, labels)
             description = _describe(held_out, data_dir)

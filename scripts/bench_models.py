@@ -84,6 +84,7 @@ class CvData(NamedTuple):
     target_texts: list[str]
     extra_texts: list[str]
     extra_labels: list[str]
+    extra_unsure: list[bool]  # the annotators' flag per extra row (False where a source has none)
 
 
 def is_model_labelled(source: str, base: Path, task: Any = None) -> bool:
@@ -119,6 +120,7 @@ def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: b
     cache = _DatasetCache(data_root, normaliser, config_path.parent)
     extra_texts: list[str] = []
     extra_labels: list[str] = []
+    extra_unsure: list[bool] = []
     for name in task.train:
         if name == CV_DATASET:
             continue
@@ -133,8 +135,10 @@ def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: b
             continue
         if cache.get(name, "intent").weights:
             raise SystemExit(f"error: {name} has soft labels (weighted rows), which this CV does not train on")
+        part = cache.get(name, "intent")
         extra_texts += cache.normalised(name, "intent")
-        extra_labels += cache.get(name, "intent").labels
+        extra_labels += part.labels
+        extra_unsure += part.unsure or [False] * len(part)  # e.g. the project's written posts carry no flag
     return CvData(
         config,
         task,
@@ -145,6 +149,7 @@ def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: b
         cache.normalised(CV_DATASET, "intent"),
         extra_texts,
         extra_labels,
+        extra_unsure,
     )
 
 

@@ -33,13 +33,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_models import grouped_folds, is_model_labelled, load_cv_data  # noqa: E402
+from bench_models import by_annotator_certainty, grouped_folds, load_cv_data  # noqa: E402
 from eval_intent_ood import OOD, halves  # noqa: E402
 
 from pipeline import registry  # noqa: E402
 from pipeline.datasets import load_dataset  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
-from pipeline.train import _DatasetCache  # noqa: E402
 
 PRIORITY = ["complaint", "favour-seeking", "question", "praise"]  # then `other`: ANNOTATION.md
 
@@ -111,16 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     data = load_cv_data(args.config, args.data_dir, drop_pseudo_labels=True)
-    cache = _DatasetCache(data.data_root, data.normaliser, args.config.parent)
-    extra_ids: list[str] = []
-    extra_unsure: list[bool] = []
-    for name in data.task.train:  # the order load_cv_data concatenated them in
-        if name == "brand-intent" or is_model_labelled(name, args.config.parent, data.task):
-            continue
-        part = cache.get(name, "intent")
-        extra_ids += part.ids
-        extra_unsure += part.unsure or [False] * len(part)  # the project's written posts carry no flag
-    assert len(extra_ids) == len(data.extra_texts)
     target, target_texts, classes = data.target, data.target_texts, data.classes
     target_unsure = np.asarray(target.unsure, dtype=bool)
     params = dict(data.task.params)
@@ -148,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             return PriorityCascade(factory, params) if kind == "cascade" else factory(**params)
 
         def weights(rows_unsure: np.ndarray, unsure_weight: float = unsure_weight) -> np.ndarray:
-            flags = np.concatenate([rows_unsure, np.asarray(extra_unsure, dtype=bool)])
+            flags = np.concatenate([rows_unsure, np.asarray(data.extra_unsure, dtype=bool)])
             return np.where(flags, unsure_weight, 1.0)
 
         proba = np.zeros((len(gold), len(classes)))
@@ -161,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             proba[test_idx] = model.predict_proba([target_texts[i] for i in test_idx])
         report = classification_metrics(list(gold), proba, classes)
-        sure = classification_metrics(list(gold[~target_unsure]), proba[~target_unsure], classes)
+        certainty = by_annotator_certainty(list(gold), proba, classes, target.unsure, np.ones(len(gold), dtype=bool))
         model = build().fit(
             target_texts + data.extra_texts,
             list(target.labels) + data.extra_labels,
@@ -173,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             "cv_macro_f1": report["overall"]["macro_f1"],
             "cv_favour_seeking_f1": report["per_class"]["favour-seeking"]["f1"],
             "cv_ece": report["overall"]["ece"],
-            "cv_sure_macro_f1": sure["overall"]["macro_f1"],
+            "cv_sure_macro_f1": certainty["sure"]["macro_f1"],
             "ood_macro_f1": {
                 part: classification_metrics(list(ood_gold[rows]), ood_proba[rows], classes)["overall"]["macro_f1"]
                 for part, rows in ood_parts.items()
