@@ -512,7 +512,7 @@ def _clean_semeval_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def _match_key(text: str) -> str:
+def match_key(text: str) -> str:
     """A text key for finding the same tweet across files: no URLs, mentions, case or punctuation."""
     text = _URL_RE.sub(" ", html.unescape(text))
     text = _MENTION_RE.sub(" ", text)
@@ -607,8 +607,8 @@ def load_semeval_train(data_dir: Path, years: Sequence[str] = SEMEVAL_TRAIN_YEAR
         records.extend(_read_semeval_file(path)[0])
     test_records, _ = _read_semeval_file(test_path)
     test_ids = {r[0] for r in test_records}
-    test_keys = {key for key in (_match_key(r[2]) for r in test_records) if key}
-    kept = [r for r in _dedup_records(records) if r[0] not in test_ids and _match_key(r[2]) not in test_keys]
+    test_keys = {key for key in (match_key(r[2]) for r in test_records) if key}
+    kept = [r for r in _dedup_records(records) if r[0] not in test_ids and match_key(r[2]) not in test_keys]
     name = "semeval-2013-2016" if tuple(years) == SEMEVAL_TRAIN_YEARS else "semeval:" + "+".join(years)
     return _semeval_texts(name, [*paths, test_path], kept)
 
@@ -848,11 +848,11 @@ def _airline_sentiment_train_without_intent(data_dir: Path) -> LabelledTexts:
     train = _airline_sentiment_train(data_dir)
     intent = load_brand_intent(data_dir)
     ids = set(intent.ids)
-    keys = {key for key in (_match_key(t) for t in intent.texts) if key}
+    keys = {key for key in (match_key(t) for t in intent.texts) if key}
     keep = [
         i
         for i, (item_id, text) in enumerate(zip(train.ids, train.texts))
-        if item_id not in ids and _match_key(text) not in keys
+        if item_id not in ids and match_key(text) not in keys
     ]
     return train.subset(keep, "airline-sentiment:train-without-intent")
 

@@ -245,10 +245,10 @@ def grouped_folds(labels: list[str], texts: list[str], folds: int, seed: int) ->
 
 def near_duplicate_groups(texts: list[str]) -> np.ndarray:
     """One group id per text; texts equal after dropping URLs, mentions, case and punctuation share one."""
-    from pipeline.datasets import _match_key
+    from pipeline.datasets import match_key
 
     ids: dict[str, int] = {}
-    return np.asarray([ids.setdefault(_match_key(t) or f"\x00{i}", len(ids)) for i, t in enumerate(texts)])
+    return np.asarray([ids.setdefault(match_key(t) or f"\x00{i}", len(ids)) for i, t in enumerate(texts)])
 
 
 def member_cv(parent: dict[str, Any], proba_rows: list[list[float]]) -> dict[str, Any]:

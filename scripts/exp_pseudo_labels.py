@@ -54,7 +54,7 @@ from make_pseudo_labels import (  # noqa: E402
 from pipeline import registry  # noqa: E402
 from pipeline.classifiers import EnsembleClassifier  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import ID_LABELS_PREFIX, _match_key, load_id_labels  # noqa: E402
+from pipeline.datasets import ID_LABELS_PREFIX, load_id_labels, match_key  # noqa: E402
 from pipeline.evaluate import classification_metrics  # noqa: E402
 
 
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     selectable = np.asarray(
-        [item_id not in human_ids and _match_key(text) not in human_keys for _, item_id, text in pool], dtype=bool
+        [item_id not in human_ids and match_key(text) not in human_keys for _, item_id, text in pool], dtype=bool
     )
     if not selectable.all():
         print(f"note: {int((~selectable).sum())} pool posts have human labels; not pseudo-labelled", file=sys.stderr)

@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.datasets import LabelledTexts, _match_key, load_dataset, load_id_labels  # noqa: E402
+from pipeline.datasets import LabelledTexts, load_dataset, load_id_labels, match_key  # noqa: E402
 from pipeline.io import write_text_atomic  # noqa: E402
 from pipeline.predict import Predictor  # noqa: E402
 
@@ -47,7 +47,7 @@ def ids_and_text_keys(labelled: list[LabelledTexts]) -> tuple[set[str], set[str]
     keys: set[str] = set()
     for data in labelled:
         ids.update(data.ids)
-        keys.update(k for k in map(_match_key, data.texts) if k)
+        keys.update(k for k in map(match_key, data.texts) if k)
     return ids, keys
 
 
@@ -63,7 +63,7 @@ def unlabelled_pool(data_dir: Path, exclude: list[LabelledTexts]) -> tuple[list[
     for name in UNLABELLED:
         data = load_dataset(name, data_dir)
         for item_id, text in zip(data.ids, data.texts):
-            key = _match_key(text)
+            key = match_key(text)
             if item_id in excluded_ids or (key and key in excluded_keys):
                 dropped["in an evaluation set"] += 1
             elif not key or key in seen:

@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.datasets import _match_key, load_dataset  # noqa: E402
+from pipeline.datasets import load_dataset, match_key  # noqa: E402
 from pipeline.io import AtomicWriter, write_text_atomic  # noqa: E402
 from pipeline.predict import Predictor  # noqa: E402
 
@@ -54,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the .npz to write (and OUT.json beside it)")
     args = parser.parse_args(argv)
 
-    held_out = {k for name in HELD_OUT for k in map(_match_key, load_dataset(name, args.data_dir).texts) if k}
+    held_out = {k for name in HELD_OUT for k in map(match_key, load_dataset(name, args.data_dir).texts) if k}
     pool: list[tuple[str, str, str, int]] = []
     seen: set[str] = set()
 
     def add(source: str, item_id: str, text: str, emotion: int) -> None:
-        key = _match_key(text)
+        key = match_key(text)
         if key and key not in held_out and key not in seen:
             seen.add(key)
             pool.append((source, item_id, text, emotion))

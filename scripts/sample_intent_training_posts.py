@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from make_pseudo_labels import ids_and_text_keys, unlabelled_pool  # noqa: E402
 
-from pipeline.datasets import _match_key, load_dataset, load_id_labels  # noqa: E402
+from pipeline.datasets import load_dataset, load_id_labels, match_key  # noqa: E402
 
 # The brand-intent enrichment words (its SOURCE.md), with the forms favour-seekers use to other brands.
 FAVOUR_WORDS = re.compile(
@@ -88,7 +88,7 @@ def draw(
     airline = load_dataset("airline-sentiment:train-without-intent", data_dir)
     airline_rows: list[dict[str, str]] = []
     for item_id, text, brand in zip(airline.ids, airline.texts, airline.groups):
-        key = _match_key(text)
+        key = match_key(text)
         if key and key not in seen and len(text.split()) >= 3:
             seen.add(key)
             airline_rows.append(
@@ -102,7 +102,7 @@ def draw(
         brands[name] = dict(zip(data.ids, data.groups))
     twcs_rows: list[dict[str, str]] = []
     for name, item_id, text in pool:
-        key = _match_key(text)
+        key = match_key(text)
         if key not in seen and len(text.split()) >= 3:
             seen.add(key)
             twcs_rows.append({"dataset": name, "id": item_id, "brand": brands[name].get(item_id, ""), "text": text})

@@ -638,15 +638,15 @@ def test_real_airline_split(data_dir: Path) -> None:
 @needs_shared
 def test_real_airline_train_without_intent(data_dir: Path) -> None:
     """The sentiment data for an encoder reused by intent: no brand-intent tweet, by id or by text."""
-    from pipeline.datasets import _match_key
+    from pipeline.datasets import match_key
 
     train = load_dataset("airline-sentiment:train", data_dir)
     kept = load_dataset("airline-sentiment:train-without-intent", data_dir)
     intent = load_dataset("brand-intent", data_dir)
     assert set(kept.ids) <= set(train.ids)
     assert set(kept.ids).isdisjoint(intent.ids)
-    intent_keys = {key for key in map(_match_key, intent.texts) if key}
-    assert {_match_key(t) for t in kept.texts}.isdisjoint(intent_keys)
+    intent_keys = {key for key in map(match_key, intent.texts) if key}
+    assert {match_key(t) for t in kept.texts}.isdisjoint(intent_keys)
     assert 0.8 * len(train) < len(kept) < len(train)
 
 
@@ -671,12 +671,12 @@ def test_real_semeval_2017_test(semeval_test: LabelledTexts) -> None:
 @shared
 @needs_shared
 def test_real_semeval_train_excludes_test(semeval_train: LabelledTexts, semeval_test: LabelledTexts) -> None:
-    from pipeline.datasets import _match_key
+    from pipeline.datasets import match_key
 
     assert len(set(semeval_train.ids)) == len(semeval_train)
     assert set(semeval_train.ids).isdisjoint(semeval_test.ids)
-    test_keys = {_match_key(t) for t in semeval_test.texts}
-    assert not any(_match_key(t) in test_keys for t in semeval_train.texts)
+    test_keys = {match_key(t) for t in semeval_test.texts}
+    assert not any(match_key(t) in test_keys for t in semeval_train.texts)
     # 49,570 unique ids in the 2013-2016 files, minus 84 ids labelled differently in two places.
     assert len(semeval_train) == 49486
     assert semeval_train.label_counts() == {"neutral": 22158, "positive": 19617, "negative": 7711}
