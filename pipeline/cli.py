@@ -105,6 +105,29 @@ class _Progress:
             sys.stderr.flush()
 
 
+MixByOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--mix-by",
+        help="Input column that groups posts for the class-mix estimate (default: 'brand' where rows have it, "
+        "else the whole feed).",
+    ),
+]
+NoMixOption = Annotated[
+    bool, typer.Option("--no-mix", help="Do not estimate the class mix of the feed (no OUTPUT.mix.json).")
+]
+
+
+def _print_mix(summary: Any, quiet: bool) -> None:
+    """Each group's estimated intent mix with its 95% interval, and the mix the model was calibrated on."""
+    if quiet or not summary.mix:
+        return
+    from pipeline.adaptation import format_mix_table
+
+    typer.echo(format_mix_table(summary.mix))
+    typer.echo(f"class mixes of every task -> {summary.mix_path}", err=True)
+
+
 def _print_summary(summary: Any, quiet: bool) -> None:
     if quiet:
         return
@@ -136,6 +159,8 @@ def predict(
     batch_size: BatchSizeOption = 5000,
     quiet: QuietOption = False,
     max_chars: MaxCharsOption = None,
+    mix_by: MixByOption = None,
+    no_mix: NoMixOption = False,
 ) -> None:
     """Label posts with intent and sentiment and their probabilities."""
     with _errors():
@@ -157,8 +182,11 @@ def predict(
                 carry_columns=False,
                 batch_size=batch_size,
                 text_field=text_field,
+                estimate_mix=not no_mix,
+                mix_by=mix_by,
             )
             _print_summary(summary, quiet)
+            _print_mix(summary, quiet)
             return
         if not texts:
             if sys.stdin.isatty():
@@ -195,6 +223,8 @@ def score(
     batch_size: BatchSizeOption = 5000,
     quiet: QuietOption = False,
     max_chars: MaxCharsOption = None,
+    mix_by: MixByOption = None,
+    no_mix: NoMixOption = False,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""
     with _errors():
@@ -216,8 +246,11 @@ def score(
                 batch_size=batch_size,
                 text_field=text_field,
                 log=log,
+                estimate_mix=not no_mix,
+                mix_by=mix_by,
             )
             _print_summary(summary, quiet)
+            _print_mix(summary, quiet)
             return
         from pipeline.io import count_rows
         from pipeline.score import score_posts
@@ -235,10 +268,13 @@ def score(
                 on_progress=progress,
                 resume=resume,
                 log=log,
+                estimate_mix=not no_mix,
+                mix_by=mix_by,
             )
         finally:
             progress.close()
         _print_summary(summary, quiet)
+        _print_mix(summary, quiet)
 
 
 @app.command()
@@ -286,9 +322,7 @@ def rank(
 @app.command()
 def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory of the new model bundle.")],
-    config: Annotated[
-        Optional[Path], typer.Option("--config", "-c", help="Training config (YAML or JSON).")
-    ] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Training config (YAML or JSON).")] = None,
     data_dir: Annotated[
         Optional[Path],
         typer.Option("--data-dir", help="Shared datasets folder (else $VOC_DATA_DIR, else the config's data_dir)."),
@@ -332,7 +366,8 @@ def evaluate(
         Optional[str], typer.Option("--data", "-d", help="Labelled file with text and intent and/or sentiment columns.")
     ] = None,
     dataset: Annotated[
-        Optional[str], typer.Option(
+        Optional[str],
+        typer.Option(
             "--dataset",
             help="Or a named shared dataset (semeval-2017-test...), or ids:FILE: labels by id, texts from --data-dir.",
         ),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError
-from pipeline.io import SUPPORTED_SUFFIXES, AtomicWriter, input_files, rejected_path
+from pipeline.io import SUPPORTED_SUFFIXES, AtomicWriter, input_files, rejected_path, write_json_atomic
 from pipeline.score import ScoreSummary
 
 REJECTED_COLUMN = "_voc_rejected"
@@ -100,6 +100,35 @@ class RayBatchScorer:
         return pa.Table.from_pylist(out)
 
 
+def _mix_samples(output: Path, scorer: Any, mix_by: str, named: bool) -> dict[str, Any]:
+    """Each task's class-mix sample from the written shards: ids, the grouping column and the score columns."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from pipeline.adaptation import WHOLE_FEED, MixSample, sampling_keys
+
+    samples = {task: MixSample() for task in scorer.predictor.classifiers}
+    grouped = 0
+    for shard in sorted(output.glob("*.parquet")):
+        table = pq.read_table(shard)
+        if not table.num_rows:
+            continue
+        groups = [WHOLE_FEED] * table.num_rows
+        if mix_by in table.column_names:
+            values = table[mix_by].to_pylist()
+            grouped += sum(v is not None for v in values)
+            groups = [WHOLE_FEED if v is None else str(v) for v in values]
+        keys = sampling_keys([str(i) for i in table["id"].to_pylist()])
+        for task, sample in samples.items():
+            scores = table[f"{task}_scores"].combine_chunks()
+            classes = list(scorer.predictor.classifiers[task].classes_)
+            proba = np.column_stack([scores.field(c).to_numpy(zero_copy_only=False) for c in classes])
+            sample.add(groups, keys, proba.astype(np.float32))
+    if named and not grouped:
+        raise InputError(f"--mix-by {mix_by}: no scored row has a '{mix_by}' field")
+    return samples
+
+
 def _read(spec: str, text_field: str) -> Any:
     import ray.data
 
@@ -130,8 +159,15 @@ def score_posts_ray(
     batch_size: int = 5000,
     text_field: str = "text",
     log: Callable[[str], None] | None = None,
+    estimate_mix: bool = True,
+    mix_by: str | None = None,
 ) -> ScoreSummary:
-    """Score ``input_spec`` on Ray into the directory ``output`` (Parquet shards, in input order)."""
+    """Score ``input_spec`` on Ray into the directory ``output`` (Parquet shards, in input order).
+
+    ``estimate_mix`` and ``mix_by`` as for :func:`pipeline.score.score_posts`; the sample is read back from
+    the scored rows (their score columns and the grouping column), in input order, so it is the local
+    engine's sample.
+    """
     try:
         import pyarrow.compute as pc
         import ray
@@ -148,7 +184,7 @@ def score_posts_ray(
     # Fail on a bad bundle or taxonomy here, before any cluster work.
     from pipeline.score import BatchScorer
 
-    BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=False)
+    checker = BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=False)
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING)  # joins $RAY_ADDRESS when set
     context = ray.data.DataContext.get_current()
@@ -196,6 +232,14 @@ def score_posts_ray(
     summary.rows_read = summary.scored + n_rejected
     summary.output = output
     summary.rejected_path = rejected_file if n_rejected else None
+    if estimate_mix:
+        from pipeline.score import DEFAULT_MIX_BY, mix_path, mix_report
+
+        summary.mix = mix_report(
+            _mix_samples(output, checker, mix_by or DEFAULT_MIX_BY, mix_by is not None), checker.predictor
+        )
+        summary.mix_path = mix_path(output)
+        write_json_atomic(summary.mix_path, summary.mix)
     summary.seconds = time.perf_counter() - started
     if log is not None:
         log(f"ray: {len(list(output.glob('*.parquet')))} Parquet shard(s) in {output}")

@@ -113,6 +113,10 @@ class ShardRecord:
     intent_counts: dict[str, int]
     sha256: str | None  # None when the batch had no scored rows (no part file)
     rejected_sha256: str | None
+    # The shard's class-mix inputs (groups and probabilities; None when the job does not estimate mixes)
+    # and how many of its rows had a value in the grouping column.
+    mix_sha256: str | None = None
+    mix_grouped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

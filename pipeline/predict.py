@@ -79,6 +79,16 @@ class Predictor:
         _, probabilities = self.predict_proba(texts)
         return self.predict_from_proba(texts, ids, probabilities)
 
+    def labels_from_proba(self, task: str, proba: np.ndarray) -> list[str]:
+        """The label of each row of ``task`` probabilities (adapted or not), as the model decides it."""
+        classifier = self.classifiers[task]
+        # A classifier with an abstention threshold (``decide``) may label a low-confidence post `other`.
+        decide = getattr(classifier, "decide", None)
+        if decide is not None:
+            return list(decide(proba))
+        classes = list(classifier.classes_)
+        return [classes[j] for j in np.asarray(proba).argmax(axis=1).tolist()]
+
     def predict_from_proba(
         self, texts: Sequence[str], ids: Sequence[str] | None, probabilities: dict[str, np.ndarray]
     ) -> list[dict[str, Any]]:
@@ -88,10 +98,7 @@ class Predictor:
         columns: list[tuple[str, list[Any]]] = [("id", list(ids))]
         for task, proba in probabilities.items():
             classes = list(self.classifiers[task].classes_)
-            # A classifier with an abstention threshold (``decide``) may label a low-confidence post `other`.
-            decide = getattr(self.classifiers[task], "decide", None)
-            chosen = decide(proba) if decide is not None else [classes[j] for j in proba.argmax(axis=1).tolist()]
-            columns.append((task, list(chosen)))
+            columns.append((task, self.labels_from_proba(task, proba)))
             columns.append((f"{task}_scores", list(map(dict, map(zip, repeat(classes), proba.tolist())))))
         max_chars = self.normaliser.max_chars
         columns.append(("truncated", [len(text) > max_chars for text in texts]))

@@ -38,6 +38,7 @@ from pipeline.io import (
     output_kind,
     read_batches,
     rejected_path,
+    write_json_atomic,
 )
 from pipeline.manifest import (
     Manifest,
@@ -51,6 +52,55 @@ from pipeline.manifest import (
 )
 
 PREDICTION_FIELDS = ("id", "intent", "intent_scores", "sentiment", "sentiment_scores")
+# Posts are grouped for class-mix estimation by this input column when rows have it, else form one feed.
+DEFAULT_MIX_BY = "brand"
+
+
+def mix_path(output: Path) -> Path:
+    """Where a job writes its estimated class mixes: beside the output."""
+    return output.with_name(output.name + ".mix.json")
+
+
+def estimate_feed_mix(parts: Path, manifest: Manifest, predictor: Any) -> dict[str, Any]:
+    """Each task's estimated class mix per group, from the shards' mix files (a bounded sample per group)."""
+    import numpy as np
+
+    from pipeline.adaptation import MixSample
+
+    samples = {task: MixSample() for task in predictor.classifiers}
+    for index in sorted(manifest.shards):
+        if manifest.shards[index].mix_sha256 is None:
+            continue
+        with np.load(parts / _mix_part_name(index), allow_pickle=False) as arrays:
+            groups = [str(g) for g in arrays["groups"]]
+            for task, sample in samples.items():
+                sample.add(groups, arrays["keys"], arrays[f"proba_{task}"])
+    return mix_report(samples, predictor)
+
+
+def mix_report(samples: dict[str, Any], predictor: Any) -> dict[str, Any]:
+    """The ``.mix.json`` content: per task, the calibration mix and every group's estimate."""
+    from pipeline.adaptation import calibration_mix, estimate_groups
+
+    out: dict[str, Any] = {}
+    for task, sample in samples.items():
+        classes = list(predictor.classifiers[task].classes_)
+        source = calibration_mix(predictor.bundle.metadata, task, classes)
+        if source is None:
+            out[task] = {
+                "calibration_mix": None,
+                "groups": [],
+                "note": "the bundle does not record its calibration mix",
+            }
+            continue
+        estimates = estimate_groups(sample, task, classes, source)
+        out[task] = {
+            "calibration_mix": {c: round(float(v), 4) for c, v in zip(classes, source)},
+            "groups": [estimate.to_dict() for estimate in estimates.values()],
+        }
+    return out
+
+
 TOPIC_FIELDS = ("topic", "topic_label", "topic_score")
 
 
@@ -69,6 +119,9 @@ class ScoreSummary:
     intent_counts: dict[str, int] = field(default_factory=dict)
     # Rows already done by the interrupted run a resumed job continues (not counted in its rate).
     resumed_rows: int = 0
+    # Each group's estimated class mix per task (pipeline.adaptation), and the file it was written to.
+    mix: dict[str, Any] | None = None
+    mix_path: Path | None = None
 
     @property
     def posts_per_second(self) -> float:
@@ -87,6 +140,7 @@ class ScoreSummary:
             "output": str(self.output) if self.output else None,
             "rejected_file": str(self.rejected_path) if self.rejected_path else None,
             "intent_counts": self.intent_counts,
+            "mix_file": str(self.mix_path) if self.mix_path else None,
         }
 
 
@@ -114,8 +168,12 @@ class BatchScorer:
             self.assigner = fast_topic_scorer(build_topic_assigner(self.predictor.bundle, taxonomy))
 
     def score(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.score_with_proba(rows)[0]
+
+    def score_with_proba(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The scored rows and, per task, the (n, n_classes) probabilities behind them."""
         if not rows:
-            return []
+            return [], {}
         from pipeline.fast_topics import FastTopicScorer
 
         texts = [row["text"] for row in rows]
@@ -143,7 +201,7 @@ class BatchScorer:
                 for key, value in row.items():
                     if key not in prediction:
                         prediction[key] = value
-        return predictions
+        return predictions, probabilities
 
 
 def build_topic_assigner(bundle: Any, taxonomy: str | Path | None) -> Any:
@@ -229,15 +287,45 @@ class _ShardJob:
     kind: str
     text_field: str
     schema: Any = None
+    # Class-mix estimation: the input column that groups posts (None: the whole feed), or no estimation.
+    mix: bool = False
+    mix_by: str | None = None
 
 
 def _process(index: int, work: PostBatch | RawJsonlBatch, job: _ShardJob, scorer: BatchScorer) -> ShardRecord:
     """Parse (if raw), score and write one shard; its part files are complete when this returns."""
     batch = work.parse(job.text_field) if isinstance(work, RawJsonlBatch) else work
-    record, schema = _write_shard(job.parts, index, job.kind, batch, scorer.score(batch.rows), job.schema)
+    scored, probabilities = scorer.score_with_proba(batch.rows)
+    record, schema = _write_shard(job.parts, index, job.kind, batch, scored, job.schema)
     if job.schema is None:
         job.schema = schema
+    if job.mix and scored:
+        record.mix_sha256, record.mix_grouped = _write_mix_rows(job, index, batch.rows, scored, probabilities)
     return record
+
+
+def _write_mix_rows(
+    job: _ShardJob, index: int, rows: list[dict[str, Any]], scored: list[dict[str, Any]], probabilities: dict[str, Any]
+) -> tuple[str, int]:
+    """One shard's inputs to the class-mix estimate: each post's group, sampling key and probabilities
+    (float32, a few bytes a post), so the estimate needs no second read of the scored rows."""
+    import numpy as np
+
+    from pipeline.adaptation import group_value, sampling_keys
+
+    groups = [group_value(row, job.mix_by) for row in rows]
+    grouped = sum(1 for row in rows if job.mix_by is not None and row.get(job.mix_by) is not None)
+    arrays = {f"proba_{task}": np.asarray(proba, dtype=np.float32) for task, proba in probabilities.items()}
+    path = job.parts / _mix_part_name(index)
+    save_arrays: Any = np.savez  # numpy's stub types **kwargs as its own flags
+    with AtomicWriter(path, "wb") as handle:
+        save_arrays(
+            handle,
+            groups=np.asarray(groups, dtype=str),
+            keys=sampling_keys([str(row["id"]) for row in scored]),
+            **arrays,
+        )
+    return sha256_of(path), grouped
 
 
 def _process_in_worker(index: int, work: PostBatch | RawJsonlBatch, job: _ShardJob) -> ShardRecord:
@@ -314,6 +402,10 @@ def _rejected_part_name(index: int) -> str:
     return f"part-{index:06d}.rejected.jsonl"
 
 
+def _mix_part_name(index: int) -> str:
+    return f"part-{index:06d}.mix.npz"
+
+
 def _valid_shards(manifest: Manifest, parts: Path, kind: str) -> Manifest | None:
     """Keep the shards whose files are present and unchanged; None when the schema shard is gone."""
     kept: dict[int, ShardRecord] = {}
@@ -326,6 +418,8 @@ def _valid_shards(manifest: Manifest, parts: Path, kind: str) -> Manifest | None
             shard.rejected_sha256 is None
             or (rejected_file.is_file() and sha256_of(rejected_file) == shard.rejected_sha256)
         )
+        mix_file = parts / _mix_part_name(index)
+        ok = ok and (shard.mix_sha256 is None or (mix_file.is_file() and sha256_of(mix_file) == shard.mix_sha256))
         if ok:
             kept[index] = shard
     if manifest.schema_shard is not None and manifest.schema_shard not in kept:
@@ -445,6 +539,7 @@ def job_fingerprint(
     text_field: str,
     with_topics: bool,
     carry_columns: bool,
+    mix_by: str | None = None,
 ) -> dict[str, Any]:
     """Everything the shards' bytes depend on: a resumed job must match it exactly."""
     from pipeline import __version__
@@ -463,6 +558,7 @@ def job_fingerprint(
         "max_chars": scorer.predictor.normaliser.max_chars,
         "fastpath": fastpath_enabled(),  # the two paths agree to ~1e-6, not to the last printed digit
         "voc_pipeline": __version__,
+        "mix_by": mix_by,
     }
 
 
@@ -480,8 +576,15 @@ def score_posts(
     on_progress: Callable[[ScoreSummary], None] | None = None,
     resume: bool = False,
     log: Callable[[str], None] | None = None,
+    estimate_mix: bool = True,
+    mix_by: str | None = None,
 ) -> ScoreSummary:
     """Score every post of ``input_spec`` into ``output`` (.jsonl or .parquet); rejected rows go beside it.
+
+    ``estimate_mix`` estimates the class mix of every task per group of posts (``mix_by``, an input column;
+    default ``brand`` where rows have it, else the whole feed) from the probabilities, with a 95% interval,
+    into ``<output>.mix.json`` (:mod:`pipeline.adaptation`). A ``mix_by`` column that no row of the first
+    batch has is an :class:`~pipeline.errors.InputError`.
 
     ``resume`` continues an interrupted job on the same input, model and settings (else
     :class:`~pipeline.errors.InputError`); without it, leftovers of an earlier run are discarded.
@@ -512,6 +615,7 @@ def score_posts(
             text_field=text_field,
             with_topics=with_topics,
             carry_columns=carry_columns,
+            mix_by=(mix_by or DEFAULT_MIX_BY) if estimate_mix else None,
         )
         parts = parts_dir(output)
         manifest: Manifest | None = None
@@ -556,13 +660,28 @@ def score_posts(
             if index not in done
         )
         init_args = (model_arg, taxonomy_arg, with_topics, carry_columns)
-        job = _ShardJob(parts=parts, kind=kind, text_field=text_field, schema=schema)
+        job = _ShardJob(
+            parts=parts,
+            kind=kind,
+            text_field=text_field,
+            schema=schema,
+            mix=estimate_mix,
+            mix_by=mix_by or DEFAULT_MIX_BY,
+        )
+        checked_mix_by = mix_by is None or any(shard.mix_grouped for shard in manifest.shards.values())
         try:
             with _garbage_collector_tuned():  # forked workers inherit the frozen model and caches
                 for shard in _processed_shards(batches, workers, scorer, init_args, job):
                     index = shard.index
                     if manifest.schema_shard is None and shard.sha256 is not None:
                         manifest.schema_shard = index
+                    if estimate_mix and not checked_mix_by and shard.scored:
+                        if not shard.mix_grouped:
+                            raise InputError(
+                                f"--mix-by {mix_by}: no row of the first batch has a '{mix_by}' field; "
+                                "name a column the input has, or leave it out to use 'brand' or the whole feed"
+                            )
+                        checked_mix_by = True
                     manifest.shards[index] = shard
                     manifest.save(parts)  # after the part files: a shard is done only once recorded
                     _add_shard(summary, shard)
@@ -572,6 +691,10 @@ def score_posts(
         except KeyboardInterrupt:
             say(f"interrupted: {len(manifest.shards)} shard(s) kept in {parts}; rerun with --resume to continue")
             raise
+        if estimate_mix:
+            summary.mix = estimate_feed_mix(parts, manifest, scorer.predictor)
+            summary.mix_path = mix_path(output)
+            write_json_atomic(summary.mix_path, summary.mix)
         summary.rejected_path = _finalise(output, parts, manifest, kind, job.schema)
     summary.output = output
     summary.seconds = time.perf_counter() - started

@@ -60,6 +60,9 @@ def test_ray_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
             assert row[key] == want[key], (key, row["id"])
         for key in ("intent_scores", "sentiment_scores"):
             assert row[key] == want[key], (key, row["id"])  # same code, same floats
+    # The same class-mix estimate per brand: the same sample, read back from the shards.
+    assert summary.mix_path is not None and local.mix_path is not None
+    assert json.loads(summary.mix_path.read_text()) == json.loads(local.mix_path.read_text())
     rejected = Path(f"{ray_out}.rejected.jsonl")
     if local.rejected:
         assert len(rejected.read_text(encoding="utf-8").splitlines()) == local.rejected
