@@ -8,10 +8,17 @@ Two deterministic draws, ordered by a hash of each id, never sharing a post or a
   posts, from the SemEval 2013-2016 train tweets and the Tweet Act corpus: the posts that teach the model
   that a negative post is not always a complaint. At most ``--per-industry`` company posts per industry and
   ``--general`` negative posts that name no company.
+- ``weak``: weak ``other`` labels (ids only, no texts: written straight as a label file) for ``--n`` tweets of
+  the same two corpora that name no company of :data:`INDUSTRIES` and mention no account: by the guideline a
+  post that is not to or about a brand is ``other`` (97.5% of 240 such negative tweets were, labelled by
+  hand in ``data/labels/intent-train-mentions.jsonl``).
 
     python scripts/sample_company_mentions.py --data-dir ../shared/data --draw judge --n 640 --out /tmp/judge.jsonl
     python scripts/sample_company_mentions.py --data-dir ../shared/data --draw train --n 1100 \
         --exclude-sheet /tmp/judge.jsonl --out /tmp/train.jsonl
+    python scripts/sample_company_mentions.py --data-dir ../shared/data --draw weak --n 5000 \
+        --exclude-labels data/labels/company-mentions-judge.jsonl \
+        --exclude-labels data/labels/intent-train-mentions.jsonl --out data/labels/weak-other.jsonl
 
 The sheets hold the texts, so write them outside the repository; label files keep ids and labels only.
 """
@@ -132,6 +139,8 @@ def draw(
     excluded_keys: set[str],
     excluded_ids: set[str],
 ) -> list[dict[str, str]]:
+    if which == "weak":
+        return _weak_other(data_dir, n, excluded_keys, excluded_ids)
     if which == "judge":
         sources = ["semeval-2017-test"]
     elif which == "judge-support":
@@ -163,10 +172,28 @@ def draw(
     return chosen
 
 
+_ANY_MENTION = re.compile(r"(?<![\w@])@\w")
+
+
+def _weak_other(data_dir: Path, n: int, excluded_keys: set[str], excluded_ids: set[str]) -> list[dict[str, str]]:
+    """``n`` general tweets (no company named, no account mentioned) with the weak label ``other``."""
+    chosen: list[dict[str, str]] = []
+    seen = set(excluded_keys)
+    for _, row in _candidates(data_dir, ["semeval-2013-2016", "speech-acts"], "company-weak-v1", excluded_ids):
+        key = match_key(row["text"])
+        if row["industry"] != "none" or _ANY_MENTION.search(row["text"]) or not key or key in seen:
+            continue
+        seen.add(key)
+        chosen.append({"dataset": row["dataset"], "id": row["id"], "intent": "other", "rule": "names-no-company"})
+        if len(chosen) >= n:
+            break
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--draw", choices=("judge", "judge-support", "train"), required=True)
+    parser.add_argument("--draw", choices=("judge", "judge-support", "train", "weak"), required=True)
     parser.add_argument("--n", type=int, required=True, help="posts to draw")
     parser.add_argument("--per-industry", type=int, default=80)
     parser.add_argument("--per-company", type=int, default=30)
@@ -199,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
-        counts[row["industry"]] += 1
+        counts[row.get("industry", "none")] += 1
     print(f"{len(rows)} posts -> {args.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
 
