@@ -221,7 +221,43 @@ class _Posts:
         self.problem &= ~excluded  # an excluded intent never counts, even if listed as a complaint intent
         self.complaint = complaint
         self.negative = negative
+        # Each post's intent probabilities (``intent_scores``), or its label as certain where there are none:
+        # summed, they are expected counts, which stay right where the labels' counts are biased (quantification).
+        self.intent_proba = _intent_probabilities(records, self.intent)
+        self.complaint_proba = self.intent_proba[:, INTENT_LABELS.index("complaint")]
 
+
+def _intent_probabilities(records: list[dict[str, Any]], labels: list[str]) -> np.ndarray:
+    out = np.zeros((len(records), len(INTENT_LABELS)))
+    index = {label: j for j, label in enumerate(INTENT_LABELS)}
+    for i, (record, label) in enumerate(zip(records, labels)):
+        scores = record.get("intent_scores")
+        if isinstance(scores, dict) and scores:
+            for name, value in scores.items():
+                if name in index and isinstance(value, (int, float)) and math.isfinite(value):
+                    out[i, index[name]] = float(value)
+            total = out[i].sum()
+            if total > 0:
+                out[i] /= total
+                continue
+        if label in index:
+            out[i, index[label]] = 1.0
+    return out
+
+
+def expected_counts(proba: np.ndarray, labels: Sequence[str] = INTENT_LABELS) -> dict[str, dict[str, Any]]:
+    """Each label's expected count (the sum of its probabilities) with a 95% interval.
+
+    With calibrated probabilities the number of posts of a label is a sum of independent Bernoulli
+    variables, whose variance is the sum of p(1 - p): the interval is the normal one around the sum.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for j, label in enumerate(labels):
+        column = proba[:, j] if len(proba) else np.zeros(0)
+        expected = float(column.sum())
+        half = 1.96 * math.sqrt(float((column * (1 - column)).sum()))
+        out[label] = {"expected": _r(expected, 1), "ci": [_r(max(expected - half, 0.0), 1), _r(expected + half, 1)]}
+    return out
 
 # ---------------------------------------------------------------------------------------------------------
 # Statistics
@@ -375,6 +411,9 @@ def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic
     w_t = np.bincount(codes, weights=w, minlength=n_codes)
     p_t = np.bincount(codes, weights=pw, minlength=n_codes)
     n_compl = np.bincount(codes, weights=posts.complaint[sel].astype(float), minlength=n_codes)
+    complaint_p = posts.complaint_proba[sel]
+    expected_compl = np.bincount(codes, weights=complaint_p, minlength=n_codes)
+    expected_compl_var = np.bincount(codes, weights=complaint_p * (1 - complaint_p), minlength=n_codes)
     n_neg = np.bincount(codes, weights=posts.negative[sel].astype(float), minlength=n_codes)
     score = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), config.score_formula)
     removed = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), "removed")
@@ -427,6 +466,11 @@ def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic
             "ci_high": _r(hi),
             "n_posts": int(n_posts[c]),
             "n_complaints": int(n_compl[c]),
+            "expected_complaints": _r(expected_compl[c], 1),
+            "expected_complaints_ci": [
+                _r(max(expected_compl[c] - 1.96 * math.sqrt(expected_compl_var[c]), 0.0), 1),
+                _r(expected_compl[c] + 1.96 * math.sqrt(expected_compl_var[c]), 1),
+            ],
             "n_problems": _r(p_t[c], 3),
             "negative_share": _r(n_neg[c] / n_posts[c], 4),
             "problem_rate": _r(p_t[c] / w_t[c] if w_t[c] else 0.0, 4),
@@ -526,6 +570,7 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
         "windows": windows,
         "discovery": discovery,
         "intents": _mix(posts.intent, INTENT_LABELS),
+        "intents_expected": expected_counts(posts.intent_proba),
         "sentiments": _mix(posts.sentiment, SENTIMENT_LABELS),
         "topics": ranked,
     }
@@ -538,6 +583,7 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
             result["brand_mix"][b] = {
                 "n_posts": len(idx),
                 "intents": _mix([posts.intent[i] for i in idx], INTENT_LABELS),
+                "intents_expected": expected_counts(posts.intent_proba[idx]),
                 "sentiments": _mix([posts.sentiment[i] for i in idx], SENTIMENT_LABELS),
             }
         if by_brand:
@@ -549,6 +595,31 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
     elif by_brand:
         result["brands"] = {}
     return result
+
+
+def attach_mix_estimates(result: dict[str, Any], mix_file: Path) -> None:
+    """Add the scoring job's estimated intent mix per brand (``voc score``'s ``OUTPUT.mix.json``), if there.
+
+    Each brand of ``brand_mix`` gains ``estimated_mix`` (shares with 95% intervals) and ``far_from_training``:
+    a mix far from the one the model was calibrated on is outside the model's experience, and the report
+    says so. Nothing is added when the file is missing or unreadable (a ranking does not need it).
+    """
+    try:
+        intent = json.loads(mix_file.read_text(encoding="utf-8"))["intent"]
+        groups = {str(g["group"]): g for g in intent["groups"]}
+        calibration = dict(intent["calibration_mix"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    result["mix_estimates"] = {"file": str(mix_file), "calibration_mix": calibration}
+    for brand, entry in (result.get("brand_mix") or {}).items():
+        estimate = groups.get(brand)
+        if estimate and estimate.get("mix"):
+            entry["estimated_mix"] = {"mix": estimate["mix"], "interval_95": estimate["interval_95"]}
+            entry["far_from_training"] = bool(estimate.get("far_from_training"))
+    whole = groups.get("")
+    if whole and whole.get("mix"):
+        result["mix_estimates"]["feed"] = {"mix": whole["mix"], "interval_95": whole["interval_95"],
+                                           "far_from_training": bool(whole.get("far_from_training"))}
 
 
 def previous_topics(ranking: dict[str, Any]) -> dict[str, list[str]]:
@@ -649,6 +720,7 @@ def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankCon
     except (OSError, ValueError, AttributeError):
         previous = None  # no earlier run, or an unreadable one: ids come from keywords alone
     result = rank_posts(records, cfg, by_brand=by_brand, taxonomy=tax, previous=previous)
+    attach_mix_estimates(result, Path(f"{input_path}.mix.json"))
     result["input"] = {"path": str(input_path), "n_rejected": rejected.count,
                        "rejected_file": str(rejected_file) if rejected_file else None}
     return result, write_ranking(result, out, records)

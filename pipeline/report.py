@@ -346,6 +346,35 @@ def _mix_table(rows: Sequence[tuple[str, str, dict[str, int], dict[str, int], in
             f"<th>Sentiment mix{_legend(SENTIMENT_LABELS, SENTIMENT_COLOURS)}</th></tr>{body}</table>")
 
 
+def _estimated_mix_table(brand_mix: dict[str, Any]) -> str:
+    """Each brand's complaint share three ways: labels, expected from probabilities, estimated mix (EM)."""
+    rows = []
+    for brand, m in sorted(brand_mix.items(), key=lambda kv: -int(kv[1].get("n_posts", 0))):
+        n = int(m.get("n_posts", 0))
+        if not n:
+            continue
+        labelled = int((m.get("intents") or {}).get("complaint", 0)) / n
+        expected = (m.get("intents_expected") or {}).get("complaint", {}).get("expected")
+        estimate = m.get("estimated_mix")
+        est_cell = "<td class='muted'>not estimated</td>"
+        if estimate:
+            share = estimate["mix"]["complaint"]
+            low, high = estimate["interval_95"]["complaint"]
+            flag = (" <strong title='far from the mix the model was calibrated on'>out of the model's "
+                    "experience</strong>") if m.get("far_from_training") else ""
+            est_cell = f"<td>{share * 100:.1f}% [{low * 100:.1f}, {high * 100:.1f}]{flag}</td>"
+        expected_cell = f"{expected / n * 100:.1f}%" if isinstance(expected, (int, float)) else "–"
+        rows.append(f"<tr><td>{esc(brand)}</td><td class='num'>{n:,}</td><td class='num'>{labelled * 100:.1f}%"
+                    f"</td><td class='num'>{expected_cell}</td>{est_cell}</tr>")
+    if not rows:
+        return ""
+    return ("<h2 style='margin-top:18px'>Complaint share per brand</h2><p class='sub'>From the labels; expected "
+            "from the probabilities; and the brand's class mix estimated under label shift, with its 95% "
+            "interval (<code>voc score</code>'s .mix.json).</p><table class='mix'><tr><th></th>"
+            "<th class='num'>Posts</th><th class='num'>Labelled</th><th class='num'>Expected</th>"
+            f"<th>Estimated mix</th></tr>{''.join(rows)}</table>")
+
+
 def _emerging(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, Any]]) -> str:
     if len(windows) < 2:
         return ('<p class="muted">Emergence needs dated posts over at least two windows; this input has '
@@ -458,7 +487,7 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
                            f'<ol style="margin:4px 0 0 18px;padding:0">{items or "<li>none</li>"}</ol></div>')
         sections.append(
             "<section><h2>Brands</h2><p class='sub'>What people write to each brand.</p>"
-            f"{_mix_table(rows)}"
+            f"{_mix_table(rows)}{_estimated_mix_table(brand_mix)}"
             + (f"<h2 style='margin-top:18px'>Top problems per brand</h2><div class='cards'>{brand_tops}</div>"
                if brand_tops else "")
             + "</section>")

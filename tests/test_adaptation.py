@@ -91,12 +91,12 @@ def test_a_group_too_small_gets_no_estimate_and_says_why() -> None:
     _, proba = _posteriors(SOURCE, 300)
     sample = MixSample()
     sample.add(["big"] * 250 + ["small"] * 50, np.zeros(300, dtype=np.uint64), proba)
-    estimates = estimate_groups(sample, "intent", ["a", "b", "c"], SOURCE, min_posts=200)
+    estimates = estimate_groups(sample, "intent", ["a", "b", "c"], SOURCE, min_posts=100)
     assert estimates["big"].estimated and estimates["big"].mix is not None
     assert not estimates["small"].estimated and estimates["small"].mix is None
-    assert "fewer than 200" in (estimates["small"].note or "")
+    assert "fewer than 100" in (estimates["small"].note or "")
     report = {"calibration_mix": {"a": 0.6, "b": 0.3, "c": 0.1}, "groups": [e.to_dict() for e in estimates.values()]}
-    assert "fewer than 200" in format_mix_table({"intent": report})
+    assert "fewer than 100" in format_mix_table({"intent": report})
 
 
 def test_the_weight_bound_keeps_a_class_the_estimate_drives_to_zero() -> None:

@@ -317,3 +317,40 @@ def test_encoder_setting_is_resolved_without_loading_a_model(monkeypatch: pytest
     assert resolve_encoder(RankConfig(encoder="/models/mine", max_embed_posts=5), 10) is None  # too many posts
     monkeypatch.setattr(sentence_encoder, "encoder_available", lambda: False)
     assert resolve_encoder(RankConfig(), 10) is None  # auto, extra not installed: TF-IDF methods
+
+
+def test_counts_are_also_expected_counts_from_the_probabilities() -> None:
+    """Labels over-count a class the model over-predicts; the probabilities' sums (with intervals) do not."""
+    recs = [post(i, "lost-luggage", "complaint", "negative", intent_scores={"complaint": 0.6, "other": 0.4})
+            for i in range(50)]  # fmt: skip
+    recs += [post(50 + i, "lost-luggage", "other", "neutral") for i in range(50)]
+    result = rank_posts(recs, NO_DISCOVERY)
+    assert result["intents"]["complaint"] == 50
+    expected = result["intents_expected"]
+    assert expected["complaint"]["expected"] == 30.0 and expected["other"]["expected"] == 70.0
+    low, high = expected["complaint"]["ci"]
+    assert low < 30.0 < high and high - low < 20
+    topic = result["topics"][0]
+    assert topic["n_complaints"] == 50 and topic["expected_complaints"] == 30.0
+    assert topic["expected_complaints_ci"][0] < 30.0 < topic["expected_complaints_ci"][1]
+
+
+def test_rank_file_shows_each_brands_estimated_mix_from_the_scoring_job(tmp_path: Path) -> None:
+    scored = tmp_path / "scored.jsonl"
+    recs = [dict(r, brand="Acme" if i % 2 else "Globex") for i, r in enumerate(base_records())]
+    scored.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    group = {"mix": {"complaint": 0.2, "other": 0.8}, "interval_95": {"complaint": [0.1, 0.3], "other": [0.7, 0.9]}}
+    mix = {"intent": {"calibration_mix": {"complaint": 0.6, "other": 0.4}, "groups": [
+        {"group": "Acme", **group, "far_from_training": True},
+        {"group": "Globex", "mix": None, "interval_95": None, "far_from_training": False},
+    ]}}  # fmt: skip
+    Path(f"{scored}.mix.json").write_text(json.dumps(mix), encoding="utf-8")
+    result, paths = rank_file(scored, tmp_path / "ranking", config=NO_DISCOVERY)
+    assert result["brand_mix"]["Acme"]["estimated_mix"]["mix"]["complaint"] == 0.2
+    assert result["brand_mix"]["Acme"]["far_from_training"] is True
+    assert "estimated_mix" not in result["brand_mix"]["Globex"]
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "out of the model&#x27;s experience" in html or "out of the model's experience" in html
+    Path(f"{scored}.mix.json").write_text("{broken", encoding="utf-8")  # unreadable: ranked without it
+    again, _ = rank_file(scored, tmp_path / "ranking2", config=NO_DISCOVERY)
+    assert "mix_estimates" not in again
