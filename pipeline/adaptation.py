@@ -90,6 +90,18 @@ def mix_interval(proba: np.ndarray, source_mix: np.ndarray, mix: np.ndarray, con
     return np.clip(np.stack([mix - half, mix + half], axis=1), 0.0, 1.0)
 
 
+def bounded_target(
+    source_mix: Sequence[float] | np.ndarray, mix: Sequence[float] | np.ndarray, max_ratio: float | None = MAX_RATIO
+) -> np.ndarray:
+    """The mix to adjust probabilities to: ``mix``, with each class's weight ``mix / source_mix`` kept within
+    ``[1 / max_ratio, max_ratio]`` (None: unbounded)."""
+    source = np.asarray(source_mix, dtype=np.float64)
+    ratio = np.asarray(mix, dtype=np.float64) / source
+    if max_ratio is not None:
+        ratio = np.clip(ratio, 1.0 / max_ratio, max_ratio)
+    return np.asarray(source * ratio)
+
+
 def total_variation(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """Half the L1 distance between two class mixes (0: the same; 1: disjoint)."""
     return float(0.5 * np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).sum())
@@ -304,10 +316,7 @@ def adapt_feed(
         if estimate.estimated and estimate.mix is not None:
             rows = selected_by == group
             source = _checked_mix(source_mix, p.shape[1])
-            ratio = np.asarray(estimate.mix) / source
-            if max_ratio is not None:
-                ratio = np.clip(ratio, 1.0 / max_ratio, max_ratio)
-            adjusted[rows] = adjust(p[rows], source, source * ratio)
+            adjusted[rows] = adjust(p[rows], source, bounded_target(source, estimate.mix, max_ratio))
     return adjusted, estimates
 
 

@@ -113,6 +113,14 @@ MixByOption = Annotated[
         "else the whole feed).",
     ),
 ]
+AdaptLabelsOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--adapt-labels",
+        help="Adjust this task's labels and scores to each group's estimated mix (repeatable: intent, "
+        "sentiment); the model's own are kept as <task>_unadapted. Off by default: docs/adaptation.md.",
+    ),
+]
 NoMixOption = Annotated[
     bool, typer.Option("--no-mix", help="Do not estimate the class mix of the feed (no OUTPUT.mix.json).")
 ]
@@ -161,6 +169,7 @@ def predict(
     max_chars: MaxCharsOption = None,
     mix_by: MixByOption = None,
     no_mix: NoMixOption = False,
+    adapt_labels: AdaptLabelsOption = None,
 ) -> None:
     """Label posts with intent and sentiment and their probabilities."""
     with _errors():
@@ -184,10 +193,13 @@ def predict(
                 text_field=text_field,
                 estimate_mix=not no_mix,
                 mix_by=mix_by,
+                adapt_labels=adapt_labels or (),
             )
             _print_summary(summary, quiet)
             _print_mix(summary, quiet)
             return
+        if adapt_labels:
+            raise InputError("--adapt-labels is for --input files: a mix is estimated over a feed")
         if not texts:
             if sys.stdin.isatty():
                 raise InputError("give texts to label, --input FILE, or pipe texts on stdin (one per line)")
@@ -225,6 +237,7 @@ def score(
     max_chars: MaxCharsOption = None,
     mix_by: MixByOption = None,
     no_mix: NoMixOption = False,
+    adapt_labels: AdaptLabelsOption = None,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""
     with _errors():
@@ -248,6 +261,7 @@ def score(
                 log=log,
                 estimate_mix=not no_mix,
                 mix_by=mix_by,
+                adapt_labels=adapt_labels or (),
             )
             _print_summary(summary, quiet)
             _print_mix(summary, quiet)
@@ -270,6 +284,7 @@ def score(
                 log=log,
                 estimate_mix=not no_mix,
                 mix_by=mix_by,
+                adapt_labels=adapt_labels or (),
             )
         finally:
             progress.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,24 @@ def _mix_samples(output: Path, scorer: Any, mix_by: str, named: bool) -> dict[st
     return samples
 
 
+def _adjust_shards(directory: Path, column: str, adjustments: list[Any]) -> None:
+    """Rewrite every Parquet shard of ``directory`` with its labels adjusted (one shard in memory at a time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.adaptation import WHOLE_FEED
+
+    for shard in sorted(directory.glob("*.parquet")):
+        rows = pq.read_table(shard).to_pylist()
+        if not rows:
+            continue
+        groups = [WHOLE_FEED if row.get(column) is None else str(row[column]) for row in rows]
+        for adjustment in adjustments:
+            adjustment.apply(rows, groups)
+        with AtomicWriter(shard, "wb") as handle:
+            pq.write_table(pa.Table.from_pylist(rows), handle, compression="zstd")
+
+
 def _read(spec: str, text_field: str) -> Any:
     import ray.data
 
@@ -161,12 +179,13 @@ def score_posts_ray(
     log: Callable[[str], None] | None = None,
     estimate_mix: bool = True,
     mix_by: str | None = None,
+    adapt_labels: Sequence[str] = (),
 ) -> ScoreSummary:
     """Score ``input_spec`` on Ray into the directory ``output`` (Parquet shards, in input order).
 
-    ``estimate_mix`` and ``mix_by`` as for :func:`pipeline.score.score_posts`; the sample is read back from
-    the scored rows (their score columns and the grouping column), in input order, so it is the local
-    engine's sample.
+    ``estimate_mix``, ``mix_by`` and ``adapt_labels`` as for :func:`pipeline.score.score_posts`; the sample
+    is read back from the scored rows (their score columns and the grouping column), so it is the local
+    engine's sample, and adapted labels rewrite the shards before the directory gets its final name.
     """
     try:
         import pyarrow.compute as pc
@@ -185,6 +204,11 @@ def score_posts_ray(
     from pipeline.score import BatchScorer
 
     checker = BatchScorer(model, taxonomy=taxonomy, with_topics=True, carry_columns=False)
+    unknown = sorted(set(adapt_labels) - set(checker.predictor.classifiers))
+    if unknown:
+        raise InputError(f"cannot adapt the labels of {', '.join(unknown)}: the model has no such task")
+    if adapt_labels and not estimate_mix:
+        raise InputError("adapting labels needs the class-mix estimate: drop --no-mix")
     if not ray.is_initialized():
         ray.init(include_dashboard=False, logging_level=logging.WARNING)  # joins $RAY_ADDRESS when set
     context = ray.data.DataContext.get_current()
@@ -222,6 +246,16 @@ def score_posts_ray(
             n_rejected += 1
     if not n_rejected:
         rejected_file.unlink()
+    if estimate_mix:
+        from pipeline.score import DEFAULT_MIX_BY, label_adjustments, mix_path, mix_report
+
+        column = mix_by or DEFAULT_MIX_BY
+        summary.mix = mix_report(_mix_samples(tmp, checker, column, mix_by is not None), checker.predictor)
+        summary.mix_path = mix_path(output)
+        write_json_atomic(summary.mix_path, summary.mix)
+        adjustments = label_adjustments(summary.mix, checker.predictor, adapt_labels)
+        if adjustments:
+            _adjust_shards(tmp, column, adjustments)
     if output.exists():
         import shutil
 
@@ -232,14 +266,6 @@ def score_posts_ray(
     summary.rows_read = summary.scored + n_rejected
     summary.output = output
     summary.rejected_path = rejected_file if n_rejected else None
-    if estimate_mix:
-        from pipeline.score import DEFAULT_MIX_BY, mix_path, mix_report
-
-        summary.mix = mix_report(
-            _mix_samples(output, checker, mix_by or DEFAULT_MIX_BY, mix_by is not None), checker.predictor
-        )
-        summary.mix_path = mix_path(output)
-        write_json_atomic(summary.mix_path, summary.mix)
     summary.seconds = time.perf_counter() - started
     if log is not None:
         log(f"ray: {len(list(output.glob('*.parquet')))} Parquet shard(s) in {output}")

@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from pipeline.io import (
     RawJsonlBatch,
     RecordWriter,
     input_files,
+    jsonl_bytes,
     output_kind,
     read_batches,
     rejected_path,
@@ -428,8 +429,19 @@ def _valid_shards(manifest: Manifest, parts: Path, kind: str) -> Manifest | None
     return manifest
 
 
-def _finalise(output: Path, parts: Path, manifest: Manifest, kind: str, schema: Any) -> Path | None:
-    """Concatenate the shards, in order, into the final files (atomically); returns the rejected file."""
+def _finalise(
+    output: Path,
+    parts: Path,
+    manifest: Manifest,
+    kind: str,
+    schema: Any,
+    adjustments: list[LabelAdjustment] | None = None,
+) -> Path | None:
+    """Concatenate the shards, in order, into the final files (atomically); returns the rejected file.
+
+    With ``adjustments`` (``adapt_labels``), each shard's rows are rewritten on the way: a second pass over
+    the written shards, one shard in memory at a time.
+    """
     indexes = sorted(manifest.shards)
     target = rejected_path(output)
     written: Path | None = None
@@ -443,7 +455,9 @@ def _finalise(output: Path, parts: Path, manifest: Manifest, kind: str, schema: 
     elif target.exists():
         target.unlink()  # a stale file from an earlier run would be taken for this run's
     with AtomicWriter(output, "wb") as handle:
-        if kind == "jsonl":
+        if adjustments:
+            _write_adjusted(handle, parts, manifest, kind, adjustments)
+        elif kind == "jsonl":
             for i in indexes:
                 if manifest.shards[i].sha256:
                     with (parts / _part_name(i, kind)).open("rb") as part:
@@ -463,6 +477,115 @@ def _finalise(output: Path, parts: Path, manifest: Manifest, kind: str, schema: 
                                 writer.write_table(part_file.read_row_group(group))
     shutil.rmtree(parts, ignore_errors=True)
     return written
+
+
+@dataclass
+class LabelAdjustment:
+    """How one task's labels move to each group's estimated mix (``adapt_labels``)."""
+
+    task: str
+    classes: list[str]
+    source_mix: Any  # np.ndarray: the calibration mix
+    targets: dict[str, Any]  # group -> np.ndarray, the bounded mix to adjust to (groups not listed: unchanged)
+    decide: Callable[[Any], list[str]]  # labels from probabilities, as the model decides them
+
+    def apply(self, rows: list[dict[str, Any]], groups: list[str]) -> None:
+        """Rewrite ``rows`` in place: adjusted label and scores; the model's own kept as ``*_unadapted``."""
+        import numpy as np
+
+        from pipeline.adaptation import adjust
+
+        scores_key = f"{self.task}_scores"
+        raw = np.asarray([[row[scores_key][c] for c in self.classes] for row in rows], dtype=np.float64)
+        adjusted = raw.copy()
+        names = np.asarray(groups, dtype=object)
+        for group, target in self.targets.items():
+            selected = names == group
+            if selected.any():
+                adjusted[selected] = adjust(raw[selected], self.source_mix, target)
+        labels = self.decide(adjusted)
+        for row, label, scores in zip(rows, labels, adjusted.tolist()):
+            row[f"{self.task}_unadapted"] = row[self.task]
+            row[f"{scores_key}_unadapted"] = row[scores_key]
+            row[self.task] = label
+            row[scores_key] = dict(zip(self.classes, scores))
+
+
+def label_adjustments(mix: dict[str, Any], predictor: Any, tasks: Sequence[str]) -> list[LabelAdjustment]:
+    """One :class:`LabelAdjustment` per task of ``tasks`` whose mixes were estimated (see ``mix_report``)."""
+    import numpy as np
+
+    from pipeline.adaptation import bounded_target
+
+    out = []
+    for task in tasks:
+        entry = mix.get(task) or {}
+        calibration = entry.get("calibration_mix")
+        if not calibration:
+            continue
+        classes = list(predictor.classifiers[task].classes_)
+        source = np.asarray([calibration[c] for c in classes], dtype=np.float64)
+        source = source / source.sum()
+        targets = {
+            str(group["group"]): bounded_target(source, [group["mix"][c] for c in classes])
+            for group in entry["groups"]
+            if group.get("mix")
+        }
+
+        def decide(proba: Any, task: str = task) -> list[str]:
+            labels: list[str] = predictor.labels_from_proba(task, proba)
+            return labels
+
+        out.append(LabelAdjustment(task, classes, source, targets, decide))
+    return out
+
+
+def _write_adjusted(
+    handle: Any, parts: Path, manifest: Manifest, kind: str, adjustments: list[LabelAdjustment]
+) -> None:
+    """Every shard's rows with their labels adjusted, in order, into ``handle`` (JSONL or Parquet)."""
+    import numpy as np
+
+    writer: Any = None
+    schema: Any = None
+    for i in sorted(manifest.shards):
+        shard = manifest.shards[i]
+        if not shard.sha256:
+            continue
+        part = parts / _part_name(i, kind)
+        with np.load(parts / _mix_part_name(i), allow_pickle=False) as arrays:
+            groups = [str(g) for g in arrays["groups"]]
+        if kind == "jsonl":
+            import orjson
+
+            rows = [orjson.loads(line) for line in part.read_bytes().splitlines() if line.strip()]
+        else:
+            import pyarrow.parquet as pq
+
+            rows = pq.read_table(part).to_pylist()
+        if len(rows) != len(groups):
+            raise InputError(f"{part}: {len(rows)} rows but {len(groups)} in its mix file; rerun without --resume")
+        for adjustment in adjustments:
+            adjustment.apply(rows, groups)
+        if kind == "jsonl":
+            handle.write(jsonl_bytes(rows))
+            continue
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows, schema=schema)
+        if writer is None:
+            schema = table.schema
+            writer = pq.ParquetWriter(handle, schema, compression="zstd")
+        writer.write_table(table)
+    if kind != "jsonl":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if writer is None:  # nothing scored: an empty table, as RecordWriter writes
+            pq.write_table(pa.table({"id": pa.array([], pa.string())}), handle)
+        else:
+            writer.close()
 
 
 def _append_file(source: Any, target: Any) -> None:
@@ -578,13 +701,16 @@ def score_posts(
     log: Callable[[str], None] | None = None,
     estimate_mix: bool = True,
     mix_by: str | None = None,
+    adapt_labels: Sequence[str] = (),
 ) -> ScoreSummary:
     """Score every post of ``input_spec`` into ``output`` (.jsonl or .parquet); rejected rows go beside it.
 
     ``estimate_mix`` estimates the class mix of every task per group of posts (``mix_by``, an input column;
     default ``brand`` where rows have it, else the whole feed) from the probabilities, with a 95% interval,
     into ``<output>.mix.json`` (:mod:`pipeline.adaptation`). A ``mix_by`` column that no row of the first
-    batch has is an :class:`~pipeline.errors.InputError`.
+    batch has is an :class:`~pipeline.errors.InputError`. ``adapt_labels`` names the tasks whose labels and
+    scores are adjusted to their group's estimated mix (the model's own kept as ``<task>_unadapted`` and
+    ``<task>_scores_unadapted``); groups too small to estimate keep the model's.
 
     ``resume`` continues an interrupted job on the same input, model and settings (else
     :class:`~pipeline.errors.InputError`); without it, leftovers of an earlier run are discarded.
@@ -592,6 +718,8 @@ def score_posts(
     """
     started = time.perf_counter()
     say = log or (lambda _message: None)
+    if adapt_labels and not estimate_mix:
+        raise InputError("adapting labels needs the class-mix estimate: drop --no-mix")
     summary = ScoreSummary(workers=workers)
     output = Path(output)
     kind = output_kind(output)
@@ -605,6 +733,9 @@ def score_posts(
     with OutputLock(output):
         # Load the model first even with workers: a bad bundle or taxonomy fails before any work starts.
         scorer = BatchScorer(model, taxonomy=taxonomy, with_topics=with_topics, carry_columns=carry_columns)
+        unknown = sorted(set(adapt_labels) - set(scorer.predictor.classifiers))
+        if unknown:
+            raise InputError(f"cannot adapt the labels of {', '.join(unknown)}: the model has no such task")
         scorer.score([{"id": "warm-up", "text": "warm up"}])  # builds tokenizer and caches before a fork
         fingerprint = job_fingerprint(
             input_spec,
@@ -691,11 +822,13 @@ def score_posts(
         except KeyboardInterrupt:
             say(f"interrupted: {len(manifest.shards)} shard(s) kept in {parts}; rerun with --resume to continue")
             raise
+        adjustments: list[LabelAdjustment] = []
         if estimate_mix:
             summary.mix = estimate_feed_mix(parts, manifest, scorer.predictor)
             summary.mix_path = mix_path(output)
             write_json_atomic(summary.mix_path, summary.mix)
-        summary.rejected_path = _finalise(output, parts, manifest, kind, job.schema)
+            adjustments = label_adjustments(summary.mix, scorer.predictor, adapt_labels)
+        summary.rejected_path = _finalise(output, parts, manifest, kind, job.schema, adjustments)
     summary.output = output
     summary.seconds = time.perf_counter() - started
     return summary

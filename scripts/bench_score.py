@@ -8,7 +8,10 @@ then runs, each in a fresh child process so that start-up, reading and writing a
 * ``sklearn``: TfidfVectorizer (word 1-2 + char_wb 2-5, sublinear TF) + LogisticRegression, trained on the
   airline-sentiment texts, predicting sentiment probabilities batch by batch: read JSONL, predict, write
   JSONL. The reference point of issue 5 (it does one task; ``voc score`` does intent, sentiment and topic).
-* ``voc``: ``voc score --input posts.jsonl --output scored.jsonl --workers N`` with the default bundle.
+* ``voc``: ``voc score --input posts.jsonl --output scored.jsonl --workers N`` with the default bundle
+  (the class mix per brand estimated into ``scored.jsonl.mix.json``).
+* ``voc-nomix`` (optional): the same with ``--no-mix``, to price the class-mix estimate.
+* ``voc-adapt`` (optional): the same with ``--adapt-labels intent`` (a second pass over the shards).
 * ``voc-ref`` (optional, small sizes): the same with ``VOC_FASTPATH=0``, the reference implementation.
 * ``voc-transformer`` (optional, small sizes): the same with ``--model models/transformer`` (the fine-tuned
   encoder backend, int8 ONNX), to compare the model backends.
@@ -241,7 +244,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated post counts")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument(
-        "--backends", default="sklearn,voc", help="of sklearn, voc, voc-ref (VOC_FASTPATH=0), voc-transformer, ray"
+        "--backends",
+        default="sklearn,voc",
+        help="of sklearn, voc, voc-nomix (--no-mix), voc-adapt (--adapt-labels intent), voc-ref (VOC_FASTPATH=0), "
+        "voc-transformer, ray",
     )
     parser.add_argument("--ref-max", type=int, default=10_000, help="largest size run with voc-ref")
     parser.add_argument(
@@ -294,11 +300,26 @@ def main() -> None:
                 elif backend == "voc-transformer":
                     if not (args.transformer_model / "config.json").exists():
                         raise SystemExit(f"no transformer bundle at {args.transformer_model}: train one first")
-                    cmd = [*voc, "score", "-i", str(posts), "-o", f"{out}.jsonl", "-w", str(workers), "-q",
-                           "--model", str(args.transformer_model)]
+                    cmd = [
+                        *voc,
+                        "score",
+                        "-i",
+                        str(posts),
+                        "-o",
+                        f"{out}.jsonl",
+                        "-w",
+                        str(workers),
+                        "-q",
+                        "--model",
+                        str(args.transformer_model),
+                    ]
                     run_env = env
                 else:
                     cmd = [*voc, "score", "-i", str(posts), "-o", f"{out}.jsonl", "-w", str(workers), "-q"]
+                    if backend == "voc-nomix":
+                        cmd.append("--no-mix")
+                    elif backend == "voc-adapt":
+                        cmd += ["--adapt-labels", "intent"]
                     run_env = {**env, "VOC_FASTPATH": "0" if backend == "voc-ref" else "1"}
                 result = measure(cmd, run_env)
                 rate = n / result["seconds"]

@@ -141,11 +141,12 @@ def mix_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _feed(path: Path, n: int = 900, brand_every: int = 3) -> Path:
-    texts = ["my bag never arrived", "thanks for the great flight", "do you fly to lima?", "the app keeps crashing"]
+    texts = ["my bag never arrived", "thanks for the great flight", "do you fly to lima?", "the app keeps crashing",
+             "hello there", "flight tomorrow"]  # fmt: skip
     rows = [
         {
             "id": f"p{i}",
-            "text": texts[i % 4] + f" #{i}",
+            "text": texts[i % len(texts)] + f" #{i}",
             **({"brand": "Acme" if i % 2 else "Globex"} if not brand_every or i % brand_every else {}),
         }
         for i in range(n)
@@ -197,3 +198,62 @@ def test_cli_groups_by_a_named_column_and_refuses_one_the_input_lacks(mix_bundle
     )
     assert bad.exit_code == 2
     assert bad.output.count("error:") == 1 and "region" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_adapted_labels_move_to_each_groups_mix_and_keep_the_models_own_beside_them(
+    mix_bundle: Path, tmp_path: Path, suffix: str
+) -> None:
+    import pyarrow.parquet as pq
+
+    def rows(path: Path) -> list[dict[str, object]]:
+        if suffix == "parquet":
+            return list(pq.read_table(path).to_pylist())
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+    source = _feed(tmp_path / "in.jsonl", brand_every=0)
+    plain = tmp_path / f"plain.{suffix}"
+    adapted = tmp_path / f"adapted.{suffix}"
+    score_posts(source, plain, model=mix_bundle, batch_size=100)
+    summary = score_posts(source, adapted, model=mix_bundle, batch_size=100, adapt_labels=("intent",))
+    assert summary.mix is not None
+    before, after = rows(plain), rows(adapted)
+    assert [r["id"] for r in after] == [r["id"] for r in before]
+    moved = 0
+    for old, new in zip(before, after):
+        assert new["intent_unadapted"] == old["intent"] and new["intent_scores_unadapted"] == old["intent_scores"]
+        assert new["sentiment"] == old["sentiment"] and "sentiment_unadapted" not in new  # only the named task
+        assert abs(sum(new["intent_scores"].values()) - 1) < 1e-6  # type: ignore[union-attr]
+        moved += new["intent"] != old["intent"]
+    assert moved > 0
+    # The adjusted scores follow Bayes' rule towards the group's (bounded) estimated mix.
+    groups = {g["group"]: g for g in summary.mix["intent"]["groups"]}
+    calibration = summary.mix["intent"]["calibration_mix"]
+    first = after[0]
+    mix = groups[str(first["brand"])]["mix"]
+    weights = {c: min(max(mix[c] / calibration[c], 0.5), 2.0) * calibration[c] for c in calibration}
+    raw = first["intent_scores_unadapted"]
+    total = sum(raw[c] * weights[c] / calibration[c] for c in calibration)  # type: ignore[index]
+    for c in calibration:
+        expected = raw[c] * weights[c] / calibration[c] / total  # type: ignore[index]
+        assert abs(first["intent_scores"][c] - expected) < 1e-3  # type: ignore[index]
+    again = score_posts(source, tmp_path / f"again.{suffix}", model=mix_bundle, batch_size=100, workers=2,
+                        adapt_labels=("intent",))  # fmt: skip
+    assert again.output is not None
+    if suffix == "jsonl":
+        assert again.output.read_bytes() == adapted.read_bytes()
+    else:
+        assert pq.read_table(again.output).equals(pq.read_table(adapted))
+
+
+def test_adapting_labels_needs_the_mix_and_a_task_the_model_has(mix_bundle: Path, tmp_path: Path) -> None:
+    source = _feed(tmp_path / "in.jsonl")
+    runner = CliRunner()
+    for extra in (["--adapt-labels", "topic"], ["--adapt-labels", "intent", "--no-mix"]):
+        result = runner.invoke(
+            app, ["score", "-i", str(source), "-o", str(tmp_path / "s.jsonl"), "-m", str(mix_bundle), *extra]
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.count("error:") == 1 and "Traceback" not in result.output
+    single = runner.invoke(app, ["predict", "my bag never arrived", "-m", str(mix_bundle), "--adapt-labels", "intent"])
+    assert single.exit_code == 2 and "--input" in single.output

@@ -44,9 +44,9 @@ def test_ray_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
     (source / "b.jsonl").write_text("\n".join(lines[half:]) + "\n", encoding="utf-8")
 
     local_out = tmp_path / "local.parquet"
-    local = score_posts(source, local_out, batch_size=100)
+    local = score_posts(source, local_out, batch_size=100, adapt_labels=("intent",))
     ray_out = tmp_path / "ray_out"
-    summary = score_posts_ray(source, ray_out, workers=2, batch_size=100)
+    summary = score_posts_ray(source, ray_out, workers=2, batch_size=100, adapt_labels=("intent",))
 
     assert ray_out.is_dir() and list(ray_out.glob("*.parquet"))
     assert (summary.scored, summary.rejected) == (local.scored, local.rejected)
@@ -58,8 +58,8 @@ def test_ray_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
         want = expected[str(row["id"])]
         for key in ("intent", "sentiment", "topic", "topic_label", "topic_score", "truncated", "text"):
             assert row[key] == want[key], (key, row["id"])
-        for key in ("intent_scores", "sentiment_scores"):
-            assert row[key] == want[key], (key, row["id"])  # same code, same floats
+        for key in ("intent_scores", "sentiment_scores", "intent_unadapted", "intent_scores_unadapted"):
+            assert row[key] == want[key], (key, row["id"])  # same code, same floats (labels adapted alike)
     # The same class-mix estimate per brand: the same sample, read back from the shards.
     assert summary.mix_path is not None and local.mix_path is not None
     assert json.loads(summary.mix_path.read_text()) == json.loads(local.mix_path.read_text())
