@@ -16,6 +16,7 @@ import gc
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sys
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,6 @@ from pipeline.io import (
     RawJsonlBatch,
     RecordWriter,
     input_files,
-    jsonl_bytes,
     output_kind,
     read_batches,
     rejected_path,
@@ -436,6 +437,7 @@ def _finalise(
     kind: str,
     schema: Any,
     adjustments: list[LabelAdjustment] | None = None,
+    workers: int = 1,
 ) -> Path | None:
     """Concatenate the shards, in order, into the final files (atomically); returns the rejected file.
 
@@ -456,7 +458,7 @@ def _finalise(
         target.unlink()  # a stale file from an earlier run would be taken for this run's
     with AtomicWriter(output, "wb") as handle:
         if adjustments:
-            _write_adjusted(handle, parts, manifest, kind, adjustments)
+            _write_adjusted(handle, parts, manifest, kind, adjustments, workers)
         elif kind == "jsonl":
             for i in indexes:
                 if manifest.shards[i].sha256:
@@ -510,6 +512,51 @@ class LabelAdjustment:
             row[self.task] = label
             row[scores_key] = dict(zip(self.classes, scores))
 
+    def apply_jsonl(self, lines: list[bytes], groups: list[str]) -> list[bytes]:
+        """:meth:`apply` on JSON lines as ``voc score`` writes them, byte for byte the same result.
+
+        Only the task's two fields are parsed and rewritten (the rest of a line is copied): a full parse and
+        dump of every row would double the cost of the pass. A line the pattern does not fit is parsed whole.
+        """
+        import orjson
+
+        pattern = _task_fields_pattern(self.task)
+        found = [pattern.search(line) for line in lines]
+        if not all(found):
+            rows = [orjson.loads(line) for line in lines]
+            self.apply(rows, groups)
+            return [orjson.dumps(row) for row in rows]
+        matches = [m for m in found if m is not None]
+        parsed = [orjson.loads(m.group(2)) for m in matches]
+        rows = [
+            {self.task: orjson.loads(m.group(1)), f"{self.task}_scores": scores} for m, scores in zip(matches, parsed)
+        ]
+        self.apply(rows, groups)
+        out = []
+        scores_key = f"{self.task}_scores"
+        for line, match, row in zip(lines, matches, rows):
+            fields = b'"%s":%s,"%s":%s' % (
+                self.task.encode(),
+                orjson.dumps(row[self.task]),
+                scores_key.encode(),
+                orjson.dumps(row[scores_key]),
+            )
+            kept = b',"%s_unadapted":%s,"%s_unadapted":%s}' % (
+                self.task.encode(),
+                match.group(1),
+                scores_key.encode(),
+                match.group(2),
+            )
+            out.append(line[: match.start()] + fields + line[match.end() : -1] + kept)
+        return out
+
+
+@lru_cache(maxsize=8)
+def _task_fields_pattern(task: str) -> re.Pattern[bytes]:
+    """The first ``"task":LABEL,"task_scores":{...}`` of a scored JSON line (the prediction fields come first)."""
+    name = re.escape(task.encode())
+    return re.compile(rb'"' + name + rb'":("(?:[^"\\]|\\.)*"),"' + name + rb'_scores":(\{[^{}]*\})')
+
 
 def label_adjustments(mix: dict[str, Any], predictor: Any, tasks: Sequence[str]) -> list[LabelAdjustment]:
     """One :class:`LabelAdjustment` per task of ``tasks`` whose mixes were estimated (see ``mix_report``)."""
@@ -540,52 +587,78 @@ def label_adjustments(mix: dict[str, Any], predictor: Any, tasks: Sequence[str])
     return out
 
 
-def _write_adjusted(
-    handle: Any, parts: Path, manifest: Manifest, kind: str, adjustments: list[LabelAdjustment]
-) -> None:
-    """Every shard's rows with their labels adjusted, in order, into ``handle`` (JSONL or Parquet)."""
+_ADJUSTMENTS: list[LabelAdjustment] = []  # inherited by the forked processes that adjust JSONL shards
+
+
+def _adjusted_jsonl(part: Path, mix_file: Path) -> bytes:
+    """One JSONL shard with its labels adjusted (:data:`_ADJUSTMENTS`), as bytes to append in order."""
     import numpy as np
+
+    with np.load(mix_file, allow_pickle=False) as arrays:
+        groups = [str(g) for g in arrays["groups"]]
+    lines = [line for line in part.read_bytes().splitlines() if line.strip()]
+    if len(lines) != len(groups):
+        raise InputError(f"{part}: {len(lines)} rows but {len(groups)} in its mix file; rerun without --resume")
+    for adjustment in _ADJUSTMENTS:
+        lines = adjustment.apply_jsonl(lines, groups)
+    return b"\n".join(lines) + b"\n"
+
+
+def _write_adjusted(
+    handle: Any, parts: Path, manifest: Manifest, kind: str, adjustments: list[LabelAdjustment], workers: int = 1
+) -> None:
+    """Every shard's rows with their labels adjusted, in order, into ``handle`` (JSONL or Parquet).
+
+    JSONL shards are adjusted by ``workers`` forked processes, at most ``2 * workers`` shards in flight; the
+    parent only appends their bytes in order.
+    """
+    global _ADJUSTMENTS
+    import numpy as np
+
+    done = [i for i in sorted(manifest.shards) if manifest.shards[i].sha256]
+    if kind == "jsonl":
+        _ADJUSTMENTS = adjustments
+        jobs = ((parts / _part_name(i, kind), parts / _mix_part_name(i)) for i in done)
+        try:
+            if workers <= 1 or "torch" in sys.modules:  # no fork once torch's thread pool runs (see _worker_context)
+                for part, mix_file in jobs:
+                    handle.write(_adjusted_jsonl(part, mix_file))
+                return
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                pending: deque[Future[bytes]] = deque()
+                for part, mix_file in jobs:
+                    pending.append(pool.submit(_adjusted_jsonl, part, mix_file))
+                    if len(pending) >= 2 * workers:
+                        handle.write(pending.popleft().result())
+                while pending:
+                    handle.write(pending.popleft().result())
+        finally:
+            _ADJUSTMENTS = []
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     writer: Any = None
     schema: Any = None
-    for i in sorted(manifest.shards):
-        shard = manifest.shards[i]
-        if not shard.sha256:
-            continue
+    for i in done:
         part = parts / _part_name(i, kind)
         with np.load(parts / _mix_part_name(i), allow_pickle=False) as arrays:
             groups = [str(g) for g in arrays["groups"]]
-        if kind == "jsonl":
-            import orjson
-
-            rows = [orjson.loads(line) for line in part.read_bytes().splitlines() if line.strip()]
-        else:
-            import pyarrow.parquet as pq
-
-            rows = pq.read_table(part).to_pylist()
+        rows = pq.read_table(part).to_pylist()
         if len(rows) != len(groups):
             raise InputError(f"{part}: {len(rows)} rows but {len(groups)} in its mix file; rerun without --resume")
         for adjustment in adjustments:
             adjustment.apply(rows, groups)
-        if kind == "jsonl":
-            handle.write(jsonl_bytes(rows))
-            continue
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         table = pa.Table.from_pylist(rows, schema=schema)
         if writer is None:
             schema = table.schema
             writer = pq.ParquetWriter(handle, schema, compression="zstd")
         writer.write_table(table)
-    if kind != "jsonl":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if writer is None:  # nothing scored: an empty table, as RecordWriter writes
-            pq.write_table(pa.table({"id": pa.array([], pa.string())}), handle)
-        else:
-            writer.close()
+    if writer is None:  # nothing scored: an empty table, as RecordWriter writes
+        pq.write_table(pa.table({"id": pa.array([], pa.string())}), handle)
+    else:
+        writer.close()
 
 
 def _append_file(source: Any, target: Any) -> None:
@@ -828,7 +901,7 @@ def score_posts(
             summary.mix_path = mix_path(output)
             write_json_atomic(summary.mix_path, summary.mix)
             adjustments = label_adjustments(summary.mix, scorer.predictor, adapt_labels)
-        summary.rejected_path = _finalise(output, parts, manifest, kind, job.schema, adjustments)
+        summary.rejected_path = _finalise(output, parts, manifest, kind, job.schema, adjustments, workers)
     summary.output = output
     summary.seconds = time.perf_counter() - started
     return summary

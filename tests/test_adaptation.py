@@ -257,3 +257,29 @@ def test_adapting_labels_needs_the_mix_and_a_task_the_model_has(mix_bundle: Path
         assert result.output.count("error:") == 1 and "Traceback" not in result.output
     single = runner.invoke(app, ["predict", "my bag never arrived", "-m", str(mix_bundle), "--adapt-labels", "intent"])
     assert single.exit_code == 2 and "--input" in single.output
+
+
+def test_the_jsonl_rewrite_gives_the_bytes_of_a_full_parse_and_dump() -> None:
+    import orjson
+
+    from pipeline.score import LabelAdjustment
+
+    classes = ["a", "b", "c"]
+    lines = [
+        orjson.dumps({"id": "1", "intent": "a", "intent_scores": {"a": 0.5, "b": 0.3, "c": 0.2}, "text": 'say "hi"'}),
+        orjson.dumps({"id": "2", "intent": "b", "intent_scores": {"a": 0.2, "b": 0.7, "c": 0.1}, "n": {"x": 1}}),
+    ]
+    odd = [orjson.dumps({"id": "3", "text": "scores first", "intent_scores": {"a": 0.1, "b": 0.1, "c": 0.8},
+                         "intent": "c"})]  # fmt: skip
+
+    def decide(proba: np.ndarray) -> list[str]:
+        return [classes[j] for j in proba.argmax(axis=1)]
+
+    adjustment = LabelAdjustment("intent", classes, SOURCE, {"g": np.array([0.1, 0.2, 0.7])}, decide)
+    for batch in (lines, odd, lines + odd):
+        groups = ["g"] * len(batch)
+        rows = [orjson.loads(line) for line in batch]
+        adjustment.apply(rows, groups)
+        assert adjustment.apply_jsonl(batch, groups) == [orjson.dumps(row) for row in rows]
+    moved = orjson.loads(adjustment.apply_jsonl(lines, ["g", "g"])[0])
+    assert moved["intent_unadapted"] == "a" and moved["text"] == 'say "hi"'
