@@ -60,29 +60,39 @@ def test_minimum_functionality(predictor: Predictor, label: str, text: str) -> N
     assert _intent(predictor, [text]) == [label]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "no problems at all, smooth flight and friendly crew",
-        "not a single issue with my order, thanks!",
-        "never had a problem with you guys, great service",
-    ],
-)
+NEGATED_PROBLEMS = [
+    "no problems at all, smooth flight and friendly crew",
+    "not a single issue with my order, thanks!",
+    "never had a problem with you guys, great service",
+]
+INVARIANT_PAIRS = [
+    ("@united my bag never arrived", "@SkyNimbusAir my bag never arrived"),
+    ("my bag never arrived http://t.co/abc123", "my bag never arrived https://example.com/photo"),
+    ("@JetBlue thanks for the great flight!", "@VireoMobile thanks for the great flight!"),
+    ("@Delta do you fly to Lima?", "@delta do you fly to Lima? https://x.co/1"),
+    ("John at the desk was rude to me", "Maria at the desk was rude to me"),
+    ("Ahmed helped me so much, thank you", "Sarah helped me so much, thank you"),
+]
+DIRECTIONAL_PAIRS = [
+    ("my refund arrived", "my refund still hasn't arrived, still waiting"),
+    ("the app works", "the app does not work"),
+    ("the food was good", "the food was not good"),
+]
+EDGE_TEXTS = ["", "🙂", "x" * 5000, "ok"]
+
+
+def behaviour_texts() -> list[str]:
+    """Every text of these tests (other tests compare implementations on them)."""
+    texts = [t for ts in MINIMUM_FUNCTIONALITY.values() for t in ts] + NEGATED_PROBLEMS + EDGE_TEXTS
+    return texts + [t for pair in INVARIANT_PAIRS + DIRECTIONAL_PAIRS for t in pair]
+
+
+@pytest.mark.parametrize("text", NEGATED_PROBLEMS)
 def test_negated_problem_is_not_a_complaint(predictor: Predictor, text: str) -> None:
     assert _intent(predictor, [text]) != ["complaint"]
 
 
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("@united my bag never arrived", "@SkyNimbusAir my bag never arrived"),
-        ("my bag never arrived http://t.co/abc123", "my bag never arrived https://example.com/photo"),
-        ("@JetBlue thanks for the great flight!", "@VireoMobile thanks for the great flight!"),
-        ("@Delta do you fly to Lima?", "@delta do you fly to Lima? https://x.co/1"),
-        ("John at the desk was rude to me", "Maria at the desk was rude to me"),
-        ("Ahmed helped me so much, thank you", "Sarah helped me so much, thank you"),
-    ],
-)
+@pytest.mark.parametrize(("a", "b"), INVARIANT_PAIRS)
 def test_invariance_to_handles_urls_and_names(predictor: Predictor, a: str, b: str) -> None:
     pa, pb = predictor.predict([a, b])
     assert pa["intent"] == pb["intent"] and pa["sentiment"] == pb["sentiment"]
@@ -90,14 +100,7 @@ def test_invariance_to_handles_urls_and_names(predictor: Predictor, a: str, b: s
     assert abs(pa["sentiment_scores"][pa["sentiment"]] - pb["sentiment_scores"][pa["sentiment"]]) < 0.15
 
 
-@pytest.mark.parametrize(
-    ("base", "changed"),
-    [
-        ("my refund arrived", "my refund still hasn't arrived, still waiting"),
-        ("the app works", "the app does not work"),
-        ("the food was good", "the food was not good"),
-    ],
-)
+@pytest.mark.parametrize(("base", "changed"), DIRECTIONAL_PAIRS)
 def test_directional_complaint_probability_rises(predictor: Predictor, base: str, changed: str) -> None:
     before, after = predictor.predict([base, changed])
     assert after["intent_scores"]["complaint"] > before["intent_scores"]["complaint"]
@@ -105,6 +108,6 @@ def test_directional_complaint_probability_rises(predictor: Predictor, base: str
 
 
 def test_probabilities_sum_to_one(predictor: Predictor) -> None:
-    for p in predictor.predict(["", "🙂", "x" * 5000, "ok"]):
+    for p in predictor.predict(EDGE_TEXTS):
         assert abs(sum(p["intent_scores"].values()) - 1) < 1e-6
         assert abs(sum(p["sentiment_scores"].values()) - 1) < 1e-6
