@@ -8,6 +8,8 @@ Layout::
     normaliser.json        the normaliser's registered name and settings
     <task>/classifier.json the classifier's registered name, settings, classes and calibration
     <task>/...             its weights (NPZ, loaded with allow_pickle=False) and vocabulary (JSON)
+    <task>/lookup.npz      optional (tfidf classifiers): a sorted index of the vocabulary, read with the weights in
+                           place by the cold-start path of `voc predict TEXT` (pipeline.coldstart)
     taxonomy.yaml          optional default taxonomy
     README.md              the model card
 
