@@ -8,25 +8,29 @@ Layout::
     normaliser.json        the normaliser's registered name and settings
     <task>/classifier.json the classifier's registered name, settings, classes and calibration
     <task>/...             its weights (NPZ, loaded with allow_pickle=False) and vocabulary (JSON)
+    <task>/lookup.npz      optional (tfidf classifiers): a sorted index of the vocabulary, read with the weights in
+                           place by the cold-start path of `voc predict TEXT` (pipeline.coldstart)
     taxonomy.yaml          optional default taxonomy
     README.md              the model card
 
 Loading never executes code from the bundle: only JSON, YAML (safe loader) and pickle-free NPZ are read,
 every file is checked against the hash in ``metadata.json`` first, and classes are looked up in the
-package's own registry by name.
+package's own registry by name. :func:`open_bundle` does the checks; it can keep the bytes it hashed, so that a
+reader parses exactly what was verified without reading the file again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,8 @@ CONTRACT_LABELS = {"intent": set(INTENT_LABELS), "sentiment": set(SENTIMENT_LABE
 # (or sparse) file cannot exhaust memory. JSON is parsed whole; NPZ members are decompressed whole.
 MAX_JSON_BYTES = 64 * 2**20
 MAX_NPZ_UNCOMPRESSED_BYTES = 2 * 2**30
+# open_bundle(keep=...) keeps the bytes of files up to this size (larger ones are hashed from disk, not kept).
+MAX_KEPT_BYTES = 512 * 2**20
 # Files the loader itself reads when present; each must be listed (and so verified) in metadata.json.
 _OPTIONAL_FILES = ("config.json", "taxonomy.yaml", "README.md")
 _TRACKED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "spacy", "pyarrow", "pydantic", "torch", "transformers")
@@ -56,6 +62,8 @@ def sha256_file(path: Path) -> str:
 
 
 def library_versions() -> dict[str, str]:
+    from importlib import metadata as importlib_metadata  # deferred: ~13 ms, and only saving needs it
+
     versions = {"python": platform.python_version(), "voc-pipeline": __version__}
     for name in _TRACKED_LIBRARIES:
         try:
@@ -138,23 +146,12 @@ class ModelBundle:
     @classmethod
     def load(cls, directory: str | Path | None = None) -> ModelBundle:
         """Load and verify a bundle; any problem raises :class:`BundleError` with a one-line reason."""
-        path = Path(directory) if directory is not None else default_bundle_path()
-        if not path.is_dir():
-            raise BundleError(f"model bundle not found: {path} (train one with `voc train` or pass --model)")
-        metadata = _read_json(path / "metadata.json", path)
-        if not isinstance(metadata, dict):
-            raise BundleError(f"{path} is not a voc model bundle (metadata.json is not a JSON object)")
-        schema = metadata.get("schema") if isinstance(metadata, dict) else None
-        if not isinstance(schema, dict) or schema.get("name") != SCHEMA_NAME:
-            raise BundleError(f"{path} is not a voc model bundle (metadata.json has no '{SCHEMA_NAME}' schema)")
-        if schema.get("version") != SCHEMA_VERSION:
-            raise BundleError(
-                f"model bundle {path} has schema version {schema.get('version')!r}, but this voc-pipeline "
-                f"{__version__} reads version {SCHEMA_VERSION}: retrain it or use a matching voc-pipeline"
-            )
-        verify_files(path, metadata)
-        _refuse_unlisted(path, metadata["files"])
+        return cls.from_verified(open_bundle(directory))
 
+    @classmethod
+    def from_verified(cls, verified: VerifiedBundle) -> ModelBundle:
+        """Load a bundle whose files :func:`open_bundle` has verified (they are not hashed again)."""
+        path, metadata = verified.path, verified.metadata
         normaliser_config = _read_json(path / "normaliser.json", path)
         if not isinstance(normaliser_config, dict):
             raise BundleError(f"model bundle {path}: bad normaliser.json (not a JSON object)")
@@ -164,10 +161,6 @@ class ModelBundle:
             raise BundleError(f"model bundle {path}: bad normaliser.json ({exc})") from None
 
         classifiers: dict[str, Any] = {}
-        declared = metadata.get("labels", {})
-        custom_labels = metadata.get("custom_labels") or {}
-        if not isinstance(declared, dict) or not isinstance(custom_labels, dict):
-            raise BundleError(f"model bundle {path}: metadata.json 'labels' and 'custom_labels' must be objects")
         for task in TASKS:
             spec_path = path / task / "classifier.json"
             if not spec_path.exists():
@@ -183,16 +176,7 @@ class ModelBundle:
                 raise
             except Exception as exc:
                 raise BundleError(f"model bundle {path}: cannot load the {task} classifier ({exc})") from None
-            classes = list(classifiers[task].classes_)
-            if declared.get(task) != classes:
-                raise BundleError(
-                    f"model bundle {path}: {task} labels {classes} do not match metadata.json {declared.get(task)}"
-                )
-            if len(set(classes)) != len(classes):
-                raise BundleError(f"model bundle {path}: {task} labels {classes} repeat a label")
-            unknown = sorted(set(classes) - CONTRACT_LABELS[task])
-            if unknown and not custom_labels.get(task):
-                raise BundleError(f"model bundle {path}: {task} labels {unknown} are not in the contract's label set")
+            check_labels(path, metadata, task, list(classifiers[task].classes_))
         if not classifiers:
             raise BundleError(f"model bundle {path} has no intent or sentiment classifier")
 
@@ -210,8 +194,51 @@ class ModelBundle:
         )
 
 
-def verify_files(path: Path, metadata: dict[str, Any]) -> None:
-    """Refuse a bundle whose files are missing or differ from the hashes recorded at training."""
+@dataclass
+class VerifiedBundle:
+    """A bundle directory whose metadata.json was read and whose every listed file matched its hash.
+
+    ``data`` holds the bytes of the files that :func:`open_bundle` was asked to keep, exactly as they were hashed:
+    a reader that uses them reads each file once, and reads what was verified (not a file swapped since).
+    """
+
+    path: Path
+    metadata: dict[str, Any]
+    data: dict[str, bytes] = field(default_factory=dict)
+
+
+def open_bundle(directory: str | Path | None = None, keep: Callable[[str], bool] | None = None) -> VerifiedBundle:
+    """Read a bundle's metadata.json, check its schema and every listed file's hash, refuse unlisted files.
+
+    ``keep(relative_path)``: which files' bytes to keep in the result (read once, hashed from memory; files over
+    :data:`MAX_KEPT_BYTES` are hashed from disk and not kept). Any problem raises :class:`BundleError`.
+    """
+    path = Path(directory) if directory is not None else default_bundle_path()
+    if not path.is_dir():
+        raise BundleError(f"model bundle not found: {path} (train one with `voc train` or pass --model)")
+    metadata = _read_json(path / "metadata.json", path)
+    if not isinstance(metadata, dict):
+        raise BundleError(f"{path} is not a voc model bundle (metadata.json is not a JSON object)")
+    schema = metadata.get("schema") if isinstance(metadata, dict) else None
+    if not isinstance(schema, dict) or schema.get("name") != SCHEMA_NAME:
+        raise BundleError(f"{path} is not a voc model bundle (metadata.json has no '{SCHEMA_NAME}' schema)")
+    if schema.get("version") != SCHEMA_VERSION:
+        raise BundleError(
+            f"model bundle {path} has schema version {schema.get('version')!r}, but this voc-pipeline "
+            f"{__version__} reads version {SCHEMA_VERSION}: retrain it or use a matching voc-pipeline"
+        )
+    data = verify_files(path, metadata, keep=keep)
+    _refuse_unlisted(path, metadata["files"])
+    return VerifiedBundle(path=path, metadata=metadata, data=data)
+
+
+def verify_files(
+    path: Path, metadata: dict[str, Any], keep: Callable[[str], bool] | None = None
+) -> dict[str, bytes]:
+    """Refuse a bundle whose files are missing or differ from the hashes recorded at training.
+
+    Returns the bytes of the files that ``keep`` selects (see :func:`open_bundle`)."""
+    kept: dict[str, bytes] = {}
     files = metadata.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"model bundle {path}: metadata.json lists no files to verify")
@@ -227,18 +254,42 @@ def verify_files(path: Path, metadata: dict[str, Any]) -> None:
             raise BundleError(f"model bundle {path}: file {relative!r} points outside the bundle")
         if not file_path.is_file():
             raise BundleError(f"model bundle {path}: {relative} is missing")
-        if str(relative).endswith(".npz"):
-            _check_npz(path, str(relative), file_path)
-        elif file_path.suffix in (".json", ".yaml", ".yml", ".md") and file_path.stat().st_size > MAX_JSON_BYTES:
+        size = file_path.stat().st_size
+        is_npz = str(relative).endswith(".npz")
+        if not is_npz and file_path.suffix in (".json", ".yaml", ".yml", ".md") and size > MAX_JSON_BYTES:
             # Text files are read whole: a huge one (a sparse file costs no disk) is refused unread.
             raise BundleError(
-                f"model bundle {path}: {relative} is {file_path.stat().st_size:,} bytes "
+                f"model bundle {path}: {relative} is {size:,} bytes "
                 f"(over the {MAX_JSON_BYTES:,}-byte limit for text files)"
             )
-        if sha256_file(file_path) != expected:
+        data = file_path.read_bytes() if keep is not None and size <= MAX_KEPT_BYTES and keep(str(relative)) else None
+        if is_npz:
+            _check_npz(path, str(relative), file_path if data is None else io.BytesIO(data))
+        digest = sha256_file(file_path) if data is None else "sha256:" + hashlib.sha256(data).hexdigest()
+        if digest != expected:
             raise BundleError(
                 f"model bundle {path}: {relative} does not match its hash in metadata.json (corrupted or modified)"
             )
+        if data is not None:
+            kept[str(relative)] = data
+    return kept
+
+
+def check_labels(path: Path, metadata: dict[str, Any], task: str, classes: list[str]) -> None:
+    """Refuse a classifier whose labels differ from metadata.json's, repeat, or leave the contract unannounced."""
+    declared = metadata.get("labels", {})
+    custom_labels = metadata.get("custom_labels") or {}
+    if not isinstance(declared, dict) or not isinstance(custom_labels, dict):
+        raise BundleError(f"model bundle {path}: metadata.json 'labels' and 'custom_labels' must be objects")
+    if declared.get(task) != classes:
+        raise BundleError(
+            f"model bundle {path}: {task} labels {classes} do not match metadata.json {declared.get(task)}"
+        )
+    if len(set(classes)) != len(classes):
+        raise BundleError(f"model bundle {path}: {task} labels {classes} repeat a label")
+    unknown = sorted(set(classes) - CONTRACT_LABELS[task])
+    if unknown and not custom_labels.get(task):
+        raise BundleError(f"model bundle {path}: {task} labels {unknown} are not in the contract's label set")
 
 
 def _refuse_unlisted(path: Path, files: dict[str, Any]) -> None:
@@ -258,7 +309,7 @@ def _refuse_unlisted(path: Path, files: dict[str, Any]) -> None:
             )
 
 
-def _check_npz(bundle: Path, relative: str, file_path: Path) -> None:
+def _check_npz(bundle: Path, relative: str, file_path: Path | io.BytesIO) -> None:
     """Refuse an NPZ whose members would decompress to more than MAX_NPZ_UNCOMPRESSED_BYTES (a zip bomb)."""
     import zipfile
 

@@ -18,7 +18,9 @@ the names swapped (:mod:`pipeline.names`), inside each calibration fold too, so 
 carries a label ("John at the desk was rude" and "Maria at the desk was rude" score alike). Training only.
 
 Classifiers save to ``<dir>/classifier.json`` (settings, classes, calibration), ``<dir>/vocabulary.json``
-and ``<dir>/weights.npz`` (loaded with ``allow_pickle=False``): a bundle never executes code when loaded.
+and ``<dir>/weights.npz`` (loaded with ``allow_pickle=False``): a bundle never executes code when loaded. The
+tfidf classifiers also write ``<dir>/lookup.npz``, a sorted index of the vocabulary for the cold-start path
+(:mod:`pipeline.coldstart`); bundles without it load as before.
 """
 
 from __future__ import annotations
@@ -335,12 +337,22 @@ class TfidfLogisticClassifier:
             "abstain_threshold": self.abstain_threshold_,
             "abstention": self.abstention_,
         }
+        from pipeline.bundle import sha256_file
+        from pipeline.coldstart import LOOKUP_FILE, build_lookup
+
         files = [directory / "classifier.json", directory / "vocabulary.json", directory / "weights.npz"]
         files[0].write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
-        files[1].write_text(json.dumps(vocabularies, ensure_ascii=False), encoding="utf-8")
+        vocabulary_text = json.dumps(vocabularies, ensure_ascii=False)
+        files[1].write_text(vocabulary_text, encoding="utf-8")
+        # Stored, not compressed: the cold-start path (pipeline.coldstart) reads the columns of a few n-grams in place.
+        save_arrays: Any = np.savez  # numpy's stub types **kwargs as its own flags
         with files[2].open("wb") as handle:
-            save_arrays: Any = np.savez_compressed  # numpy's stub types **kwargs as its own flags
             save_arrays(handle, coef=self.coef_, intercept=self.intercept_, **arrays)
+        lookup = build_lookup(vocabulary_text, sha256_file(files[1]))
+        if lookup is not None:
+            files.append(directory / LOOKUP_FILE)
+            with files[3].open("wb") as handle:
+                save_arrays(handle, **lookup)
         return files
 
     @classmethod

@@ -207,10 +207,11 @@ def predict(
         blank = [str(i + 1) for i, text in enumerate(texts) if not text.strip()]
         if blank:  # as in files, where an empty text is a rejected row: there is nothing to label
             raise InputError(f"text {', '.join(blank)} is empty: nothing to label")
-        from pipeline.predict import Predictor, format_line
+        from pipeline.coldstart import predict_texts
+        from pipeline.predict import format_line
 
-        predictor = Predictor.from_path(model)
-        predictions = predictor.predict(texts, ids=[str(i + 1) for i in range(len(texts))])
+        # A few texts take the cold-start path (no numpy, scipy or spaCy to import); many take the batch path.
+        predictions = predict_texts(texts, model)
         for text, prediction in zip(texts, predictions):
             if output_format == "json":
                 typer.echo(json.dumps({**prediction, "text": text}, ensure_ascii=False))
@@ -425,10 +426,55 @@ def evaluate(
 # The retraining commands (promote, suggest, label-issues) register themselves on `app`.
 from pipeline import cli_retrain as _cli_retrain  # noqa: E402, F401
 
+_PLAIN_PREDICT_OPTIONS = {"--model": "model", "-m": "model", "--format": "output_format", "-f": "output_format"}
+
+
+def plain_predict_arguments(argv: list[str]) -> dict[str, Any] | None:
+    """The arguments of ``voc predict`` called with texts and at most ``--model``/``-m`` and ``--format``/``-f``
+    (the form people type at a terminal), or None for any other command line.
+
+    typer coerces every parameter of a command through pydantic validators that it builds on each call (~0.1 s with
+    the pydantic import: more than the rest of a one-post prediction on the cold-start path), so :func:`main` calls
+    :func:`predict` directly for this form; anything else (other options, --help, a text that starts with ``-``)
+    goes through typer as before. ``tests/test_coldstart.py`` checks that both give the same output."""
+    if not argv or argv[0] != "predict":
+        return None
+    texts: list[str] = []
+    options: dict[str, str] = {}
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-"):
+            texts.append(arg)
+            i += 1
+            continue
+        name, equals, value = arg.partition("=")
+        if name not in _PLAIN_PREDICT_OPTIONS or (equals and not name.startswith("--")):
+            return None
+        if not equals:
+            if i + 1 >= len(argv):
+                return None
+            value = argv[i + 1]
+            i += 1
+        i += 1
+        key = _PLAIN_PREDICT_OPTIONS[name]
+        if not value or value.startswith("-") or key in options:
+            return None
+        options[key] = value
+    return {
+        "texts": texts or None,
+        "model": Path(options["model"]) if "model" in options else None,
+        "output_format": options.get("output_format", "text"),
+    }
+
 
 def main() -> None:
     """Console entry point: usage errors become one `error:` line with exit 2, as the contract says."""
     try:
+        plain = plain_predict_arguments(sys.argv[1:])
+        if plain is not None:
+            predict(**plain)
+            sys.exit(0)
         result = app(standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

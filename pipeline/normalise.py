@@ -243,7 +243,10 @@ class TweetNormaliser:
         return list(self.pipe(texts))
 
     def _finish(self, doc: Iterable[Any]) -> list[str]:
-        words = [tok.text for tok in doc if not tok.is_space]
+        return self.finish_words([tok.text for tok in doc if not tok.is_space])
+
+    def finish_words(self, words: list[str]) -> list[str]:
+        """The last rules on a chunk's token texts (whitespace tokens already dropped): lowercase, digit runs."""
         if self.lowercase:
             words = [w.lower() for w in words]
         # Digits go after tokenisation so that emoticons such as "<3" survive as one token.

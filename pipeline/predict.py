@@ -12,12 +12,13 @@ import os
 from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from pipeline.bundle import ModelBundle
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: `voc predict` on a few texts never needs it
+    import numpy as np
 
 
 class Predictor:
@@ -86,6 +87,8 @@ class Predictor:
         decide = getattr(classifier, "decide", None)
         if decide is not None:
             return list(decide(proba))
+        import numpy as np
+
         classes = list(classifier.classes_)
         return [classes[j] for j in np.asarray(proba).argmax(axis=1).tolist()]
 

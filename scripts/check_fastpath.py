@@ -4,7 +4,8 @@
 Scores the same posts twice with the default bundle (or ``--model``): once through the fast path
 (:mod:`pipeline.fastpath`, :mod:`pipeline.fast_topics`) and once through the reference implementation
 (``VOC_FASTPATH=0`` code: ``TweetNormaliser``, each classifier's ``predict_proba``, ``TopicAssigner``), and
-prints the largest differences: normalised text, logits, probabilities, labels, topics and topic scores.
+prints the largest differences: normalised text, logits, probabilities, labels, topics and topic scores. The
+first ``--coldstart-limit`` posts also go through the cold-start path of ``voc predict TEXT`` (pipeline.coldstart).
 
 Posts: the airline tweets and the SemEval files under ``--data-dir`` when present, else the demo posts.
 
@@ -21,6 +22,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +59,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="bundle directory (default: models/default)")
     parser.add_argument("--limit", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--coldstart-limit", type=int, default=5000, help="posts checked on the cold-start path")
     args = parser.parse_args()
 
     from pipeline.fast_topics import FastTopicScorer
@@ -107,6 +110,39 @@ def main() -> None:
         same = assigner.decide(s_fast, None) == assigner.decide(reference_topics, None)
         print(f"topics: max |Δ score| {np.abs(s_fast - reference_topics).max():.1e}, "
               f"assignments identical: {same}")
+    check_coldstart(args, texts, predictor, reference_text, reference)
+
+
+def check_coldstart(
+    args: argparse.Namespace,
+    texts: list[str],
+    predictor: Any,
+    reference_text: list[str],
+    reference: dict[str, np.ndarray],
+) -> None:
+    """The cold-start path of `voc predict TEXT` (pipeline.coldstart) on the first --coldstart-limit posts."""
+    from pipeline.coldstart import ColdStartPredictor, Unsupported, open_for_coldstart
+
+    try:
+        quick = ColdStartPredictor.from_verified(open_for_coldstart(args.model))
+    except Unsupported as exc:
+        print(f"cold-start path: does not take this bundle ({exc})")
+        return
+    n = min(len(texts), args.coldstart_limit)
+    started = time.perf_counter()
+    cold_text = [" ".join(quick.tokens(text)) for text in texts[:n]]
+    cold = {task: np.array([model.logits(t.split()) for t in cold_text]) for task, model in quick.models.items()}
+    seconds = time.perf_counter() - started
+    print(f"cold-start path, first {n:,} posts: {seconds:.1f} s; normalised texts that differ: "
+          f"{sum(a != b for a, b in zip(reference_text, cold_text))}")
+    for task, model in quick.models.items():
+        clf = predictor.classifiers[task]
+        p_cold = np.array([model.proba(z) for z in cold[task]])
+        p_ref = clf._calibrate(reference[task][:n])
+        labels_ref = predictor.labels_from_proba(task, p_ref)
+        changed = sum(model.label(p) != label for p, label in zip(p_cold.tolist(), labels_ref))
+        print(f"{task}: max |Δ logit| {np.abs(cold[task] - reference[task][:n]).max():.1e}, "
+              f"max |Δ probability| {np.abs(p_cold - p_ref).max():.1e}, labels changed {changed}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Behaviour tests of a shipped bundle (CheckList-style): minimum functionality, invariance, directional
 expectations. They run on the committed `models/default` (and skip when it has not been built), or on the
-bundle named by `$VOC_BEHAVIOUR_BUNDLE`, e.g. the transformer bundle:
+bundle named by `$VOC_BEHAVIOUR_BUNDLE`, e.g. the transformer bundle, through the batch path and through the
+cold-start path of `voc predict TEXT` (pipeline.coldstart; skipped for bundles it does not take):
 
     VOC_BEHAVIOUR_BUNDLE=models/transformer .venv/bin/python -m pytest -q tests/test_behaviour.py
 """
@@ -9,23 +10,34 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline.predict import Predictor
 
 
-@pytest.fixture(scope="module")
-def predictor(request: pytest.FixtureRequest) -> Predictor:
+@pytest.fixture(scope="module", params=["batch", "coldstart"])
+def predictor(request: pytest.FixtureRequest) -> Any:
+    """The bundle's batch path (Predictor), and the cold-start path of `voc predict TEXT` (pipeline.coldstart)."""
     chosen = os.environ.get("VOC_BEHAVIOUR_BUNDLE")
     if chosen:
         if not (Path(chosen) / "metadata.json").exists():
             pytest.fail(f"VOC_BEHAVIOUR_BUNDLE={chosen} is not a model bundle")
-        return Predictor.from_path(Path(chosen))
-    return Predictor.from_path(request.getfixturevalue("default_bundle"))
+        path = Path(chosen)
+    else:
+        path = request.getfixturevalue("default_bundle")
+    if request.param == "coldstart":
+        from pipeline.coldstart import ColdStartPredictor, Unsupported, open_for_coldstart
+
+        try:
+            return ColdStartPredictor.from_verified(open_for_coldstart(path))
+        except Unsupported as exc:
+            pytest.skip(f"the cold-start path does not take this bundle ({exc})")
+    return Predictor.from_path(path)
 
 
-def _intent(predictor: Predictor, texts: list[str]) -> list[str]:
+def _intent(predictor: Any, texts: list[str]) -> list[str]:
     return [p["intent"] for p in predictor.predict(texts)]
 
 
@@ -56,55 +68,59 @@ MINIMUM_FUNCTIONALITY = {
 
 
 @pytest.mark.parametrize(("label", "text"), [(label, t) for label, ts in MINIMUM_FUNCTIONALITY.items() for t in ts])
-def test_minimum_functionality(predictor: Predictor, label: str, text: str) -> None:
+def test_minimum_functionality(predictor: Any, label: str, text: str) -> None:
     assert _intent(predictor, [text]) == [label]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "no problems at all, smooth flight and friendly crew",
-        "not a single issue with my order, thanks!",
-        "never had a problem with you guys, great service",
-    ],
-)
-def test_negated_problem_is_not_a_complaint(predictor: Predictor, text: str) -> None:
+NEGATED_PROBLEMS = [
+    "no problems at all, smooth flight and friendly crew",
+    "not a single issue with my order, thanks!",
+    "never had a problem with you guys, great service",
+]
+INVARIANT_PAIRS = [
+    ("@united my bag never arrived", "@SkyNimbusAir my bag never arrived"),
+    ("my bag never arrived http://t.co/abc123", "my bag never arrived https://example.com/photo"),
+    ("@JetBlue thanks for the great flight!", "@VireoMobile thanks for the great flight!"),
+    ("@Delta do you fly to Lima?", "@delta do you fly to Lima? https://x.co/1"),
+    ("John at the desk was rude to me", "Maria at the desk was rude to me"),
+    ("Ahmed helped me so much, thank you", "Sarah helped me so much, thank you"),
+]
+DIRECTIONAL_PAIRS = [
+    ("my refund arrived", "my refund still hasn't arrived, still waiting"),
+    ("the app works", "the app does not work"),
+    ("the food was good", "the food was not good"),
+]
+EDGE_TEXTS = ["", "🙂", "x" * 5000, "ok"]
+
+
+def behaviour_texts() -> list[str]:
+    """Every text of these tests (tests/test_coldstart.py and tests/test_en_tokenizer.py compare implementations
+    on them)."""
+    texts = [t for ts in MINIMUM_FUNCTIONALITY.values() for t in ts] + NEGATED_PROBLEMS + EDGE_TEXTS
+    return texts + [t for pair in INVARIANT_PAIRS + DIRECTIONAL_PAIRS for t in pair]
+
+
+@pytest.mark.parametrize("text", NEGATED_PROBLEMS)
+def test_negated_problem_is_not_a_complaint(predictor: Any, text: str) -> None:
     assert _intent(predictor, [text]) != ["complaint"]
 
 
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("@united my bag never arrived", "@SkyNimbusAir my bag never arrived"),
-        ("my bag never arrived http://t.co/abc123", "my bag never arrived https://example.com/photo"),
-        ("@JetBlue thanks for the great flight!", "@VireoMobile thanks for the great flight!"),
-        ("@Delta do you fly to Lima?", "@delta do you fly to Lima? https://x.co/1"),
-        ("John at the desk was rude to me", "Maria at the desk was rude to me"),
-        ("Ahmed helped me so much, thank you", "Sarah helped me so much, thank you"),
-    ],
-)
-def test_invariance_to_handles_urls_and_names(predictor: Predictor, a: str, b: str) -> None:
+@pytest.mark.parametrize(("a", "b"), INVARIANT_PAIRS)
+def test_invariance_to_handles_urls_and_names(predictor: Any, a: str, b: str) -> None:
     pa, pb = predictor.predict([a, b])
     assert pa["intent"] == pb["intent"] and pa["sentiment"] == pb["sentiment"]
     assert abs(pa["intent_scores"][pa["intent"]] - pb["intent_scores"][pa["intent"]]) < 0.15
     assert abs(pa["sentiment_scores"][pa["sentiment"]] - pb["sentiment_scores"][pa["sentiment"]]) < 0.15
 
 
-@pytest.mark.parametrize(
-    ("base", "changed"),
-    [
-        ("my refund arrived", "my refund still hasn't arrived, still waiting"),
-        ("the app works", "the app does not work"),
-        ("the food was good", "the food was not good"),
-    ],
-)
-def test_directional_complaint_probability_rises(predictor: Predictor, base: str, changed: str) -> None:
+@pytest.mark.parametrize(("base", "changed"), DIRECTIONAL_PAIRS)
+def test_directional_complaint_probability_rises(predictor: Any, base: str, changed: str) -> None:
     before, after = predictor.predict([base, changed])
     assert after["intent_scores"]["complaint"] > before["intent_scores"]["complaint"]
     assert after["sentiment_scores"]["negative"] > before["sentiment_scores"]["negative"]
 
 
-def test_probabilities_sum_to_one(predictor: Predictor) -> None:
-    for p in predictor.predict(["", "🙂", "x" * 5000, "ok"]):
+def test_probabilities_sum_to_one(predictor: Any) -> None:
+    for p in predictor.predict(EDGE_TEXTS):
         assert abs(sum(p["intent_scores"].values()) - 1) < 1e-6
         assert abs(sum(p["sentiment_scores"].values()) - 1) < 1e-6
