@@ -252,8 +252,8 @@ class StaticEmbeddingFeaturiser:
         """Keep the table as int8 codes with one float32 scale per row (half of float16's size), after fitting.
 
         The featuriser then scores with the dequantised table, exactly as a saved and reloaded one does. Post-
-        training: the model was fitted on the float16 table; on the shipped sentiment model this changes 29 of
-        12,284 SemEval-2017 labels (max |Δp| 0.013; docs/models.md, session 7).
+        training: the model was fitted on the float16 table, so a few labels change (docs/models.md gives the
+        effect on the shipped sentiment model).
         """
         vectors = np.asarray(self.vectors_, dtype=np.float32)
         scales = np.abs(vectors).max(axis=1) / 127.0 if len(vectors) else np.zeros(0, dtype=np.float32)

@@ -34,9 +34,8 @@ Design decisions (numbers in ``docs/models.md``):
   test labels changed when the same posts were scored in another order); static ranges make a post's
   output independent of its batch, at ~15% of int8 throughput. The MatMuls fed by the feed-forward
   activation (GELU) stay in float unless ``quantise_ffn_output``: their inputs have outlier values that one
-  int8 range per tensor cannot hold, and on 3,000 unlabelled posts to other industries keeping them in float
-  raised int8's label agreement with fp32 from 0.909 to 0.971 (intent) and 0.931 to 0.980 (sentiment), for
-  ~20% of int8 throughput (``scripts/exp_quantisation_fidelity.py``; docs/models.md, session 10).
+  int8 range per tensor cannot hold; keeping them in float brings int8's labels much closer to fp32's for
+  part of int8's throughput (``scripts/exp_quantisation_fidelity.py``; figures in docs/models.md).
 * **Inference**: ONNX Runtime on the int8 model when ``onnxruntime`` is installed and ``runtime`` is
   ``auto``/``onnx``: it needs neither torch nor transformers (only ``tokenizers``), loads in a fraction of
   the time, and runs ~2x faster on CPU; else torch in fp32. ``runtime: torch`` forces fp32.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Does a prior-corrected decision rule raise sentiment macro-recall? (experiment, session 4)
+"""Does a prior-corrected decision rule raise sentiment macro-recall? (experiment; result in docs/models.md)
 
 Macro-recall rewards each class equally, so the Bayes rule for it picks ``argmax p(y|x) / p(y)``, where
 ``p(y)`` is the training prior that calibration builds back into the probabilities. This script scores a

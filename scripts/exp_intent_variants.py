@@ -1,4 +1,4 @@
-"""Two ideas for the linear intent model, measured on the CV folds and the out-of-industry halves (session 14).
+"""Two ideas for the linear intent model, measured on the CV folds and the out-of-industry halves.
 
 * ``cascade``: the annotation's priority rule (complaint > favour-seeking > question > praise > other,
   ``ANNOTATION.md``) as a chain of binary models. Stage k is trained only on posts whose label is not of a

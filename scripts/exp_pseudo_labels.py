@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 pairs = [(i, int(label[i])) for i in select_confident(pseudo, threshold, cap) if selectable[i]]
             if how.startswith("drop-"):  # e.g. drop-favour-seeking: no pseudo-label of that class (its precision
-                dropped = classes.index(how[len("drop-") :])  # was 47 of 237 when people checked it, session 10)
+                dropped = classes.index(how[len("drop-") :])  # was 47 of 237 when people checked it)
                 pairs = [(i, k) for i, k in pairs if k != dropped]
             added[name].append(len(pairs))
             weights: list[float] | None = None

@@ -4,7 +4,7 @@ Fidelity to fp32 needs no labels, so a quantisation setting chosen by it cannot 
 each transformer model of ``--bundle`` (ensemble members included) the fp32 network is exported to ONNX and
 quantised statically twice from the same calibration posts (512 training posts, seeded, as
 ``scripts/requantise_transformer.py`` draws them): every MatMul and Gather quantised, and with the
-feed-forward output MatMuls kept in float (``transformer.v1``'s default since session 10). Both are scored on
+feed-forward output MatMuls kept in float (``transformer.v1``'s default). Both are scored on
 ``--posts`` unlabelled customer posts (twcs + IBM, never an evaluation post), against fp32, with throughput:
 
     python scripts/exp_quantisation_fidelity.py --bundle models/transformer-v7 --data-dir ../shared/data

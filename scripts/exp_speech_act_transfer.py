@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speech acts as an intermediate task for the intent encoder (experiment, session 11).
+"""Speech acts as an intermediate task for the intent encoder (experiment; result in docs/models.md).
 
 ``configs/transformer.yaml`` starts its intent encoder from its sentiment encoder. This script fine-tunes that
 sentiment encoder once more, on the 7,500 tweets of the Tweet Act Classification set (statement, question,

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quantise-ffn-output",
         action="store_true",
-        help="quantise the feed-forward output MatMuls too (the setting before session 10; default: keep them float)",
+        help="quantise the feed-forward output MatMuls too (the older setting; default: keep them float)",
     )
     args = parser.parse_args(argv)
     if args.out.exists():

@@ -20,7 +20,7 @@ Repeated texts are drawn once. The sheet holds texts: write it outside the repos
 
 ``--whole-pool`` writes every candidate instead of a sample (at most ``--per-brand`` per twcs/ibm company),
 with ``id`` = ``DATASET|ID`` so that ids stay unique across datasets: the input of ``voc suggest``, which picks
-the posts a model is least sure of (how ``data/labels/intent-train-active.jsonl`` was drawn, session 9).
+the posts a model is least sure of (how ``data/labels/intent-train-active.jsonl`` was drawn).
 """
 
 from __future__ import annotations
