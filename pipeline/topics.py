@@ -48,6 +48,11 @@ cluster's id is derived from its top keywords (``d-refund-voucher-waiting``), an
 previous run are given, a new cluster whose keywords overlap an old one enough takes the old id, so ids stay
 stable across runs and retrains.
 
+A fitted discoverer also assigns posts it was not fitted on (:meth:`TopicDiscoverer.predict`): each goes to
+the nearest k-means centre in the same space (without the neighbour smoothing), and to ``other`` where that
+cluster was too small to become a topic. ``voc rank`` fits on a bounded sample of the posts and assigns the
+rest this way, so discovery costs the same on a million posts as on ten thousand.
+
 Evaluation and parameters: ``docs/topics.md``.
 """
 
@@ -769,14 +774,18 @@ def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> 
     return np.asarray(normalize(emb), dtype=np.float32)
 
 
-def nearest_neighbours(x: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+def nearest_neighbours(x: np.ndarray, k: int, chunk: int | None = None) -> np.ndarray:
     """(n, k) indices of each row's ``k`` most cosine-similar other rows (rows are unit vectors).
 
-    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats: O(n^2 d) time, which is
-    seconds for the tens of thousands of posts that discovery and refinement see.
+    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats (by default chunks of
+    at most 2,048 rows and 2^24 similarities, ~200 MB with the partition's indices): O(n^2 d) time, which
+    is seconds for the tens of thousands of posts that discovery and refinement see. Callers bound ``n``
+    (``voc rank`` discovers topics on a bounded sample); the result does not depend on ``chunk``.
     """
     n = x.shape[0]
     k = max(1, min(k, n - 1))
+    if chunk is None:
+        chunk = max(64, min(2048, (1 << 24) // max(n, 1)))
     out = np.zeros((n, k), dtype=np.int64)
     for start in range(0, n, chunk):
         sims = x[start: start + chunk] @ x.T
@@ -803,6 +812,7 @@ class TopicDiscoverer:
     After :meth:`fit`: ``labels_`` (topic id per input post, ``"other"`` for posts in clusters smaller than
     ``min_topic_size``), ``scores_`` (cosine of each post to its cluster centre), ``topics_`` (id ->
     ``{"label", "keywords", "size", "representative_indices"}``) and ``k_`` (the number of clusters chosen).
+    :meth:`predict` assigns other posts to the fitted topics.
     """
 
     def __init__(
@@ -870,6 +880,13 @@ class TopicDiscoverer:
         self.scores_: list[float] = [0.0] * n
         self.topics_: dict[str, dict[str, Any]] = {}
         self.k_ = 0
+        # What predict() needs: the fitted space (vectorizer, SVD, sentence PCA), k-means and topic per cluster.
+        self.vectorizer_: Any = None
+        self.svd_: Any = None
+        self.pca_: Any = None
+        self.embedding_mean_: np.ndarray | None = None
+        self.kmeans_: Any = None
+        self.cluster_topics_: dict[int, str] = {}
         if n < max(2 * self.min_topic_size, 4):
             return self
         # Import the compiled scikit-learn modules first: threadpoolctl only limits libraries already loaded.
@@ -941,10 +958,12 @@ class TopicDiscoverer:
         from sklearn.preprocessing import normalize
 
         x = np.asarray(embeddings, dtype=np.float64)
-        x = x - x.mean(axis=0, keepdims=True)
+        self.embedding_mean_ = x.mean(axis=0, keepdims=True)
+        x = x - self.embedding_mean_
         n_comp = min(self.embedding_components, x.shape[1], x.shape[0] - 1)
         if n_comp >= 2:
-            x = PCA(n_components=n_comp, random_state=self.random_state).fit_transform(x)
+            self.pca_ = PCA(n_components=n_comp, random_state=self.random_state)
+            x = self.pca_.fit_transform(x)
         return np.asarray(normalize(x))
 
     def _embed(self, stemmed: list[str]) -> np.ndarray | None:
@@ -966,8 +985,10 @@ class TopicDiscoverer:
         if n_comp >= 2 and x.shape[1] > n_comp:
             svd = TruncatedSVD(n_components=n_comp, random_state=self.random_state)
             emb = svd.fit_transform(x)
+            self.svd_ = svd
         else:
             emb = x.toarray()
+        self.vectorizer_ = vectorizer
         return np.asarray(normalize(emb))
 
     def _cluster(self, emb: np.ndarray, rng: np.random.Generator, judge: np.ndarray | None = None) -> np.ndarray:
@@ -1027,6 +1048,7 @@ class TopicDiscoverer:
         self.silhouette_ = best_sil
         fit_idx = rng.choice(n, self.max_fit_posts, replace=False) if n > self.max_fit_posts else np.arange(n)
         final = KMeans(n_clusters=best_k, n_init=10, random_state=self.random_state).fit(emb[fit_idx])
+        self.kmeans_ = final
         self.centres_ = final.cluster_centers_
         return np.asarray(final.predict(emb)) if len(fit_idx) < n else np.asarray(final.labels_)
 
@@ -1128,9 +1150,44 @@ class TopicDiscoverer:
                 "size": len(members),
                 "representative_indices": [int(i) for i in reps],
             }
+            self.cluster_topics_[int(c)] = topic_id
             for i in members.tolist():
                 self.labels_[i] = topic_id
                 self.scores_[i] = round(float(sims[i]), 4)
+
+    def predict(self, texts: Sequence[str] | None = None, normalised: Sequence[str] | None = None,
+                embeddings: np.ndarray | None = None) -> tuple[list[str], list[float]]:
+        """Topic id (``"other"`` where none) and cosine to its centre for posts the discoverer was not fitted on.
+
+        Each post goes to its nearest k-means centre in the fitted space (LSA of the fitted vocabulary, joined
+        by the fitted PCA of ``embeddings`` when the fit had sentence embeddings, which then must be given).
+        Posts are not averaged with neighbours as the fitted ones were: their scores run a little lower.
+        """
+        from sklearn.preprocessing import normalize
+
+        if normalised is None:
+            normalised = (self.normaliser or TweetNormaliser()).normalise_many(list(texts or []))
+        n = len(normalised)
+        if not self.cluster_topics_ or self.kmeans_ is None or n == 0:
+            return [OTHER_ID] * n, [0.0] * n
+        space: np.ndarray | None = None
+        if self.vectorizer_ is not None:
+            x = self.vectorizer_.transform([" ".join(content_stems(s)) for s in normalised])
+            space = np.asarray(normalize(self.svd_.transform(x) if self.svd_ is not None else x.toarray()))
+        if self.embedding_mean_ is not None:
+            if embeddings is None:
+                raise ValueError("this discoverer was fitted with sentence embeddings: give the posts' embeddings")
+            e = np.asarray(embeddings, dtype=np.float64) - self.embedding_mean_
+            sentence = np.asarray(normalize(self.pca_.transform(e) if self.pca_ is not None else e))
+            space = sentence if space is None else np.asarray(normalize(np.hstack([sentence, space])))
+        if space is None:
+            return [OTHER_ID] * n, [0.0] * n
+        cluster = np.asarray(self.kmeans_.predict(space))
+        centres = self.centres_ / np.maximum(np.linalg.norm(self.centres_, axis=1, keepdims=True), 1e-12)
+        sims = np.einsum("ij,ij->i", space, centres[cluster])
+        labels = [self.cluster_topics_.get(int(c), OTHER_ID) for c in cluster.tolist()]
+        scores = [round(float(s), 4) if label != OTHER_ID else 0.0 for s, label in zip(sims.tolist(), labels)]
+        return labels, scores
 
     def _assign_ids(self, described: list[tuple[int, list[str]]]) -> list[str]:
         """Ids from keywords, re-using a previous run's id where the keyword sets overlap enough."""
