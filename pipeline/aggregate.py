@@ -376,25 +376,44 @@ def _parquet_sql(path: Path, first_ord: int, text_field: str, time_field: str, b
 
 
 class PostStore:
-    """The posts of one ranking job in a DuckDB table ``posts`` (see the module docstring).
+    """The posts of one ranking job as the DuckDB view ``posts`` (see the module docstring).
 
-    ``directory``: where the temporary database lives (removed on :meth:`close`); None keeps it in memory
-    (for posts already in memory, as :func:`pipeline.rank.rank_posts` has them).
+    Parquet files the fast read takes stay where they are (``posts`` reads them again in every pass, only
+    the columns that pass needs); other inputs are copied into the table ``posts_rows``. Topics assigned
+    during the job (from the taxonomy, by discovery) go into ``posts_overlay``, which ``posts`` applies.
+    The database is in memory and spills to a temporary directory (in ``directory``, else the system's)
+    beyond ``VOC_DUCKDB_MEMORY``; :meth:`close` removes it.
     """
 
     def __init__(self, directory: str | Path | None = None, *, in_memory: bool = False) -> None:
-        self._dir: Path | None = None
-        if in_memory:
-            self.con = duckdb_connect()
-        else:
-            base = Path(directory) if directory is not None else None
-            if base is not None:
-                base.mkdir(parents=True, exist_ok=True)
-            self._dir = Path(tempfile.mkdtemp(prefix=".voc-rank-", dir=base))
-            self.con = duckdb_connect(str(self._dir / "posts.duckdb"), str(self._dir / "spill"))
-        self.con.execute(f"CREATE TABLE posts ({', '.join(f'{n} {k}' for n, k in POSTS_SCHEMA)})")
+        base = Path(directory) if directory is not None else None
+        if base is not None:
+            base.mkdir(parents=True, exist_ok=True)
+        self._dir: Path | None = Path(tempfile.mkdtemp(prefix=".voc-rank-", dir=base))
+        self.con = duckdb_connect(":memory:", None if in_memory else str(self._dir / "spill"))
+        self.con.execute(f"CREATE TABLE posts_rows ({', '.join(f'{n} {k}' for n, k in POSTS_SCHEMA)})")
+        self.con.execute("CREATE TABLE posts_overlay (ord BIGINT, topic VARCHAR, topic_score DOUBLE, "
+                         "topic_label VARCHAR)")
+        self._scans: list[str] = []
         self.presence = Presence()
         self.n_files = 0
+        self._define_views()
+
+    def _define_views(self) -> None:
+        parts = [f"SELECT * FROM ({sql})" for sql in self._scans] + ["SELECT * FROM posts_rows"]
+        self.con.execute(f"CREATE OR REPLACE VIEW posts_base AS {' UNION ALL '.join(parts)}")
+        overlaid = {
+            "topic": "CASE WHEN o.ord IS NULL THEN b.topic ELSE o.topic END AS topic",
+            "topic_label": "CASE WHEN o.ord IS NULL THEN b.topic_label ELSE o.topic_label END AS topic_label",
+            "topic_score": "CASE WHEN o.ord IS NULL THEN b.topic_score ELSE o.topic_score END AS topic_score",
+        }
+        columns = ", ".join(overlaid.get(name, f"b.{name}") for name in COLUMNS)
+        self.con.execute(f"CREATE OR REPLACE VIEW posts AS SELECT {columns} FROM posts_base b "
+                         "LEFT JOIN posts_overlay o ON b.ord = o.ord")
+
+    def count(self) -> int:
+        row = self.con.execute("SELECT count(*) FROM posts_base").fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         try:
@@ -415,7 +434,7 @@ class PostStore:
     def add_table(self, table: Any, presence: Presence) -> None:
         self.con.register("_voc_batch", table)
         try:
-            self.con.execute("INSERT INTO posts SELECT * FROM _voc_batch")
+            self.con.execute("INSERT INTO posts_rows SELECT * FROM _voc_batch")
         finally:
             self.con.unregister("_voc_batch")
         self.presence.add(presence)
@@ -428,13 +447,14 @@ class PostStore:
 
     def add_input(self, spec: str | Path, *, text_field: str = "text", time_field: str = "created_at",
                   brand_field: str = "brand", on_rejected: Callable[[list[Any]], None] | None = None,
-                  batch_size: int = 20_000) -> None:
+                  batch_size: int = 20_000, files: Sequence[tuple[int, Path]] | None = None) -> None:
         """Every file of ``spec`` (a file, directory or glob), each straight into DuckDB where it can be read
-        exactly that way, else through :func:`pipeline.io.read_posts`; rejected rows go to ``on_rejected``."""
+        exactly that way, else through :func:`pipeline.io.read_posts`; rejected rows go to ``on_rejected``.
+        ``files``: (index, path) pairs to read instead (a shard of the input, as a Ray task reads it)."""
         from pipeline.io import SUPPORTED_SUFFIXES, input_files
 
-        for path in input_files(spec):
-            index = self.n_files
+        pairs = list(files) if files is not None else list(enumerate(input_files(spec)))
+        for index, path in pairs:
             self.n_files += 1
             first = index << ORD_SHIFT
             kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
@@ -442,6 +462,14 @@ class PostStore:
                                                                 brand_field):
                 continue
             self._add_rows(path, first, text_field, time_field, brand_field, on_rejected, batch_size)
+
+    def _check(self, relation: str) -> tuple[int, Presence]:
+        """Rows the fast read would take wrongly (no usable text or id), and the presence counts."""
+        row = self.con.execute(
+            f"SELECT count(*) FILTER (WHERE text IS NULL OR NOT regexp_matches(text, {_lit(_NON_BLANK)}) "
+            f"OR id IS NULL OR id = ''), count(intent), count(created_at), count(brand) FROM {relation}").fetchone()
+        assert row is not None
+        return int(row[0]), Presence(intent=int(row[1]), time=int(row[2]), brand=int(row[3]))
 
     def _add_fast(self, path: Path, kind: str, first: int, text_field: str, time_field: str,
                   brand_field: str) -> bool:
@@ -458,19 +486,23 @@ class PostStore:
             return False
         last = first + (1 << ORD_SHIFT)
         try:
-            self.con.execute(f"INSERT INTO posts {sql}")
+            if kind == "parquet":  # read in place, pass after pass
+                bad, presence = self._check(f"({sql})")
+                if bad:
+                    return False
+                self._scans.append(sql)
+                self._define_views()
+                self.presence.add(presence)
+                return True
+            self.con.execute(f"INSERT INTO posts_rows {sql}")
         except duckdb.Error:
-            self.con.execute(f"DELETE FROM posts WHERE ord >= {first} AND ord < {last}")
+            self.con.execute(f"DELETE FROM posts_rows WHERE ord >= {first} AND ord < {last}")
             return False
-        row = self.con.execute(
-            f"SELECT count(*) FILTER (WHERE text IS NULL OR NOT regexp_matches(text, {_lit(_NON_BLANK)}) "
-            f"OR id IS NULL OR id = ''), count(intent), count(created_at), count(brand) "
-            f"FROM posts WHERE ord >= {first} AND ord < {last}").fetchone()
-        assert row is not None
-        if row[0]:  # rows to reject, or ids to derive: the row reader does both exactly
-            self.con.execute(f"DELETE FROM posts WHERE ord >= {first} AND ord < {last}")
+        bad, presence = self._check(f"(SELECT * FROM posts_rows WHERE ord >= {first} AND ord < {last})")
+        if bad:  # rows to reject, or ids to derive: the row reader does both exactly
+            self.con.execute(f"DELETE FROM posts_rows WHERE ord >= {first} AND ord < {last}")
             return False
-        self.presence.add(Presence(intent=int(row[1]), time=int(row[2]), brand=int(row[3])))
+        self.presence.add(presence)
         return True
 
     def _add_rows(self, path: Path, first: int, text_field: str, time_field: str, brand_field: str,
@@ -523,6 +555,7 @@ class Stats:
 def scan_stats(con: Any) -> Stats:
     row = con.execute("SELECT count(*), min(t), max(t), count(reach), count(*) FILTER (WHERE topic IS NULL) "
                       "FROM posts").fetchone()
+    assert row is not None
     stats = Stats(n=int(row[0]), t_min=math.inf if row[1] is None else float(row[1]),
                   t_max=-math.inf if row[2] is None else float(row[2]), n_reach=int(row[3]),
                   n_missing_topic=int(row[4]))
@@ -662,6 +695,16 @@ def merge_samples(parts: Iterable[list[SampleRow]], quotas: dict[tuple[str | Non
     return out
 
 
+def _overlay(con: Any, relation: str) -> None:
+    """Replace the overlay rows of the posts in ``relation`` (ord, topic, topic_score, topic_label)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _voc_new AS {relation}")
+    try:
+        con.execute("DELETE FROM posts_overlay WHERE ord IN (SELECT ord FROM _voc_new)")
+        con.execute("INSERT INTO posts_overlay SELECT ord, topic, topic_score, topic_label FROM _voc_new")
+    finally:
+        con.execute("DROP TABLE _voc_new")
+
+
 def assign_by_ord(con: Any, ords: Sequence[int], topics: Sequence[str], scores: Sequence[float],
                   labels: Sequence[str] | None = None) -> None:
     """Set the topic (and score, and label if given) of the posts at ``ords``."""
@@ -670,21 +713,20 @@ def assign_by_ord(con: Any, ords: Sequence[int], topics: Sequence[str], scores: 
     if not len(ords):
         return
     data = {"a_ord": pa.array(list(ords), pa.int64()), "a_topic": pa.array(list(topics), pa.string()),
-            "a_score": pa.array(list(scores), pa.float64())}
-    if labels is not None:
-        data["a_label"] = pa.array(list(labels), pa.string())
+            "a_score": pa.array(list(scores), pa.float64()),
+            "a_label": pa.array(list(labels) if labels is not None else [None] * len(ords), pa.string())}
     con.register("_voc_assigned", pa.table(data))
     try:
-        label = ", topic_label = a.a_label" if labels is not None else ""
-        con.execute(f"UPDATE posts SET topic = a.a_topic, topic_score = a.a_score{label} FROM _voc_assigned a "
-                    "WHERE posts.ord = a.a_ord")
+        _overlay(con, "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
+                      "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
+                      "JOIN _voc_assigned a ON p.ord = a.a_ord")
     finally:
         con.unregister("_voc_assigned")
 
 
 def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[list[str], list[float],
                    list[str] | None]], *, batch_size: int = 20_000, skip: Sequence[int] = ()) -> int:
-    """Assign the posts selected by ``where`` (over the posts table) one distinct text at a time.
+    """Assign the posts selected by ``where`` (over the ``posts`` view) one distinct text at a time.
 
     ``assign(texts)`` gives (topic, score, label or None) per text; texts whose topic is ``other`` keep
     theirs. ``skip``: ords to leave alone. Returns the number of distinct texts assigned. Memory: one batch.
@@ -696,15 +738,14 @@ def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[lis
         con.execute("CREATE OR REPLACE TEMP TABLE _voc_todo AS SELECT text, row_number() OVER (ORDER BY text) AS k "
                     f"FROM (SELECT DISTINCT text FROM posts WHERE {where} AND ord NOT IN (SELECT s_ord FROM "
                     "_voc_skip))")
-        total = int(con.execute("SELECT count(*) FROM _voc_todo").fetchone()[0])
+        row = con.execute("SELECT count(*) FROM _voc_todo").fetchone()
+        total = int(row[0]) if row else 0
         con.execute("CREATE OR REPLACE TEMP TABLE _voc_text_topic (k BIGINT, a_topic VARCHAR, a_score DOUBLE, "
                     "a_label VARCHAR)")
-        with_label = False
         for start in range(0, total, batch_size):
             texts = [r[0] for r in con.execute("SELECT text FROM _voc_todo WHERE k > ? AND k <= ? ORDER BY k",
                                                [start, start + batch_size]).fetchall()]
             topics, scores, labels = assign(texts)
-            with_label = with_label or labels is not None
             keep = [i for i, t in enumerate(topics) if t != "other"]
             table = pa.table({
                 "k": pa.array([start + 1 + i for i in keep], pa.int64()),
@@ -717,10 +758,10 @@ def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[lis
                 con.execute("INSERT INTO _voc_text_topic SELECT * FROM _voc_batch_topics")
             finally:
                 con.unregister("_voc_batch_topics")
-        label = ", topic_label = a.a_label" if with_label else ""
-        con.execute(f"UPDATE posts SET topic = a.a_topic, topic_score = a.a_score{label} FROM "
-                    "(SELECT text, a_topic, a_score, a_label FROM _voc_todo JOIN _voc_text_topic USING (k)) a "
-                    f"WHERE posts.text = a.text AND {where} AND posts.ord NOT IN (SELECT s_ord FROM _voc_skip)")
+        _overlay(con, "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
+                      "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
+                      "JOIN (SELECT text, a_topic, a_score, a_label FROM _voc_todo JOIN _voc_text_topic USING (k)) a "
+                      f"ON p.text = a.text WHERE {where} AND p.ord NOT IN (SELECT s_ord FROM _voc_skip)")
         con.execute("DROP TABLE _voc_todo")
         con.execute("DROP TABLE _voc_text_topic")
     finally:
@@ -729,13 +770,8 @@ def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[lis
 
 
 def candidate_filter(intents: Sequence[str]) -> str:
-    """``WHERE`` clause over the posts table for the posts discovery clusters."""
+    """``WHERE`` clause over the ``posts`` view for the posts discovery clusters."""
     return f"coalesce(topic, 'other') = 'other' AND coalesce(nullif(intent, ''), 'other') IN {_in_list(intents)}"
-
-
-def candidate_texts(con: Any, intents: Sequence[str]) -> tuple[list[int], list[str]]:
-    rows = con.execute(f"SELECT ord, text FROM {SCORED} WHERE {_candidates(intents)} ORDER BY ord").fetchall()
-    return [int(r[0]) for r in rows], [str(r[1]) for r in rows]
 
 
 # -- cells -----------------------------------------------------------------------------------------------
@@ -800,6 +836,7 @@ class Example:
     sentiment: str
     brand: str | None
     created_at: str | None
+    group: str | None = None  # the distinct-text key (with ``distinct``)
 
     def sort_key(self) -> tuple[int, float, int]:
         return (-self.priority, -self.score, self.ord)
@@ -812,47 +849,81 @@ class Example:
 Scope = str | None  # None: all posts; else a brand
 
 
+# Grouping key for distinct example texts, finer than pipeline.rank's (it removes only characters that one
+# removes too: ASCII punctuation, spaces and controls, and ASCII mention names), so grouping by it never
+# merges two texts the ranking would show apart.
+_SQL_DEDUP = r"@[A-Za-z0-9_]+|[\x{00}-\x{2f}\x{3a}-\x{40}\x{5b}-\x{60}\x{7b}-\x{7f}]+"
+
+
 def evidence(con: Any, flags: Flags, by_brand: bool, depth: int, *, offset: int = 0,
-             only: tuple[Scope, str] | None = None) -> dict[tuple[Scope, str], list[Example]]:
+             only: Sequence[tuple[Scope, str]] | None = None, distinct: bool = False
+             ) -> dict[tuple[Scope, str], list[Example]]:
     """Per topic but ``other`` (and per brand and topic with ``by_brand``), the candidate examples ranked
     ``offset`` to ``offset + depth`` in the order examples are chosen: problem posts first (complaints
-    before other problems), then topic score, then input order. ``only``: just that (scope, topic)."""
+    before other problems), then topic score, then input order. ``only``: just these (scope, topic);
+    ``distinct``: the best post of each distinct text (up to punctuation and mentions) instead."""
+    import pyarrow as pa
+
     priority = f"(CAST({flags.complaint()} AS INTEGER) + CAST({flags.problem()} AS INTEGER))"
-    keyed = f"(SELECT *, {priority} AS prio FROM {SCORED})"
-    key = "{'p': prio, 's': topic_score, 'o': -ord}"
-    n = offset + depth
+    scopes = [f"SELECT NULL::VARCHAR AS scope, * FROM {SCORED} WHERE topic <> 'other'"]
+    if by_brand or (only is not None and any(scope is not None for scope, _ in only)):
+        scopes.append(f"SELECT brand AS scope, * FROM {SCORED} WHERE topic <> 'other' AND brand IS NOT NULL")
+    rows = " UNION ALL ".join(scopes)
     if only is not None:
-        scope, topic = only
-        brand = "brand IS NOT NULL" if scope is None else f"brand = {_lit(scope)}"
-        queries = [f"SELECT {'NULL' if scope is None else _lit(scope)} AS scope, topic, max_by(ord, {key}, {n}) "
-                   f"AS ords FROM {keyed} WHERE topic = {_lit(topic)}{'' if scope is None else ' AND ' + brand} "
-                   "GROUP BY topic"]
+        rows = (f"SELECT r.* FROM ({rows}) r JOIN _voc_wanted w ON r.scope IS NOT DISTINCT FROM w.w_scope "
+                "AND r.topic = w.w_topic")
+    key = "{'p': prio, 's': topic_score, 'o': -ord}"
+    keyed = f"SELECT *, {priority} AS prio FROM ({rows})"
+    n = offset + depth
+    if distinct:
+        top = (f"SELECT scope, topic, max_by(-key.o, key, {n}) AS ords FROM (SELECT scope, topic, max({key}) AS key "
+               f"FROM ({keyed}) GROUP BY scope, topic, regexp_replace(text, {_lit(_SQL_DEDUP)}, '', 'g')) "
+               "GROUP BY scope, topic")
     else:
-        queries = [f"SELECT NULL AS scope, topic, max_by(ord, {key}, {n}) AS ords FROM {keyed} "
-                   "WHERE topic <> 'other' GROUP BY topic"]
-        if by_brand:
-            queries.append(f"SELECT brand AS scope, topic, max_by(ord, {key}, {n}) AS ords FROM {keyed} "
-                           "WHERE topic <> 'other' AND brand IS NOT NULL GROUP BY brand, topic")
+        top = f"SELECT scope, topic, max_by(ord, {key}, {n}) AS ords FROM ({keyed}) GROUP BY scope, topic"
     out: dict[tuple[Scope, str], list[Example]] = {}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _voc_ev AS {' UNION ALL '.join(queries)}")
+    if only is not None:
+        if not only:
+            return out
+        con.register("_voc_wanted", pa.table({"w_scope": pa.array([s for s, _ in only], pa.string()),
+                                              "w_topic": pa.array([t for _, t in only], pa.string())}))
     try:
-        rows = con.execute(
-            f"SELECT ord, prio, topic_score, id, text, intent, sentiment, brand, created_at FROM {keyed} "
-            "WHERE ord IN (SELECT unnest(ords) FROM _voc_ev)").fetchall()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _voc_ev AS {top}")
+        group = f"regexp_replace(text, {_lit(_SQL_DEDUP)}, '', 'g')" if distinct else "NULL"
+        fetched = con.execute(
+            f"SELECT ord, {priority} AS prio, topic_score, id, text, intent, sentiment, brand, created_at, {group} "
+            f"FROM {SCORED} WHERE ord IN (SELECT unnest(ords) FROM _voc_ev)").fetchall()
         by_ord = {int(r[0]): Example(int(r[1]), float(r[2]), int(r[0]), str(r[3]), str(r[4]), str(r[5]), str(r[6]),
-                                     r[7], r[8]) for r in rows}
+                                     r[7], r[8], r[9]) for r in fetched}
         for scope, topic, ords in con.execute("SELECT scope, topic, ords FROM _voc_ev").fetchall():
             chosen = sorted((by_ord[int(o)] for o in ords), key=Example.sort_key)
             out[(scope, str(topic))] = chosen[offset:]
-    finally:
         con.execute("DROP TABLE _voc_ev")
+    finally:
+        if only is not None:
+            con.unregister("_voc_wanted")
     return out
 
 
-def merge_evidence(parts: Iterable[dict[tuple[Scope, str], list[Example]]], depth: int
+def merge_evidence(parts: Iterable[dict[tuple[Scope, str], list[Example]]], depth: int, distinct: bool = False
                    ) -> dict[tuple[Scope, str], list[Example]]:
+    """The best ``depth`` candidates of several shards' :func:`evidence` (with ``distinct``, the best post of
+    each text group: a group's best overall is among its shard's best ``depth`` groups when it makes the
+    overall best ``depth``, so merging the shards' lists is exact)."""
     out: dict[tuple[Scope, str], list[Example]] = {}
     for part in parts:
         for key, rows in part.items():
             out.setdefault(key, []).extend(rows)
-    return {key: sorted(rows, key=Example.sort_key)[:depth] for key, rows in out.items()}
+    merged: dict[tuple[Scope, str], list[Example]] = {}
+    for key, rows in out.items():
+        rows.sort(key=Example.sort_key)
+        if distinct:
+            seen: set[str | None] = set()
+            kept = []
+            for r in rows:
+                if r.group not in seen:
+                    seen.add(r.group)
+                    kept.append(r)
+            rows = kept
+        merged[key] = rows[:depth]
+    return merged

@@ -354,7 +354,8 @@ class Source(Protocol):
     def aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
                   ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]: ...
 
-    def more_examples(self, scope: Scope, topic: str, flags: Flags, offset: int, depth: int) -> list[Example]: ...
+    def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
+                 offset: int = 0) -> dict[tuple[Scope, str], list[Example]]: ...
 
 
 class LocalSource:
@@ -412,9 +413,9 @@ class LocalSource:
                   ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]:
         return cell_arrays(cells(self.con, windows, weighted)), evidence(self.con, flags, by_brand, depth)
 
-    def more_examples(self, scope: Scope, topic: str, flags: Flags, offset: int, depth: int) -> list[Example]:
-        return evidence(self.con, flags, scope is not None, depth, offset=offset, only=(scope, topic)).get(
-            (scope, topic), [])
+    def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
+                 offset: int = 0) -> dict[tuple[Scope, str], list[Example]]:
+        return evidence(self.con, flags, False, depth, offset=offset, only=pairs, distinct=distinct)
 
 
 def discovery_assigner(discoverer: TopicDiscoverer, normaliser: Any
@@ -495,50 +496,65 @@ def _mix(c: _Cells, values: np.ndarray, mask: np.ndarray, labels: Sequence[str])
     return out
 
 
-def _distinct_examples(rows: Sequence[Example], n: int, seen: set[str], out: list[str]) -> None:
-    """Append to ``out`` the ids of ``rows`` whose texts differ from those seen (retweets and copies shown
-    once), until it holds ``n``."""
-    for row in rows:
-        if len(out) >= n:
-            return
-        key = _DEDUP_RE.sub("", row.text.lower())
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(row.id)
-
-
 class _Examples:
-    """The example posts of every (scope, topic), from the evidence candidates (deeper where needed)."""
+    """The example posts of every ranked (scope, topic), chosen from the evidence candidates.
 
-    def __init__(self, source: Source, evidence_rows: dict[tuple[Scope, str], list[Example]], flags: Flags,
-                 n: int, depth: int) -> None:
-        self.source, self.rows, self.flags, self.n, self.depth = source, evidence_rows, flags, n, depth
+    The first candidates are the best ``depth`` posts of each topic. Where they hold fewer than ``n``
+    distinct texts (a post copied many times), the best post of each distinct text is asked for instead,
+    and, where even that is short, further down the order; the examples are those of a walk through every
+    post of the topic (tested), at the cost of one more query for the topics that need it.
+    """
+
+    def __init__(self, source: Source, rows: dict[tuple[Scope, str], list[Example]], flags: Flags, n: int,
+                 depth: int) -> None:
+        self.source, self.rows, self.flags, self.n, self.depth = source, rows, flags, n, depth
+        self.chosen: dict[tuple[Scope, str], list[str]] = {}
+        self._seen: dict[tuple[Scope, str], set[str]] = {}
         self.records: dict[str, dict[str, Any]] = {}
 
-    def __call__(self, scope: Scope, topic: str, size: int) -> list[str]:
-        rows = self.rows.get((scope, topic), [])
-        out: list[str] = []
-        seen: set[str] = set()
-        _distinct_examples(rows, self.n, seen, out)
-        offset, batch = len(rows), rows
-        # The candidates held too few distinct texts (many copies of one post): read further down the order.
-        while len(out) < self.n and len(batch) >= self.depth and offset < size:
-            batch = self.source.more_examples(scope, topic, self.flags, offset, 4 * self.depth)
-            if not batch:
+    def prepare(self, sizes: dict[tuple[Scope, str], int]) -> None:
+        """Choose the examples of these (scope, topic) pairs, which have ``sizes`` posts."""
+        short = []
+        for pair in sizes:
+            rows = self.rows.get(pair, [])
+            self._choose(pair, rows)
+            if len(self.chosen[pair]) < self.n and len(rows) < sizes[pair] and len(rows) >= self.depth:
+                short.append(pair)
+        if not short:
+            return
+        distinct = self.source.examples(short, self.flags, self.depth, distinct=True)
+        for pair in short:
+            rows = distinct.get(pair, [])
+            self._choose(pair, rows)
+            offset = len(rows)
+            while len(self.chosen[pair]) < self.n and len(rows) >= self.depth:
+                rows = self.source.examples([pair], self.flags, 4 * self.depth, distinct=True,
+                                            offset=offset).get(pair, [])
+                offset += len(rows)
+                self._choose(pair, rows, keep=True)
+
+    def _choose(self, pair: tuple[Scope, str], rows: Sequence[Example], keep: bool = False) -> None:
+        if not keep or pair not in self.chosen:
+            self.chosen[pair] = []
+            self._seen[pair] = set()
+        out, seen = self.chosen[pair], self._seen[pair]
+        for row in rows:
+            if len(out) >= self.n:
                 break
-            rows = rows + batch
-            _distinct_examples(batch, self.n, seen, out)
-            offset += len(batch)
-        by_id = {r.id: r for r in rows}
-        for pid in out:
-            self.records.setdefault(pid, by_id[pid].record())
-        return out
+            key = _DEDUP_RE.sub("", row.text.lower())
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(row.id)
+            self.records.setdefault(row.id, row.record())
+
+    def __call__(self, scope: Scope, topic: str) -> list[str]:
+        return self.chosen.get((scope, topic), [])
 
 
 def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_names: list[str],
                 meta: dict[str, dict[str, Any]], timeline: _Timeline, weighted: bool, config: RankConfig,
-                rng: np.random.Generator, examples: Callable[[str, int], list[str]]) -> list[dict[str, Any]]:
+                rng: np.random.Generator, examples: Callable[[str], list[str]]) -> list[dict[str, Any]]:
     """Ranked topic entries for the cells selected by ``mask`` (all posts, or one brand's)."""
     sel = np.flatnonzero(mask)
     n_codes = len(topic_names)
@@ -628,7 +644,7 @@ def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_name
             "trend": [int(x) for x in trend[code, ::-1]],  # problem posts per window, oldest first
             "trend_posts": [int(x) for x in trend_posts[code, ::-1]],
             "keywords": list(info.get("keywords", []))[: config.n_keywords],
-            "examples": examples(name, int(n_posts[code])),
+            "examples": examples(name),
         })
     key = "score" if config.rank_by == "score" else "ci_low"
     entries.sort(key=lambda e: (-e[key], -e["score"], -e["n_problems"], e["topic"]))
@@ -637,6 +653,20 @@ def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_name
     # Put `rank` first for readability of the JSON.
     return [{"topic": e["topic"], "label": e["label"], "rank": e["rank"],
              **{k: v for k, v in e.items() if k not in ("topic", "label", "rank")}} for e in entries]
+
+
+def _ranked_sizes(c: _Cells, by_brand: bool, min_support: int) -> dict[tuple[Scope, str], int]:
+    """The number of posts of every (scope, topic) that will be ranked (scope None: all posts)."""
+    sizes: dict[tuple[Scope, str], float] = {}
+    for i in range(c.size):
+        topic = str(c.topic[i])
+        if topic == OTHER_ID:
+            continue
+        sizes[(None, topic)] = sizes.get((None, topic), 0.0) + c.n[i]
+        if by_brand and c.brand[i] is not None:
+            key = (str(c.brand[i]), topic)
+            sizes[key] = sizes.get(key, 0.0) + c.n[i]
+    return {key: _count(n) for key, n in sizes.items() if n >= min_support}
 
 
 def _discover(source: Source, windows: Windows, cfg: RankConfig, previous: dict[str, list[str]] | None,
@@ -695,13 +725,14 @@ def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: b
     arrays, evidence_rows = source.aggregate(windows, weighted, flags, by_brand, depth)
     c = _Cells(arrays, cfg)
     examples = _Examples(source, evidence_rows, flags, cfg.n_examples, depth)
+    examples.prepare(_ranked_sizes(c, by_brand, cfg.min_support))
     topic_names = _first_order(c.topic, c.first)
     topic_index = {name: i for i, name in enumerate(topic_names)}
     topic_codes = np.array([topic_index[t] for t in c.topic], dtype=np.int64)
     rng = np.random.default_rng(cfg.seed)
     everything = np.ones(c.size, dtype=bool)
     ranked = _rank_scope(c, everything, topic_codes, topic_names, meta, timeline, weighted, cfg, rng,
-                         lambda topic, size: examples(None, topic, size))
+                         lambda topic: examples(None, topic))
 
     windows_out = timeline.windows()
     if timeline.n_windows:
@@ -747,7 +778,7 @@ def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: b
                 brng = np.random.default_rng([cfg.seed, bi + 1])
                 result["brands"][b] = _rank_scope(
                     c, masks[b], topic_codes, topic_names, meta, timeline, weighted, cfg, brng,
-                    lambda topic, size, b=b: examples(b, topic, size))  # type: ignore[misc]
+                    lambda topic, b=b: examples(b, topic))  # type: ignore[misc]
     elif by_brand:
         result["brands"] = {}
     return result, list(examples.records.values())
