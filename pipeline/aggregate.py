@@ -80,6 +80,7 @@ def duckdb_connect(database: str = ":memory:", temp_directory: str | None = None
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = true")
     if temp_directory:
         con.execute(f"SET temp_directory = {_lit(temp_directory)}")
@@ -412,8 +413,7 @@ class PostStore:
                          "LEFT JOIN posts_overlay o ON b.ord = o.ord")
 
     def count(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM posts_base").fetchone()
-        return int(row[0]) if row else 0
+        return int(self.con.execute("SELECT count(*) FROM posts_base").fetchall()[0][0])
 
     def close(self) -> None:
         try:
@@ -467,8 +467,7 @@ class PostStore:
         """Rows the fast read would take wrongly (no usable text or id), and the presence counts."""
         row = self.con.execute(
             f"SELECT count(*) FILTER (WHERE text IS NULL OR NOT regexp_matches(text, {_lit(_NON_BLANK)}) "
-            f"OR id IS NULL OR id = ''), count(intent), count(created_at), count(brand) FROM {relation}").fetchone()
-        assert row is not None
+            f"OR id IS NULL OR id = ''), count(intent), count(created_at), count(brand) FROM {relation}").fetchall()[0]
         return int(row[0]), Presence(intent=int(row[1]), time=int(row[2]), brand=int(row[3]))
 
     def _add_fast(self, path: Path, kind: str, first: int, text_field: str, time_field: str,
@@ -554,8 +553,7 @@ class Stats:
 
 def scan_stats(con: Any) -> Stats:
     row = con.execute("SELECT count(*), min(t), max(t), count(reach), count(*) FILTER (WHERE topic IS NULL) "
-                      "FROM posts").fetchone()
-    assert row is not None
+                      "FROM posts").fetchall()[0]
     stats = Stats(n=int(row[0]), t_min=math.inf if row[1] is None else float(row[1]),
                   t_max=-math.inf if row[2] is None else float(row[2]), n_reach=int(row[3]),
                   n_missing_topic=int(row[4]))
@@ -738,8 +736,7 @@ def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[lis
         con.execute("CREATE OR REPLACE TEMP TABLE _voc_todo AS SELECT text, row_number() OVER (ORDER BY text) AS k "
                     f"FROM (SELECT DISTINCT text FROM posts WHERE {where} AND ord NOT IN (SELECT s_ord FROM "
                     "_voc_skip))")
-        row = con.execute("SELECT count(*) FROM _voc_todo").fetchone()
-        total = int(row[0]) if row else 0
+        total = int(con.execute("SELECT count(*) FROM _voc_todo").fetchall()[0][0])
         con.execute("CREATE OR REPLACE TEMP TABLE _voc_text_topic (k BIGINT, a_topic VARCHAR, a_score DOUBLE, "
                     "a_label VARCHAR)")
         for start in range(0, total, batch_size):
@@ -779,14 +776,14 @@ def candidate_filter(intents: Sequence[str]) -> str:
 CELL_KEYS = ("brand", "topic", "w", "intent", "sentiment")
 
 
-def cells(con: Any, windows: Windows, weighted: bool) -> Any:
-    """Counts and sums per (brand, topic, window, intent, sentiment) cell, as an Arrow table (what a shard
-    sends back; :func:`cell_arrays` makes numpy columns of it)."""
+def cells(con: Any, windows: Windows, weighted: bool, where: str = "true") -> Any:
+    """Counts and sums per (brand, topic, window, intent, sentiment) cell of the posts ``where`` selects, as an
+    Arrow table (what a shard sends back; :func:`cell_arrays` makes numpy columns of it)."""
     weight = "CASE WHEN reach IS NOT NULL THEN 1 + ln(1 + reach) ELSE 1.0 END" if weighted else "1.0"
     sums = ", ".join(f"sum({p}) AS s_{j}, sum({p} * (1 - {p})) AS v_{j}" for j, p in enumerate(P_COLUMNS))
-    return query_arrow(con, (f"SELECT brand, topic, w, intent, sentiment, count(*) AS n, sum(wt) AS w_sum, "
-                       f"sum(wt * wt) AS w_sq, min(ord) AS first, {sums} FROM (SELECT *, {windows.sql()} AS w, "
-                       f"{weight} AS wt FROM {SCORED}) GROUP BY ALL"))
+    return query_arrow(con, f"SELECT brand, topic, w, intent, sentiment, count(*) AS n, sum(wt) AS w_sum, "
+                            f"sum(wt * wt) AS w_sq, min(ord) AS first, {sums} FROM (SELECT *, {windows.sql()} AS w, "
+                            f"{weight} AS wt FROM {SCORED} WHERE {where}) GROUP BY ALL")
 
 
 def cell_arrays(table: Any) -> dict[str, np.ndarray]:
@@ -836,7 +833,7 @@ class Example:
     sentiment: str
     brand: str | None
     created_at: str | None
-    group: str | None = None  # the distinct-text key (with ``distinct``)
+    group: Any = None  # the distinct-text key (with ``distinct``)
 
     def sort_key(self) -> tuple[int, float, int]:
         return (-self.priority, -self.score, self.ord)
@@ -849,38 +846,48 @@ class Example:
 Scope = str | None  # None: all posts; else a brand
 
 
-# Grouping key for distinct example texts, finer than pipeline.rank's (it removes only characters that one
-# removes too: ASCII punctuation, spaces and controls, and ASCII mention names), so grouping by it never
-# merges two texts the ranking would show apart.
-_SQL_DEDUP = r"@[A-Za-z0-9_]+|[\x{00}-\x{2f}\x{3a}-\x{40}\x{5b}-\x{60}\x{7b}-\x{7f}]+"
+# Grouping key for distinct example texts: the text itself (hashed), finer than pipeline.rank's (which also
+# ignores case, punctuation, links and mentions), so grouping by it never merges two texts the ranking would
+# show apart (but for a 64-bit hash collision: odds of ~1e-7 among a million texts, and then only an example
+# would be skipped). Exact copies (the bulk of repeated posts) collapse; near copies are left to pipeline.rank.
+_SQL_DEDUP = "hash(text)"
 
 
 def evidence(con: Any, flags: Flags, by_brand: bool, depth: int, *, offset: int = 0,
-             only: Sequence[tuple[Scope, str]] | None = None, distinct: bool = False
+             only: Sequence[tuple[Scope, str]] | None = None, distinct: bool = False, where: str = "true"
              ) -> dict[tuple[Scope, str], list[Example]]:
     """Per topic but ``other`` (and per brand and topic with ``by_brand``), the candidate examples ranked
     ``offset`` to ``offset + depth`` in the order examples are chosen: problem posts first (complaints
     before other problems), then topic score, then input order. ``only``: just these (scope, topic);
-    ``distinct``: the best post of each distinct text (up to punctuation and mentions) instead."""
+    ``distinct``: the best post of each distinct text instead; ``where``: of the posts it selects only."""
     import pyarrow as pa
 
     priority = f"(CAST({flags.complaint()} AS INTEGER) + CAST({flags.problem()} AS INTEGER))"
-    scopes = [f"SELECT NULL::VARCHAR AS scope, * FROM {SCORED} WHERE topic <> 'other'"]
-    if by_brand or (only is not None and any(scope is not None for scope, _ in only)):
-        scopes.append(f"SELECT brand AS scope, * FROM {SCORED} WHERE topic <> 'other' AND brand IS NOT NULL")
-    rows = " UNION ALL ".join(scopes)
+    brands = by_brand or (only is not None and any(scope is not None for scope, _ in only))
+    rows = f"SELECT * FROM {SCORED} WHERE topic <> 'other' AND {where}"
     if only is not None:
-        rows = (f"SELECT r.* FROM ({rows}) r JOIN _voc_wanted w ON r.scope IS NOT DISTINCT FROM w.w_scope "
-                "AND r.topic = w.w_topic")
+        wanted = "(SELECT DISTINCT w_topic FROM _voc_wanted)"
+        rows = f"SELECT * FROM {SCORED} WHERE topic IN {wanted} AND {where}"
+    # Both scopes in one pass: all posts (grouped by topic) and each brand's (by brand and topic); the brand
+    # groups of posts without a brand are no scope.
     key = "{'p': prio, 's': topic_score, 'o': -ord}"
-    keyed = f"SELECT *, {priority} AS prio FROM ({rows})"
+    dk = f", {_SQL_DEDUP} AS dk" if distinct else ""
+    keyed = f"SELECT *, {priority} AS prio{dk} FROM ({rows})"
     n = offset + depth
+    g, groups = ("grouping(brand)", "GROUP BY GROUPING SETS ((topic{0}), (brand, topic{0}))") if brands else \
+        ("1", "GROUP BY topic{0}")
     if distinct:
-        top = (f"SELECT scope, topic, max_by(-key.o, key, {n}) AS ords FROM (SELECT scope, topic, max({key}) AS key "
-               f"FROM ({keyed}) GROUP BY scope, topic, regexp_replace(text, {_lit(_SQL_DEDUP)}, '', 'g')) "
-               "GROUP BY scope, topic")
+        grouped = (f"SELECT g, brand, topic, max_by(-key.o, key, {n}) AS ords FROM (SELECT {g} AS g, "
+                   f"{'brand' if brands else 'NULL'} AS brand, topic, max({key}) AS key FROM ({keyed}) "
+                   f"{groups.format(', dk')}) GROUP BY g, brand, topic")
     else:
-        top = f"SELECT scope, topic, max_by(ord, {key}, {n}) AS ords FROM ({keyed}) GROUP BY scope, topic"
+        grouped = (f"SELECT {g} AS g, {'brand' if brands else 'NULL'} AS brand, topic, max_by(ord, {key}, {n}) "
+                   f"AS ords FROM ({keyed}) {groups.format('')}")
+    top = (f"SELECT CASE WHEN g = 1 THEN NULL ELSE brand END AS scope, topic, ords FROM ({grouped}) "
+           "WHERE g = 1 OR brand IS NOT NULL")
+    if only is not None:
+        top = (f"SELECT t.* FROM ({top}) t JOIN _voc_wanted w ON t.scope IS NOT DISTINCT FROM w.w_scope "
+               "AND t.topic = w.w_topic")
     out: dict[tuple[Scope, str], list[Example]] = {}
     if only is not None:
         if not only:
@@ -889,7 +896,7 @@ def evidence(con: Any, flags: Flags, by_brand: bool, depth: int, *, offset: int 
                                               "w_topic": pa.array([t for _, t in only], pa.string())}))
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _voc_ev AS {top}")
-        group = f"regexp_replace(text, {_lit(_SQL_DEDUP)}, '', 'g')" if distinct else "NULL"
+        group = _SQL_DEDUP if distinct else "NULL"
         fetched = con.execute(
             f"SELECT ord, {priority} AS prio, topic_score, id, text, intent, sentiment, brand, created_at, {group} "
             f"FROM {SCORED} WHERE ord IN (SELECT unnest(ords) FROM _voc_ev)").fetchall()
@@ -918,7 +925,7 @@ def merge_evidence(parts: Iterable[dict[tuple[Scope, str], list[Example]]], dept
     for key, rows in out.items():
         rows.sort(key=Example.sort_key)
         if distinct:
-            seen: set[str | None] = set()
+            seen: set[Any] = set()
             kept = []
             for r in rows:
                 if r.group not in seen:

@@ -295,6 +295,12 @@ def rank(
         str, typer.Option("--time-field", help="The posts' timestamp field (growth, emergence, trends).")
     ] = "created_at",
     brand_field: Annotated[str, typer.Option("--brand-field", help="The posts' brand field (--by brand).")] = "brand",
+    engine: Annotated[
+        str, typer.Option("--engine", help="'local' (DuckDB on this machine) or 'ray' (Parquet shards on Ray).")
+    ] = "local",
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", "-w", min=1, help="--engine ray: shards aggregated at a time.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
 ) -> None:
     """Rank the topics a quality programme should fix first, with evidence and confidence intervals."""
@@ -311,6 +317,8 @@ def rank(
             by_brand=by == "brand",
             time_field=time_field,
             brand_field=brand_field,
+            engine=engine,
+            workers=workers,
         )
         if not quiet:
             from pipeline.rank import summary_markdown

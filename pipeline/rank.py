@@ -93,6 +93,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -119,6 +120,8 @@ from pipeline.aggregate import (
     cells,
     discovery_sample,
     evidence,
+    merge_cells,
+    merge_evidence,
     parse_time,
     scan_stats,
 )
@@ -363,6 +366,7 @@ class LocalSource:
 
     def __init__(self, store: PostStore) -> None:
         self.con = store.con
+        self._settled: Future[tuple[Any, dict[tuple[Scope, str], list[Example]]]] | None = None
 
     def stats(self) -> Stats:
         return scan_stats(self.con)
@@ -373,7 +377,7 @@ class LocalSource:
         distinct text at a time (``assign``, bounded memory)."""
         from pipeline.topics import TopicAssigner
 
-        n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchone()[0])
+        n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchall()[0][0])
         if not n_missing:
             return
         assigner = TopicAssigner(taxonomy, encoder=resolve_encoder(config, n_missing),
@@ -409,9 +413,41 @@ class LocalSource:
     def labels(self) -> dict[str, tuple[int, str]]:
         return scan_stats(self.con).labels
 
+    def start_aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int,
+                        intents: Sequence[str]) -> None:
+        """Aggregate the posts discovery will not touch on another connection, while discovery runs."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.con.execute(f"CREATE OR REPLACE TABLE _voc_candidates AS SELECT ord FROM posts WHERE "
+                         f"{candidate_filter(intents)}")
+        cursor = self.con.cursor()
+        settled = "ord NOT IN (SELECT ord FROM _voc_candidates)"
+
+        def run() -> tuple[Any, dict[tuple[Scope, str], list[Example]]]:
+            try:
+                return (cells(cursor, windows, weighted, settled),
+                        evidence(cursor, flags, by_brand, depth, where=settled))
+            finally:
+                cursor.close()
+
+        pool = ThreadPoolExecutor(1)
+        self._settled = pool.submit(run)
+        pool.shutdown(wait=False)  # the thread ends with run()
+
+    def wait(self) -> None:
+        """Let a background aggregation end (before the store closes, whatever happened meanwhile)."""
+        if self._settled is not None:
+            self._settled.exception()
+
     def aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
                   ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]:
-        return cell_arrays(cells(self.con, windows, weighted)), evidence(self.con, flags, by_brand, depth)
+        settled, self._settled = self._settled, None
+        if settled is None:
+            return cell_arrays(cells(self.con, windows, weighted)), evidence(self.con, flags, by_brand, depth)
+        moved = "ord IN (SELECT ord FROM _voc_candidates)"
+        parts = [(cells(self.con, windows, weighted, moved), evidence(self.con, flags, by_brand, depth, where=moved))]
+        parts.append(settled.result())
+        return merge_cells([p[0] for p in parts]), merge_evidence((p[1] for p in parts), depth)
 
     def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
                  offset: int = 0) -> dict[tuple[Scope, str], list[Example]]:
@@ -716,12 +752,19 @@ def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: b
     timeline = _Timeline(stats.t_min, stats.t_max, cfg)
     windows = timeline.spec()
     weighted = cfg.reach_weighting == "log" and stats.n_reach > 0
-    discovery = _discover(source, windows, cfg, previous, meta)
+    flags = Flags(tuple(cfg.complaint_intents), tuple(cfg.excluded_intents), cfg.count_negative)
+    depth = max(50, 10 * cfg.n_examples)
+    start = getattr(source, "start_aggregate", None)
+    if start is not None and cfg.discover:
+        start(windows, weighted, flags, by_brand, depth, cfg.discover_intents)
+    try:
+        discovery = _discover(source, windows, cfg, previous, meta)
+    except BaseException:
+        getattr(source, "wait", lambda: None)()
+        raise
     for name, (_first, label) in sorted(source.labels().items(), key=lambda kv: kv[1][0]):
         meta.setdefault(name, {"label": label, "source": "taxonomy", "keywords": []})
 
-    flags = Flags(tuple(cfg.complaint_intents), tuple(cfg.excluded_intents), cfg.count_negative)
-    depth = max(50, 10 * cfg.n_examples)
     arrays, evidence_rows = source.aggregate(windows, weighted, flags, by_brand, depth)
     c = _Cells(arrays, cfg)
     examples = _Examples(source, evidence_rows, flags, cfg.n_examples, depth)
@@ -869,8 +912,8 @@ def load_rank_config(path: str | Path | None) -> RankConfig:
 
 def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankConfig | None = None,
               taxonomy: str | Path | Taxonomy | None = None, by_brand: bool = False, text_field: str = "text",
-              time_field: str = "created_at", brand_field: str = "brand",
-              ) -> tuple[dict[str, Any], dict[str, Path]]:
+              time_field: str = "created_at", brand_field: str = "brand", engine: str = "local",
+              workers: int | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
     """``voc rank``: read scored posts, rank, and write ranking.json, ranking.csv and report.html.
 
     ``time_field`` and ``brand_field`` name the input's timestamp and brand columns when they are not
@@ -881,12 +924,16 @@ def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankCon
     without a ``topic`` field get one from ``taxonomy`` when it is given. An existing
     ``output_dir/ranking.json`` supplies the previous run's discovered topic ids (stable ids).
 
-    The posts are aggregated in DuckDB (:mod:`pipeline.aggregate`): a temporary database beside the output
-    (or in ``$VOC_TMPDIR``), removed at the end; DuckDB's memory is bounded by ``$VOC_DUCKDB_MEMORY``.
+    ``engine``: ``local`` aggregates in DuckDB on this machine (:mod:`pipeline.aggregate`; it spills to a
+    temporary directory beside the output, or in ``$VOC_TMPDIR``, beyond ``$VOC_DUCKDB_MEMORY``); ``ray``
+    runs the same passes on every input file (the Parquet shards of ``voc score --engine ray``) as Ray
+    tasks, ``workers`` at a time (:func:`pipeline.engine_ray.rank_source_ray`), with the same result.
     """
     from pipeline.io import RejectedWriter
     from pipeline.topics import load_taxonomy
 
+    if engine not in ("local", "ray"):
+        raise InputError(f"unknown --engine {engine!r}: use 'local' or 'ray'")
     cfg = config or RankConfig()
     tax = load_taxonomy(taxonomy) if isinstance(taxonomy, (str, Path)) else taxonomy
     out = Path(output_dir)
@@ -895,20 +942,27 @@ def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankCon
         previous = previous_topics(json.loads((out / "ranking.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, AttributeError):
         previous = None  # no earlier run, or an unreadable one: ids come from keywords alone
-    rejected = RejectedWriter(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with PostStore(directory=os.environ.get("VOC_TMPDIR") or out.parent) as store:
-        failed = True
-        try:
-            store.add_input(input_path, text_field=text_field, time_field=time_field, brand_field=brand_field,
-                            on_rejected=rejected.add)
-            failed = False
-        finally:
-            rejected_file = rejected.close(failed=failed)
-        n_rows = int(store.con.execute("SELECT count(*) FROM posts").fetchone()[0])
-        check_fields(input_path, n_rows, store.presence, time_field, brand_field)
-        result, examples = rank_source(LocalSource(store), cfg, by_brand=by_brand, taxonomy=tax, previous=previous)
-    n_rejected = rejected.count
+    if engine == "ray":
+        from pipeline.engine_ray import rank_source_ray
+
+        result, examples, n_rejected, rejected_file = rank_source_ray(
+            input_path, out, cfg, by_brand=by_brand, taxonomy=tax, previous=previous, text_field=text_field,
+            time_field=time_field, brand_field=brand_field, workers=workers)
+    else:
+        rejected = RejectedWriter(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with PostStore(directory=os.environ.get("VOC_TMPDIR") or out.parent) as store:
+            failed = True
+            try:
+                store.add_input(input_path, text_field=text_field, time_field=time_field, brand_field=brand_field,
+                                on_rejected=rejected.add)
+                failed = False
+            finally:
+                rejected_file = rejected.close(failed=failed)
+            check_fields(input_path, store.count(), store.presence, time_field, brand_field)
+            result, examples = rank_source(LocalSource(store), cfg, by_brand=by_brand, taxonomy=tax,
+                                           previous=previous)
+        n_rejected = rejected.count
     attach_mix_estimates(result, Path(f"{input_path}.mix.json"))
     result["input"] = {"path": str(input_path), "n_rejected": n_rejected,
                        "rejected_file": str(rejected_file) if rejected_file else None}

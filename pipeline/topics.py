@@ -226,10 +226,15 @@ def _is_content(token: str, stops: frozenset[str]) -> bool:
     return token not in stops and len(token) > 1 and any(c.isalpha() for c in token)
 
 
+@lru_cache(maxsize=200_000)
+def _content_stem(token: str) -> str | None:
+    """The stem of a content token, None for any other token (memoised: tokens repeat across posts)."""
+    return stem(token) if _is_content(token, _stop_words()) else None
+
+
 def content_stems(normalised: str) -> list[str]:
     """Stemmed content tokens of a normalised post (no stop words, punctuation, placeholders or digits)."""
-    stops = _stop_words()
-    return [stem(t) for t in normalised.split() if _is_content(t, stops)]
+    return [s for s in map(_content_stem, normalised.split()) if s is not None]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -774,24 +779,68 @@ def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> 
     return np.asarray(normalize(emb), dtype=np.float32)
 
 
+def available_cpus() -> int:
+    """CPUs this process may use: ``VOC_THREADS`` if set, else its CPU affinity, lowered to a cgroup CPU
+    quota where there is one (a container's share of a large host), at most 8."""
+    import os
+
+    env = os.environ.get("VOC_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(cpus, 8))
+
+
+def parallel_map(fn: Any, items: Sequence[Any]) -> list[Any]:
+    """``[fn(item) for item in items]`` on up to :func:`available_cpus` threads, each call with one BLAS and
+    OpenMP thread, so every result is the one of a sequential run (numpy, BLAS and scikit-learn's k-means
+    release the GIL)."""
+    from threadpoolctl import threadpool_limits
+
+    workers = min(available_cpus(), len(items))
+    if workers <= 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(item: Any) -> Any:
+        with threadpool_limits(limits=1):
+            return fn(item)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, items))
+
+
 def nearest_neighbours(x: np.ndarray, k: int, chunk: int | None = None) -> np.ndarray:
     """(n, k) indices of each row's ``k`` most cosine-similar other rows (rows are unit vectors).
 
-    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats (by default chunks of
-    at most 2,048 rows and 2^24 similarities, ~200 MB with the partition's indices): O(n^2 d) time, which
-    is seconds for the tens of thousands of posts that discovery and refinement see. Callers bound ``n``
-    (``voc rank`` discovers topics on a bounded sample); the result does not depend on ``chunk``.
+    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats per thread (by default
+    chunks of at most 2,048 rows and 2^24 similarities, ~200 MB with the partition's indices), the chunks
+    on :func:`available_cpus` threads: O(n^2 d) time, which is seconds for the tens of thousands of posts
+    that discovery and refinement see. Callers bound ``n`` (``voc rank`` discovers topics on a bounded
+    sample); the result does not depend on the number of threads.
     """
     n = x.shape[0]
     k = max(1, min(k, n - 1))
     if chunk is None:
         chunk = max(64, min(2048, (1 << 24) // max(n, 1)))
     out = np.zeros((n, k), dtype=np.int64)
-    for start in range(0, n, chunk):
+
+    def one(start: int) -> None:
         sims = x[start: start + chunk] @ x.T
         rows = np.arange(sims.shape[0])
         sims[rows, start + rows] = -np.inf  # not its own neighbour
         out[start: start + chunk] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+
+    parallel_map(one, list(range(0, n, chunk)))
     return out
 
 
@@ -1071,21 +1120,24 @@ class TopicDiscoverer:
             return {}
         rng = np.random.default_rng([self.random_state, 7])
         splits = [rng.permutation(m) for _ in range(self.stability_rounds)]
+
+        def partition(task: tuple[int, int, int]) -> np.ndarray:
+            k, r, h = task
+            idx = splits[r][: m // 2] if h == 0 else splits[r][m // 2:]
+            model = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state + 2 * r + h)
+            return np.asarray(model.fit(search[idx]).predict(search))
+
+        tasks = [(k, r, h) for k in ks for r in range(len(splits)) for h in (0, 1)]
+        labels = dict(zip(tasks, parallel_map(partition, tasks)))  # independent fits: threads, same result
         out: dict[int, float] = {}
         for k in ks:
-            values = []
-            for r, perm in enumerate(splits):
-                halves = (perm[: m // 2], perm[m // 2:])
-                labels = [KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state + 2 * r + h)
-                          .fit(search[idx]).predict(search) for h, idx in enumerate(halves)]
-                values.append(adjusted_rand_score(labels[0], labels[1]))
+            values = [adjusted_rand_score(labels[(k, r, 0)], labels[(k, r, 1)]) for r in range(len(splits))]
             out[k] = round(float(np.mean(values)), 4)
         return out
 
     def _describe(self, normalised: Sequence[str], emb: np.ndarray, cluster: np.ndarray) -> None:
         from sklearn.feature_extraction.text import CountVectorizer
 
-        stops = _stop_words()
         centres = self.centres_ / np.maximum(np.linalg.norm(self.centres_, axis=1, keepdims=True), 1e-12)
         sims = np.einsum("ij,ij->i", emb, centres[cluster])
         clusters = [c for c in range(self.k_) if int((cluster == c).sum()) >= self.min_topic_size]
@@ -1096,11 +1148,10 @@ class TopicDiscoverer:
         surface: dict[str, Counter[str]] = {}
         stem_docs: list[str] = []
         for s_ in normalised:
-            toks = [t for t in s_.split() if _is_content(t, stops)]
-            stems = [stem(t) for t in toks]
-            for t, st in zip(toks, stems):
+            pairs = [(t, st) for t, st in zip(s_.split(), map(_content_stem, s_.split())) if st is not None]
+            for t, st in pairs:
                 surface.setdefault(st, Counter())[t] += 1
-            stem_docs.append(" ".join(stems))
+            stem_docs.append(" ".join(st for _, st in pairs))
         cv = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
                              min_df=2)
         try:
