@@ -116,6 +116,22 @@ MixByOption = Annotated[
 NoMixOption = Annotated[
     bool, typer.Option("--no-mix", help="Do not estimate the class mix of the feed (no OUTPUT.mix.json).")
 ]
+DbOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        help="Also write to this database: a DuckDB file (voc.duckdb) or postgresql://user:pass@host/db "
+        "(schema in docs/scaling.md; a rerun of the job replaces its rows).",
+    ),
+]
+
+
+def _to_database(db: str | None, write: Callable[[str], str], quiet: bool) -> None:
+    """Run ``write(db)`` when ``--db`` was given, and say what it wrote."""
+    if db:
+        message = write(db)
+        if not quiet:
+            typer.echo(message, err=True)
 
 
 def _print_mix(summary: Any, quiet: bool) -> None:
@@ -225,6 +241,7 @@ def score(
     max_chars: MaxCharsOption = None,
     mix_by: MixByOption = None,
     no_mix: NoMixOption = False,
+    db: DbOption = None,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""
     with _errors():
@@ -251,6 +268,7 @@ def score(
             )
             _print_summary(summary, quiet)
             _print_mix(summary, quiet)
+            _to_database(db, lambda url: _store_scored(url, output, input_path), quiet)
             return
         from pipeline.io import count_rows
         from pipeline.score import score_posts
@@ -275,6 +293,13 @@ def score(
             progress.close()
         _print_summary(summary, quiet)
         _print_mix(summary, quiet)
+        _to_database(db, lambda url: _store_scored(url, output, input_path), quiet)
+
+
+def _store_scored(url: str, output: Path, input_path: str) -> str:
+    from pipeline.sinks import store_scored
+
+    return f"database: {store_scored(url, output, input_path):,} posts of {output} in {url}"
 
 
 @app.command()
@@ -301,6 +326,7 @@ def rank(
     workers: Annotated[
         Optional[int], typer.Option("--workers", "-w", min=1, help="--engine ray: shards aggregated at a time.")
     ] = None,
+    db: DbOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
 ) -> None:
     """Rank the topics a quality programme should fix first, with evidence and confidence intervals."""
@@ -320,11 +346,19 @@ def rank(
             engine=engine,
             workers=workers,
         )
+        _to_database(db, lambda url: _store_ranking(url, output, result), quiet)
         if not quiet:
             from pipeline.rank import summary_markdown
 
             typer.echo(summary_markdown(result, top=top))
             typer.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}", err=True)
+
+
+def _store_ranking(url: str, output: Path, result: dict[str, Any]) -> str:
+    from pipeline.sinks import job_key, write_ranking
+
+    write_ranking(url, job_key(output), result)
+    return f"database: the ranking of {output} in {url}"
 
 
 @app.command()
