@@ -1,31 +1,33 @@
 """Scored posts in DuckDB, and the aggregates that ``voc rank`` ranks from.
 
-``voc rank`` never holds the posts in Python. They go, column by column and only the columns ranking needs,
-into one DuckDB table (:class:`PostStore`, a database file in a temporary directory with a memory limit, so
-DuckDB spills to disk rather than grow), and every later step is a query that returns a bounded result:
+``voc rank`` never holds the posts in Python. They are the DuckDB view ``posts`` of a :class:`PostStore`
+(only the columns ranking needs; Parquet read in place, other inputs copied into an in-memory table that
+spills to disk beyond ``VOC_DUCKDB_MEMORY``), and every step is a query that returns a bounded result:
 
 * :func:`scan_stats`: counts, the time range, the first label of each topic;
 * :func:`candidate_strata` and :func:`discovery_sample`: the posts discovery clusters, at most
-  ``RankConfig.discovery_sample`` of them, stratified by brand and time window (proportional allocation;
-  within a stratum the posts with the smallest hash of their id and the seed, so the sample does not depend
-  on the order or partitioning of the input);
-* :func:`apply_discovery`: the fitted topics written back, the sample's own labels by row and the other
-  posts' nearest topic per distinct text (:meth:`pipeline.topics.TopicDiscoverer.predict`);
-* :func:`cells`: counts, reach weights (sum and sum of squares), expected intent counts and their variance,
-  and the first row, per (brand, topic, time window, intent, sentiment) cell;
-* :func:`evidence`: per topic (and per brand and topic), the best ``evidence_depth`` candidate examples in
-  the ranking's order (problem posts first, then topic score, then input order).
+  ``RankConfig.discovery_sample`` of them, stratified by brand and time window (proportional allocation,
+  :func:`allocate`; within a stratum the posts with the smallest hash of their id and the seed, so the
+  sample does not depend on the order or partitioning of the input);
+* :func:`assign_by_ord` and :func:`assign_by_text`: topics assigned during the job (the sample's own
+  discovered topics by row, every other candidate's nearest topic one distinct text at a time), kept in an
+  overlay table that ``posts`` applies;
+* :func:`cells`: counts, reach weights (sum and sum of squares), sums of the intent probabilities and of
+  p(1 - p), and the first row, per (brand, topic, time window, intent, sentiment) cell;
+* :func:`evidence`: per topic (and per brand and topic), the best candidate examples in the ranking's order
+  (problem posts first, then topic score, then input order), or the best post of each distinct text.
 
 Every result is a *partial* that merges exactly with the same result of another part of the input
-(:func:`merge_stats`, :func:`merge_cells`, ...), which is how ``voc rank --engine ray`` aggregates shards
-in parallel with the same code (:mod:`pipeline.engine_ray`).
+(:func:`merge_stats`, :func:`merge_counts`, :func:`merge_samples`, :func:`merge_cells`,
+:func:`merge_evidence`), which is how ``voc rank --engine ray`` aggregates shards in parallel with the same
+code (:mod:`pipeline.engine_ray`).
 
 Rows: each has ``ord``, its position in the input (file index << 40 | row in file), which orders examples
 and topics (first appearance) as the whole input would. Reading: Parquet and UTF-8 JSONL go straight into
 DuckDB (only the needed columns; JSONL fields as JSON values, typed as Python would see them). A file with
 anything a fast read cannot take exactly as :mod:`pipeline.io` would (a malformed line, a row without a
-usable text or id, an unusual column type, CSV) is read by :func:`pipeline.io.read_posts` instead, in
-bounded batches, with every rejected row reported as before.
+usable text or id, another encoding, an unusual column type, CSV) is read by :func:`pipeline.io.read_posts`
+instead, in bounded batches, with every rejected row reported as before.
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ def project_rows(rows: Sequence[dict[str, Any]], first_ord: int, *, time_field: 
         seconds = parse_time(time_raw)
         probabilities = intent_probabilities(r.get("intent_scores"), label)
         cols["ord"].append(first_ord + i)
-        cols["id"].append(str(r.get("id", i)))
+        cols["id"].append(str(r.get("id", first_ord + i)))
         cols["text"].append(text if isinstance(text, str) else "")
         cols["intent"].append(None if intent_raw is None else str(intent_raw))
         sentiment = r.get("sentiment")
@@ -383,15 +385,18 @@ class PostStore:
     the columns that pass needs); other inputs are copied into the table ``posts_rows``. Topics assigned
     during the job (from the taxonomy, by discovery) go into ``posts_overlay``, which ``posts`` applies.
     The database is in memory and spills to a temporary directory (in ``directory``, else the system's)
-    beyond ``VOC_DUCKDB_MEMORY``; :meth:`close` removes it.
+    beyond ``VOC_DUCKDB_MEMORY``; :meth:`close` removes it. ``in_memory``: no spill directory (for posts
+    already in memory, as :func:`pipeline.rank.rank_posts` has them, and for one shard in a Ray task).
     """
 
     def __init__(self, directory: str | Path | None = None, *, in_memory: bool = False) -> None:
-        base = Path(directory) if directory is not None else None
-        if base is not None:
-            base.mkdir(parents=True, exist_ok=True)
-        self._dir: Path | None = Path(tempfile.mkdtemp(prefix=".voc-rank-", dir=base))
-        self.con = duckdb_connect(":memory:", None if in_memory else str(self._dir / "spill"))
+        self._dir: Path | None = None
+        if not in_memory:
+            base = Path(directory) if directory is not None else None
+            if base is not None:
+                base.mkdir(parents=True, exist_ok=True)
+            self._dir = Path(tempfile.mkdtemp(prefix=".voc-rank-", dir=base))
+        self.con = duckdb_connect(":memory:", str(self._dir / "spill") if self._dir is not None else None)
         self.con.execute(f"CREATE TABLE posts_rows ({', '.join(f'{n} {k}' for n, k in POSTS_SCHEMA)})")
         self.con.execute("CREATE TABLE posts_overlay (ord BIGINT, topic VARCHAR, topic_score DOUBLE, "
                          "topic_label VARCHAR)")

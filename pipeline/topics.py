@@ -823,7 +823,7 @@ def nearest_neighbours(x: np.ndarray, k: int, chunk: int | None = None) -> np.nd
     """(n, k) indices of each row's ``k`` most cosine-similar other rows (rows are unit vectors).
 
     Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats per thread (by default
-    chunks of at most 2,048 rows and 2^24 similarities, ~200 MB with the partition's indices), the chunks
+    chunks of at most 2,048 rows and 2^23 similarities, ~130 MB with the partition's indices), the chunks
     on :func:`available_cpus` threads: O(n^2 d) time, which is seconds for the tens of thousands of posts
     that discovery and refinement see. Callers bound ``n`` (``voc rank`` discovers topics on a bounded
     sample); the result does not depend on the number of threads.
@@ -831,7 +831,7 @@ def nearest_neighbours(x: np.ndarray, k: int, chunk: int | None = None) -> np.nd
     n = x.shape[0]
     k = max(1, min(k, n - 1))
     if chunk is None:
-        chunk = max(64, min(2048, (1 << 24) // max(n, 1)))
+        chunk = max(64, min(2048, (1 << 23) // max(n, 1)))
     out = np.zeros((n, k), dtype=np.int64)
 
     def one(start: int) -> None:
