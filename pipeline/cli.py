@@ -124,6 +124,22 @@ AdaptLabelsOption = Annotated[
 NoMixOption = Annotated[
     bool, typer.Option("--no-mix", help="Do not estimate the class mix of the feed (no OUTPUT.mix.json).")
 ]
+DbOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        help="Also write to this database: a DuckDB file (voc.duckdb) or postgresql://user:pass@host/db "
+        "(schema in docs/scaling.md; a rerun of the job replaces its rows).",
+    ),
+]
+
+
+def _to_database(db: str | None, write: Callable[[str], str], quiet: bool) -> None:
+    """Run ``write(db)`` when ``--db`` was given, and say what it wrote."""
+    if db:
+        message = write(db)
+        if not quiet:
+            typer.echo(message, err=True)
 
 
 def _print_mix(summary: Any, quiet: bool) -> None:
@@ -239,6 +255,7 @@ def score(
     mix_by: MixByOption = None,
     no_mix: NoMixOption = False,
     adapt_labels: AdaptLabelsOption = None,
+    db: DbOption = None,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""
     with _errors():
@@ -266,6 +283,7 @@ def score(
             )
             _print_summary(summary, quiet)
             _print_mix(summary, quiet)
+            _to_database(db, lambda url: _store_scored(url, output, input_path), quiet)
             return
         from pipeline.io import count_rows
         from pipeline.score import score_posts
@@ -291,6 +309,13 @@ def score(
             progress.close()
         _print_summary(summary, quiet)
         _print_mix(summary, quiet)
+        _to_database(db, lambda url: _store_scored(url, output, input_path), quiet)
+
+
+def _store_scored(url: str, output: Path, input_path: str) -> str:
+    from pipeline.sinks import store_scored
+
+    return f"database: {store_scored(url, output, input_path):,} posts of {output} in {url}"
 
 
 @app.command()
@@ -311,6 +336,13 @@ def rank(
         str, typer.Option("--time-field", help="The posts' timestamp field (growth, emergence, trends).")
     ] = "created_at",
     brand_field: Annotated[str, typer.Option("--brand-field", help="The posts' brand field (--by brand).")] = "brand",
+    engine: Annotated[
+        str, typer.Option("--engine", help="'local' (DuckDB on this machine) or 'ray' (Parquet shards on Ray).")
+    ] = "local",
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", "-w", min=1, help="--engine ray: shards aggregated at a time.")
+    ] = None,
+    db: DbOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
 ) -> None:
     """Rank the topics a quality programme should fix first, with evidence and confidence intervals."""
@@ -327,12 +359,22 @@ def rank(
             by_brand=by == "brand",
             time_field=time_field,
             brand_field=brand_field,
+            engine=engine,
+            workers=workers,
         )
+        _to_database(db, lambda url: _store_ranking(url, output, result), quiet)
         if not quiet:
             from pipeline.rank import summary_markdown
 
             typer.echo(summary_markdown(result, top=top))
             typer.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}", err=True)
+
+
+def _store_ranking(url: str, output: Path, result: dict[str, Any]) -> str:
+    from pipeline.sinks import job_key, write_ranking
+
+    write_ranking(url, job_key(output), result)
+    return f"database: the ranking of {output} in {url}"
 
 
 @app.command()

@@ -69,6 +69,19 @@ assumes Poisson counts):
   latest window.
 
 Without timestamps, growth and emergence are 0.
+
+How it runs: from aggregates, in bounded memory
+-----------------------------------------------
+Nothing above needs the posts themselves, only counts and sums per (brand, topic, time window, intent,
+sentiment) cell: the number of posts, the sum and sum of squares of their reach weights (the weighted
+bootstrap's mean and variance per cell), and the sums of the intent probabilities and of p(1 - p) (the
+expected counts and their intervals). So the posts go, only the columns needed, into DuckDB
+(:mod:`pipeline.aggregate`), and the ranking reads back the cells and, per topic, a bounded list of candidate
+examples in the order they are chosen. Discovery clusters at most ``discovery_sample`` of the ``other``
+posts, stratified by brand and window (all of them when they fit, as on the demo and the airline tweets,
+which then rank exactly as when every post was held in memory), and the other posts go to the nearest
+cluster, one distinct text at a time. Memory does not grow with the input; ``voc rank --engine ray`` runs
+the same passes on Parquet shards in parallel (:mod:`pipeline.engine_ray`).
 """
 
 from __future__ import annotations
@@ -77,16 +90,41 @@ import csv
 import io
 import json
 import math
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
+from pipeline.aggregate import (
+    Example,
+    Flags,
+    PostStore,
+    Presence,
+    SampleRow,
+    Scope,
+    Stats,
+    Windows,
+    allocate,
+    assign_by_ord,
+    assign_by_text,
+    candidate_filter,
+    candidate_strata,
+    cell_arrays,
+    cells,
+    discovery_sample,
+    evidence,
+    merge_cells,
+    merge_evidence,
+    parse_time,
+    scan_stats,
+)
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import write_text_atomic
 from pipeline.topics import OTHER_ID, Taxonomy, TopicDiscoverer
@@ -128,40 +166,16 @@ class RankConfig(BaseModel):
     embedding_cache: str | None = None
     # Encoding runs at ~100-150 posts/s on a small CPU: above this many posts, discovery clusters TF-IDF.
     max_embed_posts: int = Field(default=20_000, ge=0)
+    # Discovery clusters at most this many posts (a sample stratified by brand and time window) and assigns
+    # the others to the nearest cluster; posts without a topic are assigned over the corpus up to this many.
+    discovery_sample: int = Field(default=10_000, ge=10)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Input columns
 # ---------------------------------------------------------------------------------------------------------
 
-
-def _parse_time(value: Any) -> float:
-    """Epoch seconds (UTC) of an ISO 8601 string or datetime; NaN when missing or unparsable."""
-    if value is None or value == "":
-        return math.nan
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            try:  # "2015-02-24 11:35:52 -0800", as in some exports
-                dt = datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
-            except ValueError:
-                return math.nan
-    else:
-        return math.nan
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
-
-
-def _reach(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return math.nan
-    v = float(value)
-    return v if math.isfinite(v) and v >= 0 else math.nan
+_parse_time = parse_time
 
 
 def resolve_encoder(config: RankConfig, n_posts: int) -> str | None:
@@ -178,71 +192,14 @@ def resolve_encoder(config: RankConfig, n_posts: int) -> str | None:
     return config.encoder
 
 
-def _codes(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    index: dict[str, int] = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
-    return codes, list(index)
+def _count(x: float) -> int:
+    """A count summed in floating point, as an integer."""
+    return int(np.rint(x))
 
 
 def _r(x: float, nd: int = 6) -> float:
     """Round for output; never NaN or infinite (JSON)."""
     return round(float(x), nd) if math.isfinite(x) else 0.0
-
-
-class _Posts:
-    """Column arrays of the records that the ranking needs."""
-
-    def __init__(self, records: list[dict[str, Any]], config: RankConfig) -> None:
-        n = len(records)
-        self.n = n
-        self.ids = [str(r.get("id", i)) for i, r in enumerate(records)]
-        self.texts: list[str] = [str(r["text"]) if isinstance(r.get("text"), str) else "" for r in records]
-        self.intent = [str(r.get("intent") or "other") for r in records]
-        self.sentiment = [str(r.get("sentiment") or "neutral") for r in records]
-        self.topic = [str(r.get("topic") or OTHER_ID) for r in records]
-        self.topic_label: dict[str, str] = {}
-        for r in records:
-            t = str(r.get("topic") or OTHER_ID)
-            if t not in self.topic_label and r.get("topic_label"):
-                self.topic_label[t] = str(r["topic_label"])
-        self.topic_score = np.array([float(r.get("topic_score") or 0.0) for r in records], dtype=np.float64)
-        self.time = np.array([_parse_time(r.get("created_at")) for r in records], dtype=np.float64)
-        brands = [r.get("brand") for r in records]
-        self.brand = [str(b) if b not in (None, "") else None for b in brands]
-        reach = np.array([_reach(r.get("reach")) for r in records], dtype=np.float64)
-        self.weighted = config.reach_weighting == "log" and bool(np.isfinite(reach).any())
-        self.weight = np.where(np.isfinite(reach), 1.0 + np.log1p(np.nan_to_num(reach)), 1.0) \
-            if self.weighted else np.ones(n)
-        intents = np.array(self.intent, dtype=object)
-        complaint = np.isin(intents, config.complaint_intents)
-        excluded = np.isin(intents, config.excluded_intents)
-        negative = np.array(self.sentiment, dtype=object) == "negative"
-        self.problem = complaint | (negative & ~excluded) if config.count_negative else complaint
-        self.problem &= ~excluded  # an excluded intent never counts, even if listed as a complaint intent
-        self.complaint = complaint
-        self.negative = negative
-        # Each post's intent probabilities (``intent_scores``), or its label as certain where there are none:
-        # summed, they are expected counts, which stay right where the labels' counts are biased (quantification).
-        self.intent_proba = _intent_probabilities(records, self.intent)
-        self.complaint_proba = self.intent_proba[:, INTENT_LABELS.index("complaint")]
-
-
-def _intent_probabilities(records: list[dict[str, Any]], labels: list[str]) -> np.ndarray:
-    out = np.zeros((len(records), len(INTENT_LABELS)))
-    index = {label: j for j, label in enumerate(INTENT_LABELS)}
-    for i, (record, label) in enumerate(zip(records, labels)):
-        scores = record.get("intent_scores")
-        if isinstance(scores, dict) and scores:
-            for name, value in scores.items():
-                if name in index and isinstance(value, (int, float)) and math.isfinite(value):
-                    out[i, index[name]] = float(value)
-            total = out[i].sum()
-            if total > 0:
-                out[i] /= total
-                continue
-        if label in index:
-            out[i, index[label]] = 1.0
-    return out
 
 
 def expected_counts(proba: np.ndarray, labels: Sequence[str] = INTENT_LABELS) -> dict[str, dict[str, Any]]:
@@ -251,13 +208,20 @@ def expected_counts(proba: np.ndarray, labels: Sequence[str] = INTENT_LABELS) ->
     With calibrated probabilities the number of posts of a label is a sum of independent Bernoulli
     variables, whose variance is the sum of p(1 - p): the interval is the normal one around the sum.
     """
+    proba = np.asarray(proba, dtype=np.float64).reshape(-1, len(labels))
+    return _expected(proba.sum(axis=0), (proba * (1 - proba)).sum(axis=0), labels)
+
+
+def _expected(sums: np.ndarray, variances: np.ndarray, labels: Sequence[str] = INTENT_LABELS
+              ) -> dict[str, dict[str, Any]]:
+    """:func:`expected_counts` from each label's sum of p and of p(1 - p)."""
     out: dict[str, dict[str, Any]] = {}
     for j, label in enumerate(labels):
-        column = proba[:, j] if len(proba) else np.zeros(0)
-        expected = float(column.sum())
-        half = 1.96 * math.sqrt(float((column * (1 - column)).sum()))
+        expected = float(sums[j])
+        half = 1.96 * math.sqrt(max(float(variances[j]), 0.0))
         out[label] = {"expected": _r(expected, 1), "ci": [_r(max(expected - half, 0.0), 1), _r(expected + half, 1)]}
     return out
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Statistics
@@ -281,18 +245,16 @@ def _impact(w_t: np.ndarray, p_t: np.ndarray, w_all: np.ndarray, p_all: np.ndarr
     return np.where((rest_w > 1e-12) & (w_all > 0), out, 0.0)
 
 
-def _bootstrap(topic: np.ndarray, problem: np.ndarray, weight: np.ndarray, n_topics: int, weighted: bool,
+def _bootstrap(counts: np.ndarray, w_sum: np.ndarray, w_sq: np.ndarray, n_topics: int, weighted: bool,
                config: RankConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of the impact of every topic code (see the module docstring)."""
-    if config.n_bootstrap == 0 or len(topic) == 0:
+    """Percentile interval of the impact of every topic code from its (topic, is problem) cells: the number
+    of posts ``counts`` (index ``topic * 2 + problem``) and, with reach weights, their weights' sums and sums
+    of squares (see the module docstring)."""
+    total = float(counts.sum())
+    if config.n_bootstrap == 0 or total == 0:
         return np.full(n_topics, np.nan), np.full(n_topics, np.nan)
-    cell = topic * 2 + problem.astype(np.int64)  # (topic, is problem) cells
-    n_cells = n_topics * 2
-    counts = np.bincount(cell, minlength=n_cells).astype(np.float64)
-    draws = rng.multinomial(len(topic), counts / counts.sum(), size=config.n_bootstrap).astype(np.float64)
+    draws = rng.multinomial(_count(total), counts / total, size=config.n_bootstrap).astype(np.float64)
     if weighted:
-        w_sum = np.bincount(cell, weights=weight, minlength=n_cells)
-        w_sq = np.bincount(cell, weights=weight * weight, minlength=n_cells)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = np.where(counts > 0, w_sum / counts, 0.0)
             var = np.where(counts > 0, w_sq / counts - mean**2, 0.0)
@@ -309,31 +271,28 @@ def _bootstrap(topic: np.ndarray, problem: np.ndarray, weight: np.ndarray, n_top
 
 
 class _Timeline:
-    """Window index of every post (0 = latest window) and the coverage of each window in days."""
+    """The windows (0 = latest) that the posts' time range spans, and the coverage of each in days."""
 
-    def __init__(self, times: np.ndarray, config: RankConfig) -> None:
-        ok = np.isfinite(times)
-        self.available = bool(ok.any())
+    def __init__(self, start: float, end: float, config: RankConfig) -> None:
+        self.available = math.isfinite(start) and math.isfinite(end)
         self.window_s = config.window_days * _DAY
         if not self.available:
-            self.index = np.full(len(times), -1)
             self.n_windows = 0
             self.coverage = np.zeros(0)
             self.end = math.nan
             return
-        self.end = float(times[ok].max())
-        start = float(times[ok].min())
-        span = self.end - start
+        self.end = float(end)
+        span = self.end - float(start)
         self.n_windows = int(min(config.max_windows, max(1, math.floor(span / self.window_s) + 1)))
-        idx = np.full(len(times), -1)
-        idx[ok] = np.floor((self.end - times[ok]) / self.window_s).astype(np.int64)
-        idx[idx >= self.n_windows] = -1  # older than the windows kept
-        self.index = idx
         # Days of each window that the data covers (the oldest one may be partial).
         upper = self.end - np.arange(self.n_windows) * self.window_s
-        lower = np.maximum(upper - self.window_s, start)
+        lower = np.maximum(upper - self.window_s, float(start))
         self.coverage = np.clip((upper - lower) / self.window_s, 0.0, 1.0)
         self.coverage[0] = 1.0
+
+    def spec(self) -> Windows:
+        """How a post's window index is computed (in SQL): ``floor((end - t) / window)``, -1 outside."""
+        return Windows(end=self.end if self.available else 0.0, size=self.window_s, n=self.n_windows)
 
     def windows(self) -> list[dict[str, Any]]:
         out = []
@@ -372,6 +331,149 @@ def _growth_emergence(per_topic: np.ndarray, topic_volume: np.ndarray, totals: n
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Where the aggregates come from
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Source(Protocol):
+    """The passes of a ranking over the scored posts, each returning a bounded result (see
+    :mod:`pipeline.aggregate`): :class:`LocalSource` runs them on one DuckDB store, ``RaySource``
+    (:mod:`pipeline.engine_ray`) on shards in parallel."""
+
+    def stats(self) -> Stats: ...
+
+    def assign_missing(self, taxonomy: Taxonomy, config: RankConfig) -> None: ...
+
+    def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]: ...
+
+    def sample(self, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int],
+               seed: int) -> list[SampleRow]: ...
+
+    def apply_discovery(self, discoverer: TopicDiscoverer, sample_ords: list[int], intents: Sequence[str],
+                        normaliser: Any) -> None: ...
+
+    def labels(self) -> dict[str, tuple[int, str]]: ...
+
+    def aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
+                  ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]: ...
+
+    def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
+                 offset: int = 0) -> dict[tuple[Scope, str], list[Example]]: ...
+
+
+class LocalSource:
+    """The passes on one :class:`~pipeline.aggregate.PostStore` (DuckDB, this machine)."""
+
+    def __init__(self, store: PostStore) -> None:
+        self.con = store.con
+        self._settled: Future[tuple[Any, dict[tuple[Scope, str], list[Example]]]] | None = None
+
+    def stats(self) -> Stats:
+        return scan_stats(self.con)
+
+    def assign_missing(self, taxonomy: Taxonomy, config: RankConfig) -> None:
+        """Topics from ``taxonomy`` for posts without one: over the whole corpus at once (``assign_corpus``
+        refines them on the corpus, see :mod:`pipeline.topics`) up to ``discovery_sample`` posts, else one
+        distinct text at a time (``assign``, bounded memory)."""
+        from pipeline.topics import TopicAssigner
+
+        n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchall()[0][0])
+        if not n_missing:
+            return
+        assigner = TopicAssigner(taxonomy, encoder=resolve_encoder(config, n_missing),
+                                 embedding_cache=config.embedding_cache).fit()
+        if n_missing <= config.discovery_sample:
+            rows = self.con.execute("SELECT ord, text FROM posts WHERE topic IS NULL ORDER BY ord").fetchall()
+            assigned = assigner.assign_corpus([str(r[1]) for r in rows])
+            assign_by_ord(self.con, [int(r[0]) for r in rows], [a[0] for a in assigned], [a[2] for a in assigned],
+                          [a[1] for a in assigned])
+            return
+
+        def assign(texts: list[str]) -> tuple[list[str], list[float], list[str] | None]:
+            assigned = assigner.assign(texts)
+            return [a[0] for a in assigned], [a[2] for a in assigned], [a[1] for a in assigned]
+
+        assign_by_text(self.con, "topic IS NULL", assign)
+
+    def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]:
+        return candidate_strata(self.con, windows, intents)
+
+    def sample(self, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int],
+               seed: int) -> list[SampleRow]:
+        return discovery_sample(self.con, windows, intents, quotas, seed)
+
+    def apply_discovery(self, discoverer: TopicDiscoverer, sample_ords: list[int], intents: Sequence[str],
+                        normaliser: Any) -> None:
+        keep = [j for j, label in enumerate(discoverer.labels_) if label != OTHER_ID]
+        assign_by_ord(self.con, [sample_ords[j] for j in keep], [discoverer.labels_[j] for j in keep],
+                      [discoverer.scores_[j] for j in keep])
+        assign_by_text(self.con, candidate_filter(intents), discovery_assigner(discoverer, normaliser),
+                       skip=sample_ords)
+
+    def labels(self) -> dict[str, tuple[int, str]]:
+        return scan_stats(self.con).labels
+
+    def start_aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int,
+                        intents: Sequence[str]) -> None:
+        """Aggregate the posts discovery will not touch on another connection, while discovery runs."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.con.execute(f"CREATE OR REPLACE TABLE _voc_candidates AS SELECT ord FROM posts WHERE "
+                         f"{candidate_filter(intents)}")
+        cursor = self.con.cursor()
+        settled = "ord NOT IN (SELECT ord FROM _voc_candidates)"
+
+        def run() -> tuple[Any, dict[tuple[Scope, str], list[Example]]]:
+            try:
+                return (cells(cursor, windows, weighted, settled),
+                        evidence(cursor, flags, by_brand, depth, where=settled))
+            finally:
+                cursor.close()
+
+        pool = ThreadPoolExecutor(1)
+        self._settled = pool.submit(run)
+        pool.shutdown(wait=False)  # the thread ends with run()
+
+    def wait(self) -> None:
+        """Let a background aggregation end (before the store closes, whatever happened meanwhile)."""
+        if self._settled is not None:
+            self._settled.exception()
+
+    def aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
+                  ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]:
+        settled, self._settled = self._settled, None
+        if settled is None:
+            return cell_arrays(cells(self.con, windows, weighted)), evidence(self.con, flags, by_brand, depth)
+        moved = "ord IN (SELECT ord FROM _voc_candidates)"
+        parts = [(cells(self.con, windows, weighted, moved), evidence(self.con, flags, by_brand, depth, where=moved))]
+        parts.append(settled.result())
+        return merge_cells([p[0] for p in parts]), merge_evidence((p[1] for p in parts), depth)
+
+    def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
+                 offset: int = 0) -> dict[tuple[Scope, str], list[Example]]:
+        return evidence(self.con, flags, False, depth, offset=offset, only=pairs, distinct=distinct)
+
+
+def discovery_assigner(discoverer: TopicDiscoverer, normaliser: Any
+                       ) -> Callable[[list[str]], tuple[list[str], list[float], list[str] | None]]:
+    """Nearest fitted topic per text (for :func:`pipeline.aggregate.assign_by_text`)."""
+
+    def assign(texts: list[str]) -> tuple[list[str], list[float], list[str] | None]:
+        topics, scores = discoverer.predict(normalised=normaliser.normalise_many(texts))
+        return topics, scores, None
+
+    return assign
+
+
+def make_normaliser() -> Any:
+    """The discovery normaliser: the fast path's cached one (the same output), unless ``VOC_FASTPATH=0``."""
+    from pipeline.fastpath import CachedNormaliser, fastpath_enabled
+    from pipeline.normalise import TweetNormaliser
+
+    return CachedNormaliser(TweetNormaliser()) if fastpath_enabled() else TweetNormaliser()
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Ranking
 # ---------------------------------------------------------------------------------------------------------
 
@@ -379,114 +481,206 @@ def _growth_emergence(per_topic: np.ndarray, topic_volume: np.ndarray, totals: n
 _DEDUP_RE = re.compile(r"@\w+|https?://\S+|[\W_]+")
 
 
-def _distinct_examples(posts: _Posts, sel: np.ndarray, ordered: np.ndarray, n: int) -> list[str]:
-    """The first ``n`` posts in ``ordered`` whose texts differ (retweets and copies shown once)."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for j in ordered.tolist():
-        if len(out) >= n:
-            break
-        i = int(sel[j])
-        key = _DEDUP_RE.sub("", posts.texts[i].lower())
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(posts.ids[i])
+class _Cells:
+    """The (brand, topic, window, intent, sentiment) cells with the flags of the ranking's rules."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], config: RankConfig) -> None:
+        self.a = arrays
+        n_cells = len(arrays.get("n", []))
+        empty = np.zeros(0, dtype=object)
+        self.brand = arrays.get("brand", empty)
+        self.topic = arrays.get("topic", empty)
+        self.intent = arrays.get("intent", empty)
+        self.sentiment = arrays.get("sentiment", empty)
+        self.n = arrays.get("n", np.zeros(0, dtype=np.int64)).astype(np.float64)
+        self.first = arrays.get("first", np.zeros(0, dtype=np.int64))
+        self.w = arrays.get("w", np.zeros(0, dtype=np.int64))
+        self.w_sum = arrays.get("w_sum", np.zeros(0))
+        self.w_sq = arrays.get("w_sq", np.zeros(0))
+        self.p_sum = np.stack([arrays.get(f"s_{j}", np.zeros(n_cells)) for j in range(len(INTENT_LABELS))], axis=1) \
+            if n_cells else np.zeros((0, len(INTENT_LABELS)))
+        self.p_var = np.stack([arrays.get(f"v_{j}", np.zeros(n_cells)) for j in range(len(INTENT_LABELS))], axis=1) \
+            if n_cells else np.zeros((0, len(INTENT_LABELS)))
+        complaint = np.isin(self.intent, config.complaint_intents)
+        excluded = np.isin(self.intent, config.excluded_intents)
+        self.negative = self.sentiment == "negative"
+        problem = complaint | (self.negative & ~excluded) if config.count_negative else complaint
+        self.problem = problem & ~excluded  # an excluded intent never counts, even if listed as a complaint intent
+        self.complaint = complaint
+        self.size = n_cells
+
+
+def _first_order(values: np.ndarray, first: np.ndarray, mask: np.ndarray | None = None) -> list[Any]:
+    """The distinct ``values`` (of the cells in ``mask``) in order of their first row."""
+    best: dict[Any, int] = {}
+    sel = np.flatnonzero(mask) if mask is not None else range(len(values))
+    for i in sel:
+        v = values[i]
+        f = int(first[i])
+        if v not in best or f < best[v]:
+            best[v] = f
+    return sorted(best, key=best.__getitem__)
+
+
+def _mix(c: _Cells, values: np.ndarray, mask: np.ndarray, labels: Sequence[str]) -> dict[str, int]:
+    out = {label: 0 for label in labels}
+    counts: dict[Any, float] = {}
+    for i in np.flatnonzero(mask):
+        counts[values[i]] = counts.get(values[i], 0.0) + c.n[i]
+    for v in _first_order(values, c.first, mask):
+        out[str(v)] = out.get(str(v), 0) + int(counts[v])
     return out
 
 
-def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic_names: list[str],
-                 meta: dict[str, dict[str, Any]], timeline: _Timeline, config: RankConfig,
-                 rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Ranked topic entries for the posts selected by ``mask``."""
+class _Examples:
+    """The example posts of every ranked (scope, topic), chosen from the evidence candidates.
+
+    The first candidates are the best ``depth`` posts of each topic. Where they hold fewer than ``n``
+    distinct texts (a post copied many times), the best post of each distinct text is asked for instead,
+    and, where even that is short, further down the order; the examples are those of a walk through every
+    post of the topic (tested), at the cost of one more query for the topics that need it.
+    """
+
+    def __init__(self, source: Source, rows: dict[tuple[Scope, str], list[Example]], flags: Flags, n: int,
+                 depth: int) -> None:
+        self.source, self.rows, self.flags, self.n, self.depth = source, rows, flags, n, depth
+        self.chosen: dict[tuple[Scope, str], list[str]] = {}
+        self._seen: dict[tuple[Scope, str], set[str]] = {}
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def prepare(self, sizes: dict[tuple[Scope, str], int]) -> None:
+        """Choose the examples of these (scope, topic) pairs, which have ``sizes`` posts."""
+        short = []
+        for pair in sizes:
+            rows = self.rows.get(pair, [])
+            self._choose(pair, rows)
+            if len(self.chosen[pair]) < self.n and len(rows) < sizes[pair] and len(rows) >= self.depth:
+                short.append(pair)
+        if not short:
+            return
+        distinct = self.source.examples(short, self.flags, self.depth, distinct=True)
+        for pair in short:
+            rows = distinct.get(pair, [])
+            self._choose(pair, rows)
+            offset = len(rows)
+            while len(self.chosen[pair]) < self.n and len(rows) >= self.depth:
+                rows = self.source.examples([pair], self.flags, 4 * self.depth, distinct=True,
+                                            offset=offset).get(pair, [])
+                offset += len(rows)
+                self._choose(pair, rows, keep=True)
+
+    def _choose(self, pair: tuple[Scope, str], rows: Sequence[Example], keep: bool = False) -> None:
+        if not keep or pair not in self.chosen:
+            self.chosen[pair] = []
+            self._seen[pair] = set()
+        out, seen = self.chosen[pair], self._seen[pair]
+        for row in rows:
+            if len(out) >= self.n:
+                break
+            key = _DEDUP_RE.sub("", row.text.lower())
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(row.id)
+            self.records.setdefault(row.id, row.record())
+
+    def __call__(self, scope: Scope, topic: str) -> list[str]:
+        return self.chosen.get((scope, topic), [])
+
+
+def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_names: list[str],
+                meta: dict[str, dict[str, Any]], timeline: _Timeline, weighted: bool, config: RankConfig,
+                rng: np.random.Generator, examples: Callable[[str], list[str]]) -> list[dict[str, Any]]:
+    """Ranked topic entries for the cells selected by ``mask`` (all posts, or one brand's)."""
     sel = np.flatnonzero(mask)
     n_codes = len(topic_names)
-    if len(sel) == 0:
+    if len(sel) == 0 or c.n[sel].sum() == 0:
         return []
     codes = topic_codes[sel]
-    w = posts.weight[sel]
-    prob = posts.problem[sel]
-    pw = w * prob
-    n_posts = np.bincount(codes, minlength=n_codes)
-    w_t = np.bincount(codes, weights=w, minlength=n_codes)
-    p_t = np.bincount(codes, weights=pw, minlength=n_codes)
-    n_compl = np.bincount(codes, weights=posts.complaint[sel].astype(float), minlength=n_codes)
-    complaint_p = posts.complaint_proba[sel]
-    expected_compl = np.bincount(codes, weights=complaint_p, minlength=n_codes)
-    expected_compl_var = np.bincount(codes, weights=complaint_p * (1 - complaint_p), minlength=n_codes)
-    n_neg = np.bincount(codes, weights=posts.negative[sel].astype(float), minlength=n_codes)
+    n = c.n[sel]
+    w_sum = c.w_sum[sel]
+    prob = c.problem[sel]
+    complaint_j = INTENT_LABELS.index("complaint")
+    n_posts = np.rint(np.bincount(codes, weights=n, minlength=n_codes)).astype(np.int64)
+    w_t = np.bincount(codes, weights=w_sum, minlength=n_codes)
+    p_t = np.bincount(codes, weights=w_sum * prob, minlength=n_codes)
+    n_compl = np.bincount(codes, weights=n * c.complaint[sel], minlength=n_codes)
+    expected_compl = np.bincount(codes, weights=c.p_sum[sel, complaint_j], minlength=n_codes)
+    expected_compl_var = np.bincount(codes, weights=c.p_var[sel, complaint_j], minlength=n_codes)
+    n_neg = np.bincount(codes, weights=n * c.negative[sel], minlength=n_codes)
     score = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), config.score_formula)
     removed = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), "removed")
-    ci_low, ci_high = _bootstrap(codes, prob, w, n_codes, posts.weighted, config, rng)
+    boot = codes * 2 + prob.astype(np.int64)
+    ci_low, ci_high = _bootstrap(np.bincount(boot, weights=n, minlength=2 * n_codes),
+                                 np.bincount(boot, weights=w_sum, minlength=2 * n_codes),
+                                 np.bincount(boot, weights=c.w_sq[sel], minlength=2 * n_codes),
+                                 n_codes, weighted, config, rng)
 
-    intent_codes, intent_names = _codes([posts.intent[i] for i in sel])
-    sent_codes, sent_names = _codes([posts.sentiment[i] for i in sel])
-    intent_counts = np.bincount(codes * len(intent_names) + intent_codes,
-                                minlength=n_codes * len(intent_names)).reshape(n_codes, -1)
-    sent_counts = np.bincount(codes * len(sent_names) + sent_codes,
-                              minlength=n_codes * len(sent_names)).reshape(n_codes, -1)
+    intent_names = _first_order(c.intent, c.first, mask)
+    sent_names = _first_order(c.sentiment, c.first, mask)
+    intent_index = {v: j for j, v in enumerate(intent_names)}
+    sent_index = {v: j for j, v in enumerate(sent_names)}
+    intent_codes = np.array([intent_index[v] for v in c.intent[sel]], dtype=np.int64)
+    sent_codes = np.array([sent_index[v] for v in c.sentiment[sel]], dtype=np.int64)
+    intent_counts = np.rint(np.bincount(codes * len(intent_names) + intent_codes, weights=n,
+                                        minlength=n_codes * len(intent_names))).reshape(n_codes, -1)
+    sent_counts = np.rint(np.bincount(codes * len(sent_names) + sent_codes, weights=n,
+                                      minlength=n_codes * len(sent_names))).reshape(n_codes, -1)
 
-    sub_timeline_index = timeline.index[sel]
     trend: np.ndarray = np.zeros((n_codes, timeline.n_windows))
     trend_posts: np.ndarray = np.zeros((n_codes, timeline.n_windows))
     growth = np.zeros(n_codes)
     emergence = np.zeros(n_codes)
     if timeline.n_windows:
-        ok = sub_timeline_index >= 0
-        flat = codes[ok] * timeline.n_windows + sub_timeline_index[ok]
+        w = c.w[sel]
+        ok = w >= 0
+        flat = codes[ok] * timeline.n_windows + w[ok]
         size = n_codes * timeline.n_windows
         # Counts, not reach weights: the Poisson z-score needs counts, and people read "posts".
-        trend = np.bincount(flat, weights=prob[ok].astype(float), minlength=size).reshape(n_codes, -1)
-        trend_posts = np.bincount(flat, minlength=size).reshape(n_codes, -1).astype(np.float64)
-        volume = trend_posts
-        totals = volume.sum(axis=0)
-        growth, emergence = _growth_emergence(trend, volume, totals, timeline, config)
-
-    # Examples: problem posts first (complaints before other problems), then by topic score.
-    priority = posts.complaint[sel].astype(int) + prob.astype(int)
-    order = np.lexsort((-posts.topic_score[sel], -priority, codes))
-    first = np.searchsorted(codes[order], np.arange(n_codes))
+        trend = np.rint(np.bincount(flat, weights=(n * prob)[ok], minlength=size)).reshape(n_codes, -1)
+        trend_posts = np.rint(np.bincount(flat, weights=n[ok], minlength=size)).reshape(n_codes, -1)
+        totals = trend_posts.sum(axis=0)
+        growth, emergence = _growth_emergence(trend, trend_posts, totals, timeline, config)
 
     entries = []
-    for c, name in enumerate(topic_names):
-        if name == OTHER_ID or n_posts[c] < config.min_support:
+    for code, name in enumerate(topic_names):
+        if name == OTHER_ID or n_posts[code] < config.min_support:
             continue
-        lo = score[c] if math.isnan(ci_low[c]) else min(ci_low[c], score[c])
-        hi = score[c] if math.isnan(ci_high[c]) else max(ci_high[c], score[c])
-        examples = _distinct_examples(posts, sel, order[first[c]: first[c] + n_posts[c]], config.n_examples)
-        latest_problems = trend[c, 0] if timeline.n_windows else 0.0
+        lo = score[code] if math.isnan(ci_low[code]) else min(ci_low[code], score[code])
+        hi = score[code] if math.isnan(ci_high[code]) else max(ci_high[code], score[code])
+        latest_problems = trend[code, 0] if timeline.n_windows else 0.0
         info = meta.get(name, {})
+        half = 1.96 * math.sqrt(max(expected_compl_var[code], 0.0))
         entries.append({
             "topic": name,
             "label": info.get("label", name),
             "source": info.get("source", "taxonomy"),
-            "score": _r(score[c]),
-            "impact_removed": _r(removed[c]),
+            "score": _r(score[code]),
+            "impact_removed": _r(removed[code]),
             "ci_low": _r(lo),
             "ci_high": _r(hi),
-            "n_posts": int(n_posts[c]),
-            "n_complaints": int(n_compl[c]),
-            "expected_complaints": _r(expected_compl[c], 1),
-            "expected_complaints_ci": [
-                _r(max(expected_compl[c] - 1.96 * math.sqrt(expected_compl_var[c]), 0.0), 1),
-                _r(expected_compl[c] + 1.96 * math.sqrt(expected_compl_var[c]), 1),
-            ],
-            "n_problems": _r(p_t[c], 3),
-            "negative_share": _r(n_neg[c] / n_posts[c], 4),
-            "problem_rate": _r(p_t[c] / w_t[c] if w_t[c] else 0.0, 4),
-            "complaint_rate": _r(n_compl[c] / n_posts[c], 4),
-            "share": _r(w_t[c] / w_t.sum(), 4),
-            "growth": _r(growth[c], 4),
-            "emergence": _r(emergence[c], 3),
-            "emerging": bool(emergence[c] >= config.emergence_threshold and latest_problems >= config.min_support),
-            "intents": {intent_names[j]: int(intent_counts[c, j]) for j in range(len(intent_names))
-                        if intent_counts[c, j]},
-            "sentiments": {sent_names[j]: int(sent_counts[c, j]) for j in range(len(sent_names))
-                           if sent_counts[c, j]},
-            "trend": [int(x) for x in trend[c, ::-1]],  # problem posts per window, oldest first
-            "trend_posts": [int(x) for x in trend_posts[c, ::-1]],
+            "n_posts": int(n_posts[code]),
+            "n_complaints": _count(n_compl[code]),
+            "expected_complaints": _r(expected_compl[code], 1),
+            "expected_complaints_ci": [_r(max(expected_compl[code] - half, 0.0), 1),
+                                       _r(expected_compl[code] + half, 1)],
+            "n_problems": _r(p_t[code], 3),
+            "negative_share": _r(n_neg[code] / n_posts[code], 4),
+            "problem_rate": _r(p_t[code] / w_t[code] if w_t[code] else 0.0, 4),
+            "complaint_rate": _r(n_compl[code] / n_posts[code], 4),
+            "share": _r(w_t[code] / w_t.sum(), 4),
+            "growth": _r(growth[code], 4),
+            "emergence": _r(emergence[code], 3),
+            "emerging": bool(emergence[code] >= config.emergence_threshold
+                             and latest_problems >= config.min_support),
+            "intents": {str(intent_names[j]): int(intent_counts[code, j]) for j in range(len(intent_names))
+                        if intent_counts[code, j]},
+            "sentiments": {str(sent_names[j]): int(sent_counts[code, j]) for j in range(len(sent_names))
+                           if sent_counts[code, j]},
+            "trend": [int(x) for x in trend[code, ::-1]],  # problem posts per window, oldest first
+            "trend_posts": [int(x) for x in trend_posts[code, ::-1]],
             "keywords": list(info.get("keywords", []))[: config.n_keywords],
-            "examples": examples,
+            "examples": examples(name),
         })
     key = "score" if config.rank_by == "score" else "ci_low"
     entries.sort(key=lambda e: (-e[key], -e["score"], -e["n_problems"], e["topic"]))
@@ -497,11 +691,140 @@ def _rank_subset(posts: _Posts, mask: np.ndarray, topic_codes: np.ndarray, topic
              **{k: v for k, v in e.items() if k not in ("topic", "label", "rank")}} for e in entries]
 
 
-def _mix(values: list[str], labels: Sequence[str]) -> dict[str, int]:
-    out = {label: 0 for label in labels}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out
+def _ranked_sizes(c: _Cells, by_brand: bool, min_support: int) -> dict[tuple[Scope, str], int]:
+    """The number of posts of every (scope, topic) that will be ranked (scope None: all posts)."""
+    sizes: dict[tuple[Scope, str], float] = {}
+    for i in range(c.size):
+        topic = str(c.topic[i])
+        if topic == OTHER_ID:
+            continue
+        sizes[(None, topic)] = sizes.get((None, topic), 0.0) + c.n[i]
+        if by_brand and c.brand[i] is not None:
+            key = (str(c.brand[i]), topic)
+            sizes[key] = sizes.get(key, 0.0) + c.n[i]
+    return {key: _count(n) for key, n in sizes.items() if n >= min_support}
+
+
+def _discover(source: Source, windows: Windows, cfg: RankConfig, previous: dict[str, list[str]] | None,
+              meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Cluster the ``other`` complaints and questions (a bounded sample), assign the rest, describe."""
+    discovery: dict[str, Any] = {"enabled": cfg.discover, "n_posts": 0, "k": 0, "n_topics": 0}
+    if not cfg.discover:
+        return discovery
+    counts = source.strata(windows, cfg.discover_intents)
+    n_candidates = sum(counts.values())
+    discovery["n_posts"] = n_candidates
+    if n_candidates < 2 * cfg.min_topic_size:
+        return discovery
+    sample = source.sample(windows, cfg.discover_intents, allocate(counts, cfg.discovery_sample), cfg.seed)
+    # Sentence embeddings only where every candidate is in the sample: the rest would need encoding too.
+    encoder = resolve_encoder(cfg, n_candidates) if len(sample) == n_candidates else None
+    normaliser = make_normaliser()
+    texts = [row.text for row in sample]
+    disc = TopicDiscoverer(min_topic_size=cfg.min_topic_size, max_topics=cfg.max_topics, random_state=cfg.seed,
+                           previous=previous, encoder=encoder, embedding_cache=cfg.embedding_cache,
+                           k_selection=cfg.k_selection).fit(texts, normalised=normaliser.normalise_many(texts))
+    source.apply_discovery(disc, [row.ord for row in sample], cfg.discover_intents, normaliser)
+    for tid, info in disc.topics_.items():
+        meta[tid] = {"label": info["label"], "source": "discovered", "keywords": info["keywords"]}
+    discovery.update(k=disc.k_, n_topics=len(disc.topics_), space=getattr(disc, "space_", None),
+                     k_selection=cfg.k_selection, silhouette=_r(getattr(disc, "silhouette_", 0.0), 4),
+                     stability=_r(getattr(disc, "stabilities_", {}).get(disc.k_, 0.0), 4),
+                     n_sampled=len(sample))
+    return discovery
+
+
+def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: bool = False,
+                taxonomy: Taxonomy | None = None, previous: dict[str, list[str]] | None = None,
+                assign_missing: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Rank from the aggregates of ``source``; returns the result and the example posts' records.
+
+    ``assign_missing``: posts without a topic get one from ``taxonomy`` (when given) before discovery.
+    """
+    cfg = config or RankConfig()
+    stats = source.stats()
+    if assign_missing and stats.n_missing_topic and taxonomy is not None:
+        source.assign_missing(taxonomy, cfg)
+    meta: dict[str, dict[str, Any]] = {}
+    if taxonomy is not None:
+        for tt in taxonomy.topics:
+            meta[tt.name] = {"label": tt.label, "source": "taxonomy", "keywords": list(tt.seeds)}
+    timeline = _Timeline(stats.t_min, stats.t_max, cfg)
+    windows = timeline.spec()
+    weighted = cfg.reach_weighting == "log" and stats.n_reach > 0
+    flags = Flags(tuple(cfg.complaint_intents), tuple(cfg.excluded_intents), cfg.count_negative)
+    depth = max(50, 10 * cfg.n_examples)
+    start = getattr(source, "start_aggregate", None)
+    if start is not None and cfg.discover:
+        start(windows, weighted, flags, by_brand, depth, cfg.discover_intents)
+    try:
+        discovery = _discover(source, windows, cfg, previous, meta)
+    except BaseException:
+        getattr(source, "wait", lambda: None)()
+        raise
+    for name, (_first, label) in sorted(source.labels().items(), key=lambda kv: kv[1][0]):
+        meta.setdefault(name, {"label": label, "source": "taxonomy", "keywords": []})
+
+    arrays, evidence_rows = source.aggregate(windows, weighted, flags, by_brand, depth)
+    c = _Cells(arrays, cfg)
+    examples = _Examples(source, evidence_rows, flags, cfg.n_examples, depth)
+    examples.prepare(_ranked_sizes(c, by_brand, cfg.min_support))
+    topic_names = _first_order(c.topic, c.first)
+    topic_index = {name: i for i, name in enumerate(topic_names)}
+    topic_codes = np.array([topic_index[t] for t in c.topic], dtype=np.int64)
+    rng = np.random.default_rng(cfg.seed)
+    everything = np.ones(c.size, dtype=bool)
+    ranked = _rank_scope(c, everything, topic_codes, topic_names, meta, timeline, weighted, cfg, rng,
+                         lambda topic: examples(None, topic))
+
+    windows_out = timeline.windows()
+    if timeline.n_windows:
+        ok = c.w >= 0
+        per_window_posts = np.rint(np.bincount(c.w[ok], weights=c.n[ok], minlength=timeline.n_windows))
+        per_window_probs = np.rint(np.bincount(c.w[ok], weights=(c.n * c.problem)[ok], minlength=timeline.n_windows))
+        for wdict in windows_out:
+            wdict["n_posts"] = int(per_window_posts[wdict["index"]])
+            wdict["n_problems"] = int(per_window_probs[wdict["index"]])
+
+    total_w = float(c.w_sum.sum())
+    n_posts = _count(c.n.sum())
+    result: dict[str, Any] = {
+        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "n_posts": n_posts,
+        "n_problems": _count((c.n * c.problem).sum()),
+        "problem_rate": _r(float((c.w_sum * c.problem).sum()) / total_w if total_w else 0.0, 4),
+        "n_other": _count(c.n[c.topic == OTHER_ID].sum()),
+        "n_topics_ranked": len(ranked),
+        "parameters": {**cfg.model_dump(), "by_brand": by_brand, "reach_weighted": weighted},
+        "windows": windows_out,
+        "discovery": discovery,
+        "intents": _mix(c, c.intent, everything, INTENT_LABELS),
+        "intents_expected": _expected(c.p_sum.sum(axis=0), c.p_var.sum(axis=0)),
+        "sentiments": _mix(c, c.sentiment, everything, SENTIMENT_LABELS),
+        "topics": ranked,
+    }
+    brand_names = sorted({str(b) for b in c.brand if b is not None})
+    if brand_names:
+        result["brand_mix"] = {}
+        masks = {b: c.brand == b for b in brand_names}
+        for b in brand_names:
+            m = masks[b]
+            result["brand_mix"][b] = {
+                "n_posts": _count(c.n[m].sum()),
+                "intents": _mix(c, c.intent, m, INTENT_LABELS),
+                "intents_expected": _expected(c.p_sum[m].sum(axis=0), c.p_var[m].sum(axis=0)),
+                "sentiments": _mix(c, c.sentiment, m, SENTIMENT_LABELS),
+            }
+        if by_brand:
+            result["brands"] = {}
+            for bi, b in enumerate(brand_names):
+                brng = np.random.default_rng([cfg.seed, bi + 1])
+                result["brands"][b] = _rank_scope(
+                    c, masks[b], topic_codes, topic_names, meta, timeline, weighted, cfg, brng,
+                    lambda topic, b=b: examples(b, topic))  # type: ignore[misc]
+    elif by_brand:
+        result["brands"] = {}
+    return result, list(examples.records.values())
 
 
 def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, *, by_brand: bool = False,
@@ -510,90 +833,13 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
     """Rank the topics of scored posts (see the module docstring for the formula).
 
     ``previous`` maps discovered topic ids of an earlier run to their keywords (see
-    :func:`previous_topics`), so that discovered topics keep their ids across runs.
+    :func:`previous_topics`), so that discovered topics keep their ids across runs. The posts go through
+    the same aggregation as :func:`rank_file` (an in-memory DuckDB table).
     """
-    cfg = config or RankConfig()
-    posts = _Posts(records, cfg)
-    topics = list(posts.topic)
-    meta: dict[str, dict[str, Any]] = {}
-    if taxonomy is not None:
-        for tt in taxonomy.topics:
-            meta[tt.name] = {"label": tt.label, "source": "taxonomy", "keywords": list(tt.seeds)}
-    for name, label in posts.topic_label.items():
-        meta.setdefault(name, {"label": label, "source": "taxonomy", "keywords": []})
-
-    discovery: dict[str, Any] = {"enabled": cfg.discover, "n_posts": 0, "k": 0, "n_topics": 0}
-    if cfg.discover:
-        cand = [i for i in range(posts.n) if topics[i] == OTHER_ID and posts.intent[i] in cfg.discover_intents]
-        discovery["n_posts"] = len(cand)
-        if len(cand) >= 2 * cfg.min_topic_size:
-            encoder = resolve_encoder(cfg, len(cand))
-            disc = TopicDiscoverer(min_topic_size=cfg.min_topic_size, max_topics=cfg.max_topics,
-                                   random_state=cfg.seed, previous=previous, encoder=encoder,
-                                   embedding_cache=cfg.embedding_cache, k_selection=cfg.k_selection
-                                   ).fit([posts.texts[i] for i in cand])
-            for j, i in enumerate(cand):
-                if disc.labels_[j] != OTHER_ID:
-                    topics[i] = disc.labels_[j]
-                    posts.topic_score[i] = disc.scores_[j]
-            for tid, info in disc.topics_.items():
-                meta[tid] = {"label": info["label"], "source": "discovered", "keywords": info["keywords"]}
-            discovery.update(k=disc.k_, n_topics=len(disc.topics_), space=getattr(disc, "space_", None),
-                             k_selection=cfg.k_selection, silhouette=_r(getattr(disc, "silhouette_", 0.0), 4),
-                             stability=_r(getattr(disc, "stabilities_", {}).get(disc.k_, 0.0), 4))
-
-    topic_codes, topic_names = _codes(topics)
-    timeline = _Timeline(posts.time, cfg)
-    rng = np.random.default_rng(cfg.seed)
-    all_mask = np.ones(posts.n, dtype=bool)
-    ranked = _rank_subset(posts, all_mask, topic_codes, topic_names, meta, timeline, cfg, rng)
-
-    windows = timeline.windows()
-    if timeline.n_windows:
-        ok = timeline.index >= 0
-        per_window_posts = np.bincount(timeline.index[ok], minlength=timeline.n_windows)
-        per_window_probs = np.bincount(timeline.index[ok], weights=posts.problem[ok].astype(float),
-                                       minlength=timeline.n_windows)
-        for wdict in windows:
-            wdict["n_posts"] = int(per_window_posts[wdict["index"]])
-            wdict["n_problems"] = int(per_window_probs[wdict["index"]])
-
-    total_w = float(posts.weight.sum())
-    result: dict[str, Any] = {
-        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "n_posts": posts.n,
-        "n_problems": int(posts.problem.sum()),
-        "problem_rate": _r(float((posts.weight * posts.problem).sum()) / total_w if total_w else 0.0, 4),
-        "n_other": int(sum(1 for t in topics if t == OTHER_ID)),
-        "n_topics_ranked": len(ranked),
-        "parameters": {**cfg.model_dump(), "by_brand": by_brand, "reach_weighted": posts.weighted},
-        "windows": windows,
-        "discovery": discovery,
-        "intents": _mix(posts.intent, INTENT_LABELS),
-        "intents_expected": expected_counts(posts.intent_proba),
-        "sentiments": _mix(posts.sentiment, SENTIMENT_LABELS),
-        "topics": ranked,
-    }
-    brand_names = sorted({b for b in posts.brand if b is not None})
-    if brand_names:
-        brand_arr = np.array([b if b is not None else "" for b in posts.brand], dtype=object)
-        result["brand_mix"] = {}
-        for b in brand_names:
-            idx = np.flatnonzero(brand_arr == b)
-            result["brand_mix"][b] = {
-                "n_posts": len(idx),
-                "intents": _mix([posts.intent[i] for i in idx], INTENT_LABELS),
-                "intents_expected": expected_counts(posts.intent_proba[idx]),
-                "sentiments": _mix([posts.sentiment[i] for i in idx], SENTIMENT_LABELS),
-            }
-        if by_brand:
-            result["brands"] = {}
-            for bi, b in enumerate(brand_names):
-                brng = np.random.default_rng([cfg.seed, bi + 1])
-                result["brands"][b] = _rank_subset(posts, brand_arr == b, topic_codes, topic_names, meta,
-                                                   timeline, cfg, brng)
-    elif by_brand:
-        result["brands"] = {}
+    with PostStore(in_memory=True) as store:
+        store.add_records(records)
+        result, _ = rank_source(LocalSource(store), config, by_brand=by_brand, taxonomy=taxonomy, previous=previous,
+                                assign_missing=False)
     return result
 
 
@@ -666,64 +912,72 @@ def load_rank_config(path: str | Path | None) -> RankConfig:
 
 def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankConfig | None = None,
               taxonomy: str | Path | Taxonomy | None = None, by_brand: bool = False, text_field: str = "text",
-              time_field: str = "created_at", brand_field: str = "brand",
-              ) -> tuple[dict[str, Any], dict[str, Path]]:
+              time_field: str = "created_at", brand_field: str = "brand", engine: str = "local",
+              workers: int | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
     """``voc rank``: read scored posts, rank, and write ranking.json, ranking.csv and report.html.
 
     ``time_field`` and ``brand_field`` name the input's timestamp and brand columns when they are not
     ``created_at`` and ``brand`` (``voc score`` carries every column through, e.g. ``tweet_created``,
-    ``airline``); a named field that no row has is an error, not a silent ranking without it.
+    ``airline``); a named field that no row has a value for is an error, not a silent ranking without it.
 
     Unusable rows go to ``<output_dir>.rejected.jsonl`` and are counted in ``result["input"]``. Posts
     without a ``topic`` field get one from ``taxonomy`` when it is given. An existing
     ``output_dir/ranking.json`` supplies the previous run's discovered topic ids (stable ids).
-    """
-    from pipeline.io import RejectedWriter, read_posts
-    from pipeline.topics import TopicAssigner, load_taxonomy
 
+    ``engine``: ``local`` aggregates in DuckDB on this machine (:mod:`pipeline.aggregate`; it spills to a
+    temporary directory beside the output, or in ``$VOC_TMPDIR``, beyond ``$VOC_DUCKDB_MEMORY``); ``ray``
+    runs the same passes on every input file (the Parquet shards of ``voc score --engine ray``) as Ray
+    tasks, ``workers`` at a time (:func:`pipeline.engine_ray.rank_source_ray`), with the same result.
+    """
+    from pipeline.io import RejectedWriter
+    from pipeline.topics import load_taxonomy
+
+    if engine not in ("local", "ray"):
+        raise InputError(f"unknown --engine {engine!r}: use 'local' or 'ray'")
     cfg = config or RankConfig()
     tax = load_taxonomy(taxonomy) if isinstance(taxonomy, (str, Path)) else taxonomy
     out = Path(output_dir)
-    records: list[dict[str, Any]] = []
-    rejected = RejectedWriter(out)
-    failed = True
-    try:
-        for batch in read_posts(input_path, text_field=text_field):
-            records.extend(batch.rows)
-            rejected.add(batch.rejected)
-        failed = False
-    finally:
-        rejected_file = rejected.close(failed=failed)
-    if records and not any("intent" in r for r in records):
-        raise InputError(f"{input_path} has no 'intent' field: rank the output of `voc score`, not raw posts")
-    if text_field != "text":
-        for r in records:
-            r.setdefault("text", r.get(text_field))
-    for field_name, core in ((time_field, "created_at"), (brand_field, "brand")):
-        if field_name == core:
-            continue
-        if records and not any(field_name in r for r in records):
-            raise InputError(f"{input_path} has no '{field_name}' field (given as the {core} field)")
-        for r in records:
-            r[core] = r.get(field_name)
-    missing = [i for i, r in enumerate(records) if not r.get("topic")]
-    if missing and tax is not None:
-        # All at once: assign_corpus refines the topics on the corpus itself (self-training), see topics.py.
-        assigner = TopicAssigner(tax, encoder=resolve_encoder(cfg, len(missing)),
-                                 embedding_cache=cfg.embedding_cache).fit()
-        texts = [str(records[i].get("text") or "") for i in missing]
-        for i, (topic, label, score) in zip(missing, assigner.assign_corpus(texts)):
-            records[i].update(topic=topic, topic_label=label, topic_score=score)
     previous: dict[str, list[str]] | None = None
     try:
         previous = previous_topics(json.loads((out / "ranking.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, AttributeError):
         previous = None  # no earlier run, or an unreadable one: ids come from keywords alone
-    result = rank_posts(records, cfg, by_brand=by_brand, taxonomy=tax, previous=previous)
+    if engine == "ray":
+        from pipeline.engine_ray import rank_source_ray
+
+        result, examples, n_rejected, rejected_file = rank_source_ray(
+            input_path, out, cfg, by_brand=by_brand, taxonomy=tax, previous=previous, text_field=text_field,
+            time_field=time_field, brand_field=brand_field, workers=workers)
+    else:
+        rejected = RejectedWriter(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with PostStore(directory=os.environ.get("VOC_TMPDIR") or out.parent) as store:
+            failed = True
+            try:
+                store.add_input(input_path, text_field=text_field, time_field=time_field, brand_field=brand_field,
+                                on_rejected=rejected.add)
+                failed = False
+            finally:
+                rejected_file = rejected.close(failed=failed)
+            check_fields(input_path, store.count(), store.presence, time_field, brand_field)
+            result, examples = rank_source(LocalSource(store), cfg, by_brand=by_brand, taxonomy=tax,
+                                           previous=previous)
+        n_rejected = rejected.count
     attach_mix_estimates(result, Path(f"{input_path}.mix.json"))
-    result["input"] = {"path": str(input_path), "n_rejected": rejected.count,
+    result["input"] = {"path": str(input_path), "n_rejected": n_rejected,
                        "rejected_file": str(rejected_file) if rejected_file else None}
-    return result, write_ranking(result, out, records)
+    return result, write_ranking(result, out, examples)
+
+
+def check_fields(input_path: str | Path, n_rows: int, presence: Presence, time_field: str, brand_field: str) -> None:
+    """One error line when the input is not scored posts, or a named time or brand field has no value."""
+    if not n_rows:
+        return
+    if not presence.intent:
+        raise InputError(f"{input_path} has no 'intent' field: rank the output of `voc score`, not raw posts")
+    for field_name, core, count in ((time_field, "created_at", presence.time), (brand_field, "brand", presence.brand)):
+        if field_name != core and not count:
+            raise InputError(f"{input_path} has no '{field_name}' field (given as the {core} field)")
 
 
 # ---------------------------------------------------------------------------------------------------------

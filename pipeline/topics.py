@@ -48,6 +48,11 @@ cluster's id is derived from its top keywords (``d-refund-voucher-waiting``), an
 previous run are given, a new cluster whose keywords overlap an old one enough takes the old id, so ids stay
 stable across runs and retrains.
 
+A fitted discoverer also assigns posts it was not fitted on (:meth:`TopicDiscoverer.predict`): each goes to
+the nearest k-means centre in the same space (without the neighbour smoothing), and to ``other`` where that
+cluster was too small to become a topic. ``voc rank`` fits on a bounded sample of the posts and assigns the
+rest this way, so discovery costs the same on a million posts as on ten thousand.
+
 Evaluation and parameters: ``docs/topics.md``.
 """
 
@@ -221,10 +226,15 @@ def _is_content(token: str, stops: frozenset[str]) -> bool:
     return token not in stops and len(token) > 1 and any(c.isalpha() for c in token)
 
 
+@lru_cache(maxsize=200_000)
+def _content_stem(token: str) -> str | None:
+    """The stem of a content token, None for any other token (memoised: tokens repeat across posts)."""
+    return stem(token) if _is_content(token, _stop_words()) else None
+
+
 def content_stems(normalised: str) -> list[str]:
     """Stemmed content tokens of a normalised post (no stop words, punctuation, placeholders or digits)."""
-    stops = _stop_words()
-    return [stem(t) for t in normalised.split() if _is_content(t, stops)]
+    return [s for s in map(_content_stem, normalised.split()) if s is not None]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -769,20 +779,68 @@ def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> 
     return np.asarray(normalize(emb), dtype=np.float32)
 
 
-def nearest_neighbours(x: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+def available_cpus() -> int:
+    """CPUs this process may use: ``VOC_THREADS`` if set, else its CPU affinity, lowered to a cgroup CPU
+    quota where there is one (a container's share of a large host), at most 8."""
+    import os
+
+    env = os.environ.get("VOC_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(cpus, 8))
+
+
+def parallel_map(fn: Any, items: Sequence[Any]) -> list[Any]:
+    """``[fn(item) for item in items]`` on up to :func:`available_cpus` threads, each call with one BLAS and
+    OpenMP thread, so every result is the one of a sequential run (numpy, BLAS and scikit-learn's k-means
+    release the GIL)."""
+    from threadpoolctl import threadpool_limits
+
+    workers = min(available_cpus(), len(items))
+    if workers <= 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(item: Any) -> Any:
+        with threadpool_limits(limits=1):
+            return fn(item)
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, items))
+
+
+def nearest_neighbours(x: np.ndarray, k: int, chunk: int | None = None) -> np.ndarray:
     """(n, k) indices of each row's ``k`` most cosine-similar other rows (rows are unit vectors).
 
-    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats: O(n^2 d) time, which is
-    seconds for the tens of thousands of posts that discovery and refinement see.
+    Exact, in chunks of ``chunk`` rows so that memory stays at ``chunk * n`` floats per thread (by default
+    chunks of at most 2,048 rows and 2^23 similarities, ~130 MB with the partition's indices), the chunks
+    on :func:`available_cpus` threads: O(n^2 d) time, which is seconds for the tens of thousands of posts
+    that discovery and refinement see. Callers bound ``n`` (``voc rank`` discovers topics on a bounded
+    sample); the result does not depend on the number of threads.
     """
     n = x.shape[0]
     k = max(1, min(k, n - 1))
+    if chunk is None:
+        chunk = max(64, min(2048, (1 << 23) // max(n, 1)))
     out = np.zeros((n, k), dtype=np.int64)
-    for start in range(0, n, chunk):
+
+    def one(start: int) -> None:
         sims = x[start: start + chunk] @ x.T
         rows = np.arange(sims.shape[0])
         sims[rows, start + rows] = -np.inf  # not its own neighbour
         out[start: start + chunk] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+
+    parallel_map(one, list(range(0, n, chunk)))
     return out
 
 
@@ -803,6 +861,7 @@ class TopicDiscoverer:
     After :meth:`fit`: ``labels_`` (topic id per input post, ``"other"`` for posts in clusters smaller than
     ``min_topic_size``), ``scores_`` (cosine of each post to its cluster centre), ``topics_`` (id ->
     ``{"label", "keywords", "size", "representative_indices"}``) and ``k_`` (the number of clusters chosen).
+    :meth:`predict` assigns other posts to the fitted topics.
     """
 
     def __init__(
@@ -870,6 +929,13 @@ class TopicDiscoverer:
         self.scores_: list[float] = [0.0] * n
         self.topics_: dict[str, dict[str, Any]] = {}
         self.k_ = 0
+        # What predict() needs: the fitted space (vectorizer, SVD, sentence PCA), k-means and topic per cluster.
+        self.vectorizer_: Any = None
+        self.svd_: Any = None
+        self.pca_: Any = None
+        self.embedding_mean_: np.ndarray | None = None
+        self.kmeans_: Any = None
+        self.cluster_topics_: dict[int, str] = {}
         if n < max(2 * self.min_topic_size, 4):
             return self
         # Import the compiled scikit-learn modules first: threadpoolctl only limits libraries already loaded.
@@ -941,10 +1007,12 @@ class TopicDiscoverer:
         from sklearn.preprocessing import normalize
 
         x = np.asarray(embeddings, dtype=np.float64)
-        x = x - x.mean(axis=0, keepdims=True)
+        self.embedding_mean_ = x.mean(axis=0, keepdims=True)
+        x = x - self.embedding_mean_
         n_comp = min(self.embedding_components, x.shape[1], x.shape[0] - 1)
         if n_comp >= 2:
-            x = PCA(n_components=n_comp, random_state=self.random_state).fit_transform(x)
+            self.pca_ = PCA(n_components=n_comp, random_state=self.random_state)
+            x = self.pca_.fit_transform(x)
         return np.asarray(normalize(x))
 
     def _embed(self, stemmed: list[str]) -> np.ndarray | None:
@@ -966,8 +1034,10 @@ class TopicDiscoverer:
         if n_comp >= 2 and x.shape[1] > n_comp:
             svd = TruncatedSVD(n_components=n_comp, random_state=self.random_state)
             emb = svd.fit_transform(x)
+            self.svd_ = svd
         else:
             emb = x.toarray()
+        self.vectorizer_ = vectorizer
         return np.asarray(normalize(emb))
 
     def _cluster(self, emb: np.ndarray, rng: np.random.Generator, judge: np.ndarray | None = None) -> np.ndarray:
@@ -1027,6 +1097,7 @@ class TopicDiscoverer:
         self.silhouette_ = best_sil
         fit_idx = rng.choice(n, self.max_fit_posts, replace=False) if n > self.max_fit_posts else np.arange(n)
         final = KMeans(n_clusters=best_k, n_init=10, random_state=self.random_state).fit(emb[fit_idx])
+        self.kmeans_ = final
         self.centres_ = final.cluster_centers_
         return np.asarray(final.predict(emb)) if len(fit_idx) < n else np.asarray(final.labels_)
 
@@ -1049,21 +1120,24 @@ class TopicDiscoverer:
             return {}
         rng = np.random.default_rng([self.random_state, 7])
         splits = [rng.permutation(m) for _ in range(self.stability_rounds)]
+
+        def partition(task: tuple[int, int, int]) -> np.ndarray:
+            k, r, h = task
+            idx = splits[r][: m // 2] if h == 0 else splits[r][m // 2:]
+            model = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state + 2 * r + h)
+            return np.asarray(model.fit(search[idx]).predict(search))
+
+        tasks = [(k, r, h) for k in ks for r in range(len(splits)) for h in (0, 1)]
+        labels = dict(zip(tasks, parallel_map(partition, tasks)))  # independent fits: threads, same result
         out: dict[int, float] = {}
         for k in ks:
-            values = []
-            for r, perm in enumerate(splits):
-                halves = (perm[: m // 2], perm[m // 2:])
-                labels = [KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state + 2 * r + h)
-                          .fit(search[idx]).predict(search) for h, idx in enumerate(halves)]
-                values.append(adjusted_rand_score(labels[0], labels[1]))
+            values = [adjusted_rand_score(labels[(k, r, 0)], labels[(k, r, 1)]) for r in range(len(splits))]
             out[k] = round(float(np.mean(values)), 4)
         return out
 
     def _describe(self, normalised: Sequence[str], emb: np.ndarray, cluster: np.ndarray) -> None:
         from sklearn.feature_extraction.text import CountVectorizer
 
-        stops = _stop_words()
         centres = self.centres_ / np.maximum(np.linalg.norm(self.centres_, axis=1, keepdims=True), 1e-12)
         sims = np.einsum("ij,ij->i", emb, centres[cluster])
         clusters = [c for c in range(self.k_) if int((cluster == c).sum()) >= self.min_topic_size]
@@ -1074,11 +1148,10 @@ class TopicDiscoverer:
         surface: dict[str, Counter[str]] = {}
         stem_docs: list[str] = []
         for s_ in normalised:
-            toks = [t for t in s_.split() if _is_content(t, stops)]
-            stems = [stem(t) for t in toks]
-            for t, st in zip(toks, stems):
+            pairs = [(t, st) for t, st in zip(s_.split(), map(_content_stem, s_.split())) if st is not None]
+            for t, st in pairs:
                 surface.setdefault(st, Counter())[t] += 1
-            stem_docs.append(" ".join(stems))
+            stem_docs.append(" ".join(st for _, st in pairs))
         cv = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
                              min_df=2)
         try:
@@ -1128,9 +1201,44 @@ class TopicDiscoverer:
                 "size": len(members),
                 "representative_indices": [int(i) for i in reps],
             }
+            self.cluster_topics_[int(c)] = topic_id
             for i in members.tolist():
                 self.labels_[i] = topic_id
                 self.scores_[i] = round(float(sims[i]), 4)
+
+    def predict(self, texts: Sequence[str] | None = None, normalised: Sequence[str] | None = None,
+                embeddings: np.ndarray | None = None) -> tuple[list[str], list[float]]:
+        """Topic id (``"other"`` where none) and cosine to its centre for posts the discoverer was not fitted on.
+
+        Each post goes to its nearest k-means centre in the fitted space (LSA of the fitted vocabulary, joined
+        by the fitted PCA of ``embeddings`` when the fit had sentence embeddings, which then must be given).
+        Posts are not averaged with neighbours as the fitted ones were: their scores run a little lower.
+        """
+        from sklearn.preprocessing import normalize
+
+        if normalised is None:
+            normalised = (self.normaliser or TweetNormaliser()).normalise_many(list(texts or []))
+        n = len(normalised)
+        if not self.cluster_topics_ or self.kmeans_ is None or n == 0:
+            return [OTHER_ID] * n, [0.0] * n
+        space: np.ndarray | None = None
+        if self.vectorizer_ is not None:
+            x = self.vectorizer_.transform([" ".join(content_stems(s)) for s in normalised])
+            space = np.asarray(normalize(self.svd_.transform(x) if self.svd_ is not None else x.toarray()))
+        if self.embedding_mean_ is not None:
+            if embeddings is None:
+                raise ValueError("this discoverer was fitted with sentence embeddings: give the posts' embeddings")
+            e = np.asarray(embeddings, dtype=np.float64) - self.embedding_mean_
+            sentence = np.asarray(normalize(self.pca_.transform(e) if self.pca_ is not None else e))
+            space = sentence if space is None else np.asarray(normalize(np.hstack([sentence, space])))
+        if space is None:
+            return [OTHER_ID] * n, [0.0] * n
+        cluster = np.asarray(self.kmeans_.predict(space))
+        centres = self.centres_ / np.maximum(np.linalg.norm(self.centres_, axis=1, keepdims=True), 1e-12)
+        sims = np.einsum("ij,ij->i", space, centres[cluster])
+        labels = [self.cluster_topics_.get(int(c), OTHER_ID) for c in cluster.tolist()]
+        scores = [round(float(s), 4) if label != OTHER_ID else 0.0 for s, label in zip(sims.tolist(), labels)]
+        return labels, scores
 
     def _assign_ids(self, described: list[tuple[int, list[str]]]) -> list[str]:
         """Ids from keywords, re-using a previous run's id where the keyword sets overlap enough."""

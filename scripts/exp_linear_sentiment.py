@@ -1,8 +1,9 @@
 """Variants of the linear sentiment model (``tfidf_logreg.v1``), scored on a validation split of its training data.
 
 The training data of ``configs/default.yaml``'s sentiment task (``semeval-2013-2016`` +
-``airline-sentiment:train``) is split 85/15 at random (seed 0, each source on its own); every variant is fitted on the 85% and scored on the two 15% parts:
-SemEval macro-recall (the SemEval-2017 metric) and airline accuracy. Settings are chosen on these numbers
+``airline-sentiment:train``) is split 85/15 at random (seed 0, each source on its own); every variant is fitted
+on the 85% and scored on the two 15% parts: SemEval macro-recall (the SemEval-2017 metric) and airline accuracy.
+Settings are chosen on these numbers
 only. ``--test`` refits the chosen variants on all the training data and scores ``semeval-2017-test`` and
 ``airline-sentiment:test``: run it once, at the end, for the chosen variant and the baseline.
 

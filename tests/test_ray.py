@@ -73,3 +73,44 @@ def _is_object(line: str) -> bool:
         return isinstance(json.loads(line), dict)
     except ValueError:
         return False
+
+
+def _close(a: Any, b: Any, path: str = "") -> None:
+    """Equal, floats to 1e-9 (a sum of reach weights may add up in another order on other shards)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert list(a) == list(b), path
+        for key in a:
+            _close(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, abs=1e-9), path
+    else:
+        assert a == b, path
+
+
+def test_ray_rank_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
+    """`voc rank --engine ray` over Parquet shards: the local engine's ranking, discovery on a sample included."""
+    import pyarrow as pa
+
+    from pipeline.rank import RankConfig, rank_file
+    from tests.test_rank_aggregate import _discovery_records
+
+    recs = _discovery_records(60)
+    for i, r in enumerate(recs):
+        r["reach"] = (i * 37) % 500
+        r.setdefault("brand", "Alpha" if i % 3 else "Gamma")
+    shards = tmp_path / "scored"
+    shards.mkdir()
+    for k, start in enumerate(range(0, len(recs), 180)):
+        pq.write_table(pa.Table.from_pylist(recs[start: start + 180]), shards / f"part-{k:03d}.parquet")
+    cfg = RankConfig(n_bootstrap=200, max_topics=6, encoder="none", discovery_sample=90)
+    local, _ = rank_file(shards, tmp_path / "local", config=cfg, by_brand=True)
+    distributed, _ = rank_file(shards, tmp_path / "ray", config=cfg, by_brand=True, engine="ray", workers=2)
+    assert local["discovery"]["n_sampled"] == 90 and local["discovery"]["n_topics"] >= 3
+    drop = ("generated_at", "input")
+    _close({k: v for k, v in distributed.items() if k not in drop}, {k: v for k, v in local.items() if k not in drop})
+    html = (tmp_path / "ray" / "report.html").read_text(encoding="utf-8")
+    assert "no example posts" not in html.lower()
