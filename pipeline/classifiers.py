@@ -96,6 +96,24 @@ def fit_temperature(log_proba: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
+def prepare_texts(texts: Sequence[str], *, mark_scope: bool = False, mask_identity: bool = False) -> list[str]:
+    """``texts`` with identity words masked, then scopes marked, as a classifier's settings ask (a new list)."""
+    if not (mark_scope or mask_identity):
+        return list(texts)
+    from pipeline.identity import mask_tokens
+    from pipeline.scope import mark_tokens
+
+    out = []
+    for text in texts:
+        tokens = text.split()
+        if mask_identity:
+            tokens = mask_tokens(tokens)
+        if mark_scope:
+            tokens = mark_tokens(tokens)
+        out.append(" ".join(tokens))
+    return out
+
+
 def gold_rows(gold: Sequence[bool] | None, n_rows: int) -> np.ndarray:
     """Indices of the rows marked gold (people's labels); all rows when ``gold`` is None."""
     if gold is None:
@@ -150,6 +168,8 @@ class TfidfLogisticClassifier:
         calibration_folds: int = 5,
         abstain_label: str | None = None,
         name_swap: int = 0,
+        mark_scope: bool = False,
+        mask_identity: bool = False,
         seed: int = 0,
         n_jobs: int = 2,
     ) -> None:
@@ -166,10 +186,14 @@ class TfidfLogisticClassifier:
         self.calibration_folds = calibration_folds
         self.abstain_label = abstain_label
         self.name_swap = name_swap
+        self.mark_scope = mark_scope
+        self.mask_identity = mask_identity
         self.seed = seed
         self.n_jobs = n_jobs
 
     def get_params(self) -> dict[str, Any]:
+        # The marking switches are written only when on, so the settings of older bundles read back unchanged.
+        marking = {k: True for k in ("mark_scope", "mask_identity") if getattr(self, k)}
         return {
             "word_ngrams": list(self.word_ngrams) if self.word_ngrams else None,
             "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
@@ -183,9 +207,15 @@ class TfidfLogisticClassifier:
             "calibration_folds": self.calibration_folds,
             "abstain_label": self.abstain_label,
             "name_swap": self.name_swap,
+            **marking,
             "seed": self.seed,
             "n_jobs": self.n_jobs,
         }
+
+    def prepare(self, texts: Sequence[str]) -> list[str]:
+        """Normalised texts as the features read them: identity words masked (``mask_identity``,
+        :mod:`pipeline.identity`), then negation and contrast scopes marked (``mark_scope``, :mod:`pipeline.scope`)."""
+        return prepare_texts(texts, mark_scope=self.mark_scope, mask_identity=self.mask_identity)
 
     def _featuriser(self) -> NgramFeaturiser:
         return NgramFeaturiser(
@@ -254,7 +284,7 @@ class TfidfLogisticClassifier:
         if self.abstain_label is not None and self.abstain_label not in index:
             raise ValueError(f"abstain_label {self.abstain_label!r} is not in the label set {self.classes_}")
         y = np.asarray([index[label] for label in labels], dtype=np.int64)
-        texts = list(texts)
+        texts = self.prepare(texts)
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if weight is not None and (weight.shape != y.shape or not np.all(np.isfinite(weight)) or (weight < 0).any()):
             raise ValueError(f"sample_weight must be {len(y)} finite weights >= 0")
@@ -308,7 +338,7 @@ class TfidfLogisticClassifier:
         return softmax(np.asarray(logits, dtype=np.float64) / self.temperature_ + self.bias_)
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        features = self.featuriser_.transform(texts)
+        features = self.featuriser_.transform(self.prepare(texts))
         logits: np.ndarray = features @ self.coef_.T + self.intercept_
         return logits
 
@@ -441,7 +471,11 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
         from pipeline.static_embeddings import NgramStaticFeaturiser, StaticEmbeddingFeaturiser
 
         static = StaticEmbeddingFeaturiser(
-            table=self.static_table, dims=self.static_dims, sif_a=self.static_sif_a, min_count=self.static_min_count
+            table=self.static_table,
+            dims=self.static_dims,
+            sif_a=self.static_sif_a,
+            min_count=self.static_min_count,
+            scope_blocks=self.mark_scope,
         )
         return NgramStaticFeaturiser(ngrams=super()._featuriser(), static=static, static_weight=self.static_weight)
 

@@ -447,11 +447,24 @@ def evaluate(
             "--bootstrap", min=0, help="Resamples for 95% intervals of accuracy, macro-F1, macro-recall (0: none)."
         ),
     ] = 1000,
+    behaviour: Annotated[
+        bool,
+        typer.Option(
+            "--behaviour",
+            help="Run the behaviour suite (negation, contrast, questions, 'used to', intensity, vocabulary, fairness "
+            "by identity group): failure rates per capability; alone, or with --data/--dataset as well.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate a bundle on labelled data: metrics as JSON on stdout (overall, per class, slices) and a report."""
     with _errors():
-        from pipeline.evaluate import run_evaluation
+        from pipeline.evaluate import run_behaviour, run_evaluation
 
+        if behaviour:
+            found = run_behaviour(model=model, output=output)
+            if data is None and dataset is None:
+                typer.echo(json.dumps(found, indent=2))
+                return
         report = run_evaluation(
             model=model,
             data=data,
@@ -462,6 +475,8 @@ def evaluate(
             text_field=text_field,
             bootstrap=bootstrap,
         )
+        if behaviour:
+            report["behaviour"] = found["behaviour"]
         typer.echo(json.dumps(report, indent=2))
 
 

@@ -421,3 +421,25 @@ def evaluation_markdown(report: dict[str, Any]) -> str:
         lines += ["    " + " ".join(f"{v:6d}" for v in row) for row in matrix["matrix"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def run_behaviour(*, model: Any = None, output: Any = "reports/evaluate") -> dict[str, Any]:
+    """The behaviour suite (:mod:`pipeline.behaviour`) on a bundle: failure rates per capability, per identity
+    group and per test, for each head; writes ``behaviour.json`` and ``behaviour.md`` under ``output``."""
+    from pathlib import Path
+
+    from pipeline.behaviour import behaviour_summary, format_summary, summary_markdown
+    from pipeline.io import write_json_atomic, write_text_atomic
+    from pipeline.predict import Predictor
+
+    predictor = Predictor.from_path(model)
+    summary = behaviour_summary(predictor)
+    out = Path(output)
+    report = {"model": str(predictor.bundle.path), "output": str(out), "behaviour": summary}
+    write_json_atomic(out / "behaviour.json", report)
+    text = (
+        f"# Behaviour suite on {predictor.bundle.path}\n\n{summary_markdown(summary)}\n\n"
+        f"```\n{format_summary(summary)}\n```\n"
+    )
+    write_text_atomic(out / "behaviour.md", text)
+    return report

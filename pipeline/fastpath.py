@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from pipeline.features import token_char_ngrams
 from pipeline.normalise import TweetNormaliser
+from pipeline.scope import MARKS
 
 # Bounds on the caches: 250k chunks and 150k distinct tokens (~100 MB in all at most). Vocabularies are
 # Zipfian, so the hit rate stays high well below the bound; when either is full both are cleared and refilled.
@@ -287,8 +289,15 @@ class _StaticTokenVectors:
     def __init__(self, static: Any, coef_t: np.ndarray) -> None:
         self.static = static
         self.table32 = np.asarray(static.vectors_, dtype=np.float32)
-        self.piece_logits = np.ascontiguousarray(self.table32 @ coef_t, dtype=np.float32)
+        width = self.table32.shape[1]
+        # With scope blocks (pipeline.scope), each block (plain, negated, set aside) has its own coefficients.
+        self.n_blocks = int(getattr(static, "n_blocks", 1))
+        self.piece_logits = [
+            np.ascontiguousarray(self.table32 @ coef_t[b * width : (b + 1) * width], dtype=np.float32)
+            for b in range(self.n_blocks)
+        ]
         self._pieces = RaggedStore()
+        self._blocks = Growable(np.int64)  # token id -> its scope block
         self._table: TokenTable | None = None
         self._generation = -1
 
@@ -296,21 +305,39 @@ class _StaticTokenVectors:
         if table is not self._table or table.generation != self._generation:
             self._table, self._generation = table, table.generation
             self._pieces = RaggedStore()
+            self._blocks = Growable(np.int64)
+        from pipeline.static_embeddings import scope_block
+
         for token in table.tokens[len(self._pieces) :]:
             self._pieces.append(self.static.token_rows(token))
+            self._blocks.append(scope_block(token) if self.n_blocks > 1 else 0)
 
     def logits(self, batch: TokenBatch) -> np.ndarray:
         """(n, n_classes) contribution of the static block to a batch's logits (zero for a post without pieces)."""
         self._sync(batch.table)
-        rows, sizes = self._pieces.gather(batch.occurrences)
-        # Occurrences are grouped by post, so the rows are already in CSR order (repeated columns add up).
-        indptr = np.zeros(batch.n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(batch.docs, weights=sizes, minlength=batch.n).astype(np.int64), out=indptr[1:])
-        counts = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(batch.n, len(self.table32)))
-        sums = np.asarray(counts @ self.table32, dtype=np.float32)
-        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))[:, None]
+        blocks = self._blocks.array[batch.occurrences] if self.n_blocks > 1 else None
+        squared = np.zeros(batch.n, dtype=np.float32)
+        out: np.ndarray | None = None
+        for b in range(self.n_blocks):
+            occurrences, docs = batch.occurrences, batch.docs
+            if blocks is not None:
+                keep = blocks == b
+                occurrences, docs = occurrences[keep], docs[keep]
+            rows, sizes = self._pieces.gather(occurrences)
+            # Occurrences are grouped by post, so the rows are already in CSR order (repeated columns add up).
+            indptr = np.zeros(batch.n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(docs, weights=sizes, minlength=batch.n).astype(np.int64), out=indptr[1:])
+            counts = sp.csr_matrix(
+                (np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(batch.n, len(self.table32))
+            )
+            sums = np.asarray(counts @ self.table32, dtype=np.float32)
+            squared += np.einsum("ij,ij->i", sums, sums)
+            part = np.asarray(counts @ self.piece_logits[b], dtype=np.float32)
+            out = part if out is None else out + part
+        assert out is not None
+        norms = np.sqrt(squared)[:, None]
         norms[norms == 0] = 1.0
-        return np.asarray(counts @ self.piece_logits, dtype=np.float32) / norms
+        return out / norms
 
 
 class _ClassifierView:
@@ -359,7 +386,7 @@ class SharedFeatureScorer:
                     low, high = featuriser.char_ngrams
                     self.char_range = (min(self.char_range[0], low), max(self.char_range[1], high))
                     for term in vocab:
-                        if low <= len(term) <= high:
+                        if low <= len(term) <= high + 1:  # + 1: a scope marker (pipeline.scope) before an n-gram
                             char_terms.setdefault(term, len(char_terms))
         self.n_word = len(word_terms)
         self.n_merged = self.n_word + len(char_terms)
@@ -440,15 +467,18 @@ class SharedFeatureScorer:
             j = self.unigram_ids.get(token)
             if j is not None:
                 ids.append(j)
-            padded = f" {token} "
-            length = len(padded)
-            for n in range(low, high + 1):
-                if n > length:
-                    break
-                for i in range(length - n + 1):
-                    c = get_char(padded[i : i + n])
-                    if c is not None:
-                        ids.append(c)
+            if token[:1] in MARKS and len(token) > 1:  # a scope-marked token: its n-grams carry the marker
+                ids.extend(c for c in map(get_char, token_char_ngrams(token, low, high)) if c is not None)
+            else:
+                padded = f" {token} "
+                length = len(padded)
+                for n in range(low, high + 1):
+                    if n > length:
+                        break
+                    for i in range(length - n + 1):
+                        c = get_char(padded[i : i + n])
+                        if c is not None:
+                            ids.append(c)
             self._features.append(ids)
             self._ngram.append(self.ngram_tokens.get(token, -1))
 
@@ -566,6 +596,12 @@ class FastPredictor:
         self.normaliser = CachedNormaliser(bundle.normaliser)
         self.classifiers = bundle.classifiers
         self.scorer = SharedFeatureScorer(bundle.classifiers)
+        # Tasks grouped by how their classifiers prepare texts (identity masks, scope marks: classifiers.prepare);
+        # each group is scored on its own prepared batch.
+        self.preparations: dict[tuple[bool, bool], list[str]] = {}
+        for task, clf in bundle.classifiers.items():
+            key = (bool(getattr(clf, "mark_scope", False)), bool(getattr(clf, "mask_identity", False)))
+            self.preparations.setdefault(key, []).append(task)
 
     @classmethod
     def for_bundle(cls, bundle: Any) -> FastPredictor | None:
@@ -585,8 +621,17 @@ class FastPredictor:
         """Per task, calibrated probabilities of an encoded batch."""
         if batch.n == 0:
             return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
-        logits = self.scorer.logits(batch)
-        return {task: self.classifiers[task]._calibrate(z) for task, z in logits.items()}
+        logits: dict[str, np.ndarray] = {}
+        for (mark_scope, mask_identity), tasks in self.preparations.items():
+            prepared = batch
+            if mark_scope or mask_identity:
+                from pipeline.classifiers import prepare_texts
+
+                texts = prepare_texts(batch.texts(), mark_scope=mark_scope, mask_identity=mask_identity)
+                prepared = TokenBatch.from_texts(texts, batch.table)
+            found = self.scorer.logits(prepared)
+            logits.update((task, found[task]) for task in tasks)
+        return {task: self.classifiers[task]._calibrate(logits[task]) for task in self.classifiers}
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
         batch = self.encode(texts)

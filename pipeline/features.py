@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.ngrams import char_ngrams, word_ngrams
+from pipeline.ngrams import char_ngrams, token_char_ngrams, word_ngrams
 
-__all__ = ["NgramFeaturiser", "char_ngrams", "word_ngrams"]
+__all__ = ["NgramFeaturiser", "char_ngrams", "token_char_ngrams", "word_ngrams"]
 
 
 class _WordAnalyzer:

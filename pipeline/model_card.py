@@ -179,6 +179,21 @@ def _static_note(static: Any) -> str:
     )
 
 
+def _behaviour_section(summary: dict[str, Any] | None) -> str:
+    """Failure rates of the behaviour suite (pipeline.behaviour) per capability and per identity group."""
+    if not summary:
+        return "The behaviour suite was not run on this bundle: `voc evaluate --behaviour --model DIR` runs it."
+    from pipeline.behaviour import summary_markdown
+
+    return (
+        "Failure rates of the project's behaviour suite (`pipeline/behaviour.py`; lower is better): minimum-"
+        "functionality, invariance and directional tests over templates. **Fairness**: the share of posts whose label "
+        "changes when one identity word of a group is swapped for another (religion, sexual orientation, "
+        "nationality, race, gender, disability, age; neutral and brand contexts), for each head. A retrained bundle "
+        "should keep these near 0%. Rerun with `voc evaluate --behaviour --model DIR`.\n\n" + summary_markdown(summary)
+    )
+
+
 def render_model_card(bundle: ModelBundle) -> str:
     meta = bundle.metadata
     config = bundle.config
@@ -241,6 +256,10 @@ def render_model_card(bundle: ModelBundle) -> str:
         "held-out rows were never trained on.",
         "",
         _metrics_section(meta.get("metrics", {})),
+        "",
+        "## Behaviour and fairness",
+        "",
+        _behaviour_section(meta.get("behaviour")),
         "",
         "## Reproduce",
         "",

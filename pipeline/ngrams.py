@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pipeline.scope import split_mark
+
 
 def word_ngrams(text: str, n_min: int, n_max: int) -> list[str]:
     """Word n-grams of already-normalised text (tokens separated by single spaces)."""
@@ -12,14 +14,26 @@ def word_ngrams(text: str, n_min: int, n_max: int) -> list[str]:
     return grams
 
 
+def token_char_ngrams(token: str, n_min: int, n_max: int) -> list[str]:
+    """Character n-grams of one token padded with one space each side.
+
+    A token marked by :mod:`pipeline.scope` (``¬awful``) gives the n-grams of the bare token, each prefixed by the
+    marker: a negated word shares no character n-gram with the word itself.
+    """
+    mark, bare = split_mark(token)
+    padded = f" {bare} "
+    length = len(padded)
+    grams: list[str] = []
+    for n in range(n_min, n_max + 1):
+        if n > length:
+            break
+        grams.extend(padded[i : i + n] for i in range(length - n + 1))
+    return [mark + gram for gram in grams] if mark else grams
+
+
 def char_ngrams(text: str, n_min: int, n_max: int) -> list[str]:
-    """Character n-grams inside word boundaries (each token padded with one space each side)."""
+    """Character n-grams inside word boundaries (:func:`token_char_ngrams` of each token)."""
     grams: list[str] = []
     for token in text.split():
-        padded = f" {token} "
-        length = len(padded)
-        for n in range(n_min, n_max + 1):
-            if n > length:
-                break
-            grams.extend(padded[i : i + n] for i in range(length - n + 1))
+        grams.extend(token_char_ngrams(token, n_min, n_max))
     return grams

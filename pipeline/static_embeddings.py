@@ -41,12 +41,22 @@ import scipy.sparse as sp
 
 from pipeline.extras import MissingExtraError
 from pipeline.features import NgramFeaturiser
+from pipeline.scope import NEGATED, SET_ASIDE, split_mark
 from pipeline.wordpiece import WordPieceTokenizer, token_view
+
+# With ``scope_blocks``, a post's static vector has one block per scope: plain, negated, set aside.
+SCOPE_BLOCKS = ("", NEGATED, SET_ASIDE)
 
 DISTIL_HINT = (
     "distilling a static table from an encoder needs torch and transformers: "
     "pip install 'voc-pipeline[transformer]' (or give a prebuilt .npz table made by scripts/distil_static_table.py)"
 )
+
+
+def scope_block(token: str) -> int:
+    """The static block of a token with ``scope_blocks``: 0 plain, 1 negated, 2 set aside (:mod:`pipeline.scope`)."""
+    mark = split_mark(token)[0]
+    return SCOPE_BLOCKS.index(mark)
 
 
 def cache_dir() -> Path:
@@ -162,6 +172,10 @@ class StaticEmbeddingFeaturiser:
     min_count:
         Pieces seen fewer times in the training texts get no vector (``0`` keeps the whole vocabulary; ``1``
         keeps what training saw, a smaller bundle).
+    scope_blocks:
+        Texts marked by :mod:`pipeline.scope`: the sums of the plain, the negated and the set-aside tokens' vectors
+        are three blocks side by side (the concatenation L2-normalised), so that a model can learn what a negated
+        word means apart from the word. Without it markers are ignored (one block).
     """
 
     def __init__(
@@ -171,11 +185,13 @@ class StaticEmbeddingFeaturiser:
         dims: int | None = None,
         sif_a: float = 1e-3,
         min_count: int = 0,
+        scope_blocks: bool = False,
     ) -> None:
         self.table = table
         self.dims = dims
         self.sif_a = sif_a
         self.min_count = min_count
+        self.scope_blocks = scope_blocks
 
     def prepare(self) -> tuple[list[str], np.ndarray]:
         """The raw table loaded (or distilled) and projected: what :meth:`fit` weights."""
@@ -203,8 +219,12 @@ class StaticEmbeddingFeaturiser:
         self.rows_ = np.full(len(vocab), -1, dtype=np.int64)
         self.rows_[kept] = np.arange(len(kept))
         self._token_cache = {}
-        self.n_features_ = int(self.vectors_.shape[1])
+        self.n_features_ = self.n_blocks * int(self.vectors_.shape[1])
         return self
+
+    @property
+    def n_blocks(self) -> int:
+        return len(SCOPE_BLOCKS) if self.scope_blocks else 1
 
     def token_rows(self, token: str) -> list[int]:
         """Rows of the table for one normalised token's word pieces (pieces without a vector left out)."""
@@ -223,20 +243,24 @@ class StaticEmbeddingFeaturiser:
         """The (unnormalised) contribution of one normalised token: the sum of its pieces' weighted vectors."""
         pieces = self.token_rows(token)
         if not pieces:
-            return np.zeros(self.n_features_, dtype=np.float32)
+            return np.zeros(self.vectors_.shape[1], dtype=np.float32)
         return np.asarray(self.vectors_[pieces].astype(np.float32).sum(axis=0))
 
     def transform(self, texts: Iterable[str]) -> np.ndarray:
-        """(n, dims) float32, each row L2-normalised (zero for a post without pieces)."""
+        """(n, blocks x dims) float32, each row L2-normalised (zero for a post without pieces)."""
         rows = []
         table = self.vectors_
+        width = table.shape[1]
         for text in texts:
-            pieces = [p for token in text.split() for p in self.token_rows(token)]
-            if pieces:
-                rows.append(table[pieces].astype(np.float32).sum(axis=0))
-            else:
-                rows.append(np.zeros(table.shape[1], dtype=np.float32))
-        matrix = np.vstack(rows) if rows else np.zeros((0, table.shape[1]), dtype=np.float32)
+            row = np.zeros(self.n_blocks * width, dtype=np.float32)
+            by_block: list[list[int]] = [[] for _ in range(self.n_blocks)]
+            for token in text.split():
+                by_block[scope_block(token) if self.scope_blocks else 0].extend(self.token_rows(token))
+            for block, pieces in enumerate(by_block):
+                if pieces:
+                    row[block * width : (block + 1) * width] = table[pieces].astype(np.float32).sum(axis=0)
+            rows.append(row)
+        matrix = np.vstack(rows) if rows else np.zeros((0, self.n_blocks * width), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.asarray(matrix / norms, dtype=np.float32)
@@ -246,7 +270,15 @@ class StaticEmbeddingFeaturiser:
 
     # -- persistence (no pickle) -------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
-        return {"table": self.table, "dims": self.dims, "sif_a": self.sif_a, "min_count": self.min_count}
+        params: dict[str, Any] = {
+            "table": self.table,
+            "dims": self.dims,
+            "sif_a": self.sif_a,
+            "min_count": self.min_count,
+        }
+        if self.scope_blocks:  # absent from the settings of bundles made before it existed
+            params["scope_blocks"] = True
+        return params
 
     def quantise(self) -> StaticEmbeddingFeaturiser:
         """Keep the table as int8 codes with one float32 scale per row (half of float16's size), after fitting.
@@ -297,7 +329,7 @@ class StaticEmbeddingFeaturiser:
         featuriser.rows_ = rows
         featuriser._token_cache = {}
         featuriser.vectors_ = vectors
-        featuriser.n_features_ = int(vectors.shape[1])
+        featuriser.n_features_ = featuriser.n_blocks * int(vectors.shape[1])
         return featuriser
 
 

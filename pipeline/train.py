@@ -359,6 +359,13 @@ def train_bundle(
         metadata=metadata,
         taxonomy_text=taxonomy_text,
     )
+    # The behaviour suite and its fairness tests, for every model card (pipeline.behaviour).
+    from pipeline.behaviour import behaviour_summary, compact
+    from pipeline.predict import Predictor
+
+    behaviour_started = time.perf_counter()
+    bundle.metadata["behaviour"] = compact(behaviour_summary(Predictor(bundle)))
+    log(f"behaviour suite: {time.perf_counter() - behaviour_started:.1f} s")
     bundle.model_card = render_model_card(bundle)
     return TrainingRun(bundle=bundle, seconds=seconds, metrics=metrics, heldout=heldout)
 

@@ -10,13 +10,23 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from pipeline.identity import PLACEHOLDERS
+from pipeline.scope import split_mark
+
 # Normaliser markers (pipeline.normalise) in the natural forms a pretrained vocabulary knows; token by token,
 # so that a post's vector is a sum of per-token vectors.
-_TOKEN_VIEW = {"xxuser": "@user", "xxurl": "http", "xxhashtag": "#", "xxcaps": "", "n't": "not"}
+# Normaliser markers (pipeline.normalise) in the natural forms a pretrained vocabulary knows; token by token,
+# so that a post's vector is a sum of per-token vectors.
+# Identity placeholders (pipeline.identity) have no vector: which group a post names moves no static feature.
+_TOKEN_VIEW = {"xxuser": "@user", "xxurl": "http", "xxhashtag": "#", "xxcaps": "", "n't": "not"} | {
+    placeholder: "" for placeholder in PLACEHOLDERS
+}
 
 
 def token_view(token: str) -> str:
-    """The natural form of one normalised token (markers mapped back; ``n't`` read as ``not``)."""
+    """The natural form of one normalised token (markers mapped back; ``n't`` read as ``not``; a scope marker of
+    :mod:`pipeline.scope` left out)."""
+    token = split_mark(token)[1]
     return _TOKEN_VIEW.get(token, token)
 
 

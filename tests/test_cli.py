@@ -146,6 +146,10 @@ def test_train_from_labelled_files(tmp_path: Path) -> None:
     card = (tmp_path / "b" / "README.md").read_text()
     assert "labelled.jsonl" in card
     assert "annotator unsure" in card  # the file's `unsure` column splits the CV metrics
+    # Every card reports the behaviour suite, fairness per identity group for both heads among it.
+    assert set(meta["behaviour"]) == {"intent", "sentiment"}
+    assert set(meta["behaviour"]["intent"]["fairness_groups"]) >= {"religion", "nationality", "disability", "age"}
+    assert "## Behaviour and fairness" in card and "| identity group (invariance) | sentiment | intent |" in card
 
     labelled = write_jsonl(tmp_path / "eval.jsonl", [{**row, "unsure": i % 2} for i, row in enumerate(rows[:20])])
     result = runner.invoke(
@@ -250,3 +254,17 @@ def test_model_labelled_sources_are_trained_on_but_not_calibrated_on(tmp_path: P
     )
     result = runner.invoke(app, ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / "c")])
     assert result.exit_code == 2 and "not in train: ['pseudo.jsonl']" in result.output
+
+
+def test_evaluate_behaviour_runs_the_suite_on_any_bundle(tiny_bundle_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["evaluate", "--behaviour", "--model", str(tiny_bundle_dir), "--output", str(tmp_path / "report")]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for head in ("intent", "sentiment"):
+        part = report["behaviour"][head]
+        assert "fairness" in part["capabilities"] and 0.0 <= part["mean"] <= 1.0
+        assert all(0.0 <= t["rate"] <= 1.0 and t["cases"] > 0 for t in part["tests"])
+    assert "negation" in report["behaviour"]["sentiment"]["capabilities"]
+    assert "| capability | sentiment | intent |" in (tmp_path / "report" / "behaviour.md").read_text()

@@ -1,0 +1,205 @@
+"""Negation and discourse scope, marked on normalised tokens before the features of the linear models.
+
+A bag of n-grams sees ``awful`` in "not awful" as it sees it in "awful", and ``terrible`` in "some say it was
+terrible, but I loved it" as in "it was terrible". Rules mark the tokens whose meaning is turned or set aside by
+their context, so that they become features of their own (learnt from the training data like any other):
+
+- **negated** (prefix ``¬``): the tokens after a negation cue (``not``, ``n't``, ``no``, ``never``, ``without``...)
+  up to the end of the clause (punctuation or a conjunction), at most :data:`MAX_SCOPE` tokens; after a
+  negated opinion verb ("I don't think", "I would never say") up to the end of the sentence, commas included;
+  a clause denied by an elliptical answer ("I thought it would be awful, but it wasn't"); a question the writer
+  answers no ("Was the crew friendly? No.");
+- **set aside** (prefix ``¤``): the clause before ``but`` or ``however`` and the clause after ``although``,
+  ``though`` or ``even though`` ("X, but Y": the label follows Y); what someone "used to" think or be, when the
+  post says what is true "now".
+
+A question the writer answers yes loses its question mark ("Was it great? Yes." reads as an assertion).
+
+:func:`mark_scope` works on a normalised text (tokens separated by single spaces) and keeps one output token per
+input token, except that the question mark of a question answered yes is dropped. The markers are single
+characters the normaliser never writes at the start of a token in practice; :func:`split_mark` reads them back
+for the character n-grams (each n-gram of a marked token carries its marker, so "¬awful" shares none with
+"awful") and for the static embeddings (a block per marker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+NEGATED = "¬"
+SET_ASIDE = "¤"
+MARKS = (NEGATED, SET_ASIDE)
+MAX_SCOPE = 6
+
+NEGATION_CUES = frozenset(
+    {"not", "n't", "nt", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "nowhere", "cannot"}
+)
+# A negated opinion verb negates what follows to the end of the sentence ("I don't think, after all, that ...").
+OPINION_VERBS = frozenset(
+    {"think", "believe", "say", "feel", "find", "found", "thought", "consider", "call", "expect", "agree", "guess"}
+)
+SENTENCE_END = frozenset({".", "!", "?", ";", "..", "...", "…"})
+CLAUSE_CONJUNCTIONS = frozenset(
+    {"but", "and", "or", "because", "cause", "cuz", "so", "however", "although", "though", "while", "whereas",
+     "yet", "unless", "except", "then", "until"}
+)  # fmt: skip
+CONTRAST_BEFORE = frozenset({"but", "however"})  # "X, but Y": X is set aside
+CONTRAST_AFTER = frozenset({"although", "though", "despite"})  # "although X, Y": X is set aside
+PRESENT = frozenset({"now", "nowadays", "anymore", "today"})
+# Elliptical denials: "..., but it wasn't", "but it was not at all".
+_ELLIPSIS_WORDS = frozenset(
+    {"it", "that", "this", "they", "he", "she", "i", "we", "you", "was", "is", "were", "are", "did", "do", "does",
+     "has", "have", "had", "would", "will", "could", "should", "ca", "wo", "can", "really", "at", "all", "even",
+     "close", "actually", "in", "the", "end", "after", "honestly", "sadly", "unfortunately", "though", "one", "bit",
+     "nope", "no", "and", "but", "turns", "out", "of", "course", "well"}
+)  # fmt: skip
+# Where an elliptical denial may start inside a sentence.
+_ELLIPSIS_SPLIT = frozenset({",", "but", "and", "however", "-", "—"})
+_NO_ANSWERS = frozenset(
+    {("no",), ("nope",), ("nah",), ("not", "really"), ("not", "at", "all"), ("no", "way"), ("of", "course", "not"),
+     ("definitely", "not"), ("absolutely", "not"), ("hell", "no"), ("certainly", "not")}
+)  # fmt: skip
+_YES_ANSWERS = frozenset(
+    {("yes",), ("yep",), ("yeah",), ("yup",), ("absolutely",), ("definitely",), ("of", "course"), ("sure",),
+     ("certainly",), ("hell", "yes"), ("indeed",)}
+)  # fmt: skip
+
+
+def is_punctuation(token: str) -> bool:
+    """A token with no letter or digit (``,``, ``!``, ``:)``, emoji)."""
+    return not any(ch.isalnum() for ch in token)
+
+
+def split_mark(token: str) -> tuple[str, str]:
+    """``(marker, bare token)``: the scope marker of a marked token ("" if none) and the token without it."""
+    if len(token) > 1 and token[0] in MARKS:
+        return token[0], token[1:]
+    return "", token
+
+
+def _sentences(tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of sentences; the sentence-final punctuation belongs to its sentence."""
+    spans, start = [], 0
+    for i, token in enumerate(tokens):
+        if token in SENTENCE_END and (i + 1 == len(tokens) or tokens[i + 1] not in SENTENCE_END):
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(tokens):
+        spans.append((start, len(tokens)))
+    return spans
+
+
+def _answer(tokens: Sequence[str], start: int) -> tuple[str, int]:
+    """``("no" | "yes" | "", end)``: whether the tokens from ``start`` to the next sentence end (or the post's end) are
+    a bare yes or no answer, optionally followed by an elliptical clause ("No, it wasn't.")."""
+    end = start
+    while end < len(tokens) and tokens[end] not in SENTENCE_END:
+        end += 1
+    words = [t for t in tokens[start:end] if not is_punctuation(t)]
+    for size in (3, 2, 1):
+        head = tuple(words[:size])
+        rest = words[size:]
+        if len(head) == size and (not rest or set(rest) <= _ELLIPSIS_WORDS | NEGATION_CUES):
+            if head in _NO_ANSWERS:
+                return "no", end
+            if head in _YES_ANSWERS and not (set(rest) & NEGATION_CUES):
+                return "yes", end
+    return "", end
+
+
+def _is_ellipsis(words: Sequence[str]) -> bool:
+    """A clause that denies without content: "it wasn't", "it was not at all", "they didn't"."""
+    return (
+        0 < len(words) <= 6 and any(w in NEGATION_CUES for w in words) and set(words) <= _ELLIPSIS_WORDS | NEGATION_CUES
+    )
+
+
+def mark_tokens(tokens: Sequence[str]) -> list[str]:
+    """``tokens`` with negated and set-aside tokens marked (module docstring); the question mark of a question
+    answered yes is dropped."""
+    n = len(tokens)
+    marks = [""] * n
+    drop: set[int] = set()
+    # 1. negation cues, clause by clause
+    i = 0
+    while i < n:
+        token = tokens[i]
+        if token in NEGATION_CUES:
+            raising = (i + 1 < n and tokens[i + 1] in OPINION_VERBS) or (i + 2 < n and tokens[i + 2] in OPINION_VERBS)
+            j, taken = i + 1, 0
+            while j < n:
+                t = tokens[j]
+                if t in SENTENCE_END or (not raising and (is_punctuation(t) or t in CLAUSE_CONJUNCTIONS)):
+                    break
+                if raising and t in CONTRAST_BEFORE:
+                    break
+                if not raising and taken >= MAX_SCOPE:
+                    break
+                if t not in NEGATION_CUES and not is_punctuation(t):
+                    marks[j] = NEGATED
+                taken += 1
+                j += 1
+            i = j if j > i + 1 else i + 1
+            continue
+        i += 1
+    sentences = _sentences(tokens)
+    # 2. questions the writer answers: "Was it good? No." negates the question, "? Yes." asserts it
+    for k, (start, end) in enumerate(sentences):
+        if tokens[end - 1] != "?" or k + 1 == len(sentences):
+            continue
+        answer, _ = _answer(tokens, end)
+        if answer == "no":
+            for j in range(start, end - 1):
+                if not is_punctuation(tokens[j]) and tokens[j] not in NEGATION_CUES:
+                    marks[j] = "" if marks[j] == NEGATED else NEGATED
+        elif answer == "yes":
+            drop.add(end - 1)
+    # 3. elliptical denials: "I thought it would be awful, but it wasn't" / "... awful. It wasn't." deny what
+    # comes before them in the sentence, or the sentence before
+    denied: set[int] = set()
+    for k, (start, end) in enumerate(sentences):
+        words = [t for t in tokens[start:end] if not is_punctuation(t)]
+        if k > 0 and _is_ellipsis(words):
+            if tokens[sentences[k - 1][1] - 1] == "?":  # an answer to a question: step 2 took it
+                continue
+            target = range(*sentences[k - 1])
+        else:
+            cut = max((j for j in range(start + 1, end) if tokens[j] in _ELLIPSIS_SPLIT), default=None)
+            if cut is None or not _is_ellipsis([t for t in tokens[cut + 1 : end] if not is_punctuation(t)]):
+                continue
+            target = range(start, cut)
+            denied.add(k)
+        for m in target:
+            if not is_punctuation(tokens[m]) and tokens[m] not in NEGATION_CUES and tokens[m] not in _ELLIPSIS_SPLIT:
+                marks[m] = "" if marks[m] == NEGATED else NEGATED
+    # 4. contrast and "used to ... now", sentence by sentence ("used to" may reach into the next sentence)
+    for k, (start, end) in enumerate(sentences):
+        if k in denied:
+            continue
+        for j in range(start, end):
+            token = tokens[j]
+            if token in CONTRAST_BEFORE and j > start and (j + 1 == end or tokens[j + 1] != "also"):
+                clause = [t for t in tokens[j + 1 : end] if not is_punctuation(t)]
+                if clause:
+                    for m in range(start, j):
+                        if not is_punctuation(tokens[m]):
+                            marks[m] = SET_ASIDE
+            elif token in CONTRAST_AFTER and (j == start or is_punctuation(tokens[j - 1])):
+                comma = next((m for m in range(j + 1, end) if tokens[m] == ","), None)
+                if comma is not None and any(not is_punctuation(t) for t in tokens[comma + 1 : end]):
+                    for m in range(j + 1, comma):
+                        marks[m] = SET_ASIDE
+    for j in range(n - 1):
+        if tokens[j] == "used" and tokens[j + 1] == "to":
+            now = next((m for m in range(j + 2, n) if tokens[m] in PRESENT), None)
+            if now is not None and tokens[now] != "anymore":
+                for m in range(j, now):
+                    if not is_punctuation(tokens[m]) and tokens[m] != "but":
+                        marks[m] = SET_ASIDE
+    # Markers of the normaliser and of identity groups (xxuser, xxhashtag, xxreligion) stay as they are.
+    return [tokens[j] if tokens[j].startswith("xx") else marks[j] + tokens[j] for j in range(n) if j not in drop]
+
+
+def mark_scope(text: str) -> str:
+    """A normalised text with its scopes marked (:func:`mark_tokens`)."""
+    return " ".join(mark_tokens(text.split()))

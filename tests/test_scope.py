@@ -1,0 +1,171 @@
+"""Scope marks (``pipeline.scope``), identity masks (``pipeline.identity``) and the classifiers that use them: the
+rules, exact invariance to identity words, the marked features on the reference and the fast path alike."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.behaviour import IDENTITY_GROUPS
+from pipeline.bundle import ModelBundle
+from pipeline.classifiers import TfidfLogisticClassifier, TfidfStaticLogisticClassifier, prepare_texts
+from pipeline.features import char_ngrams
+from pipeline.identity import covers, mask_identity
+from pipeline.normalise import TweetNormaliser
+from pipeline.predict import Predictor
+from pipeline.scope import mark_scope, split_mark
+from pipeline.static_embeddings import StaticEmbeddingFeaturiser, write_table_file
+from tests.conftest import TINY_INTENT, TINY_SENTIMENT
+
+NORMALISE = TweetNormaliser()
+
+
+def _marked(text: str) -> str:
+    return mark_scope(NORMALISE(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the food was not good", "the food was not ¬good"),
+        ("the food was not good and the staff were rude", "the food was not ¬good and the staff were rude"),
+        ("no problems at all, thanks", "no ¬problems ¬at ¬all , thanks"),
+        (
+            "I don't think, after all these years, that it was good",
+            "i do n't ¬think , ¬after ¬all ¬these ¬years , ¬that ¬it ¬was ¬good",
+        ),
+        ("I thought it would be awful, but it wasn't.", "¬i ¬thought ¬it ¬would ¬be ¬awful , but it was n't ."),
+        ("I expected a rude agent. It was not.", "¬i ¬expected ¬a ¬rude ¬agent . it was not ."),
+        ("Was the crew great? No.", "¬was ¬the ¬crew ¬great ? no ."),
+        ("Was the crew great? Yes.", "was the crew great yes ."),
+        ("is my flight on time? yes or no?", "is my flight on time ? yes or no ?"),
+        ("some say it was awful, but I loved it", "¤some ¤say ¤it ¤was ¤awful , but i loved it"),
+        ("although the seat was tiny, the crew was lovely", "although ¤the ¤seat ¤was ¤tiny , the crew was lovely"),
+        ("not only cheap but also good", "not ¬only ¬cheap but also good"),
+        (
+            "I used to think it was average, now I think it is great",
+            "i ¤used ¤to ¤think ¤it ¤was ¤average , now i think it is great",
+        ),
+        ("@united never again #NotHappy", "xxuser never ¬again xxhashtag not ¬happy"),
+    ],
+)
+def test_scope_rules(text: str, expected: str) -> None:
+    assert _marked(text) == expected
+
+
+def test_marked_tokens_share_no_character_ngram_with_the_word() -> None:
+    plain, negated = set(char_ngrams("awful", 2, 5)), set(char_ngrams("¬awful", 2, 5))
+    assert not plain & negated
+    assert {split_mark(g)[1] for g in negated} == plain
+    assert split_mark("¬") == ("", "¬")  # a lone marker character is an ordinary token
+
+
+def test_identity_words_and_phrases_are_masked_per_group() -> None:
+    assert mask_identity("my muslim neighbour and her christian friend") == (
+        "my xxreligion neighbour and her xxreligion friend"
+    )
+    assert mask_identity("a middle - aged south african traveller") == "a xxage xxnationality traveller"
+    assert mask_identity("the costa coffee") == "the costa coffee"  # a phrase's first word alone is not masked
+    for words in IDENTITY_GROUPS.values():  # the behaviour suite's words are all covered
+        assert all(covers(word) for word in words)
+
+
+def _table(path: Path) -> Path:
+    words = sorted({w for texts in TINY_SENTIMENT.values() for t in texts for w in t.lower().split()})
+    chars = sorted({c for w in words for c in w} | set("@#'?!.,"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars]]
+    vocab += [w for w in words if w not in chars] + ["not", "user", "muslim", "jewish"]
+    write_table_file(path, vocab, np.random.default_rng(0).normal(size=(len(vocab), 8)).astype(np.float32))
+    return path
+
+
+def _fit(examples: dict[str, list[str]], clf: TfidfLogisticClassifier) -> TfidfLogisticClassifier:
+    texts = [NORMALISE(t) for label in examples for t in examples[label]]
+    labels = [label for label in examples for _ in examples[label]]
+    return clf.fit(texts, labels, classes=list(examples))
+
+
+@pytest.fixture()
+def marked_bundle(tmp_path: Path) -> Path:
+    """Sentiment: ``tfidf_logreg.v2`` with scope marks and identity masks; intent: v1 with identity masks only."""
+    sentiment = dict(TINY_SENTIMENT)
+    sentiment["negative"] = [*sentiment["negative"], "not good at all", "the muslim agent was rude"]
+    sentiment["neutral"] = [*sentiment["neutral"], "not bad", "a jewish family on the bus"]
+    settings = {"min_df": 1, "calibration_folds": 2, "n_jobs": 1, "mask_identity": True}
+    static = TfidfStaticLogisticClassifier(static_table=str(_table(tmp_path / "t.npz")), mark_scope=True, **settings)  # type: ignore[arg-type]
+    bundle = ModelBundle(
+        normaliser=NORMALISE,
+        classifiers={
+            "intent": _fit(TINY_INTENT, TfidfLogisticClassifier(**settings)),  # type: ignore[arg-type]
+            "sentiment": _fit(sentiment, static),
+        },
+        config={"note": "marked"},
+        metadata={"metrics": {}},
+        model_card="# marked\n",
+    )
+    return bundle.save(tmp_path / "bundle")
+
+
+RAW = [
+    "the food was not good!!",
+    "I thought it would be awful, but it wasn't",
+    "Was the crew great? No.",
+    "some say it was awful, but I loved it @delta",
+    "My MUSLIM neighbour flew with you",
+    "the jewish agent was rude",
+    "",
+    "😡 never again",
+]
+
+
+def test_marked_bundle_scores_alike_on_the_fast_path_and_after_a_reload(marked_bundle: Path) -> None:
+    loaded = ModelBundle.load(marked_bundle)
+    sentiment = loaded.classifiers["sentiment"]
+    assert sentiment.mark_scope and sentiment.mask_identity and sentiment.featuriser_.static.scope_blocks
+    assert sentiment.coef_.shape[1] == sentiment.featuriser_.n_ngram_features_ + 3 * 8  # three static blocks
+    os.environ["VOC_FASTPATH"] = "0"
+    try:
+        reference = Predictor(ModelBundle.load(marked_bundle))
+        assert reference.fast is None
+        ref_texts, ref_proba = reference.predict_proba(RAW)
+    finally:
+        del os.environ["VOC_FASTPATH"]
+    fast = Predictor(loaded)
+    assert fast.fast is not None
+    fast_texts, fast_proba = fast.predict_proba(RAW * 2)
+    assert fast_texts[: len(RAW)] == ref_texts  # the texts a caller sees are not marked
+    for task in ("intent", "sentiment"):
+        np.testing.assert_allclose(fast_proba[task][: len(RAW)], ref_proba[task], atol=1e-5)
+        np.testing.assert_allclose(fast_proba[task][len(RAW) :], ref_proba[task], atol=1e-5)
+
+
+def test_identity_masks_make_both_heads_exactly_invariant(marked_bundle: Path) -> None:
+    predictor = Predictor.from_path(marked_bundle)
+    for words in IDENTITY_GROUPS.values():
+        texts = [f"@SkyNimbusAir the {w} agent at the desk was rude to me" for w in words]
+        _, proba = predictor.predict_proba(texts)
+        for task in ("intent", "sentiment"):
+            np.testing.assert_allclose(proba[task], np.repeat(proba[task][:1], len(texts), axis=0), atol=1e-6)
+
+
+def test_static_scope_blocks_split_the_sum_by_marker(tmp_path: Path) -> None:
+    featuriser = StaticEmbeddingFeaturiser(table=str(_table(tmp_path / "t.npz")), scope_blocks=True)
+    featuriser.fit(["good not ¬good", "bad"])
+    width = featuriser.vectors_.shape[1]
+    row = featuriser.transform(["good ¬good ¤good"])[0]
+    blocks = row.reshape(3, width)
+    np.testing.assert_allclose(blocks[0], blocks[1], atol=1e-6)  # the same word in two blocks
+    np.testing.assert_allclose(blocks[1], blocks[2], atol=1e-6)
+    assert abs(float(np.linalg.norm(row)) - 1.0) < 1e-5
+    plain = StaticEmbeddingFeaturiser(table=str(_table(tmp_path / "t.npz"))).fit(["good", "bad"])
+    assert plain.transform(["¬good"]).shape == (1, width)  # without blocks a marker is ignored
+
+
+def test_prepare_texts_masks_before_it_marks() -> None:
+    assert prepare_texts(["the gay agent was not rude"], mark_scope=True, mask_identity=True) == [
+        "the xxorientation agent was not ¬rude"
+    ]
+    assert prepare_texts(["keep as is"]) == ["keep as is"]
