@@ -4,9 +4,9 @@
 1. ``voc score`` (``--workers``, default 2) on posts resampled from the shared texts exactly as
    ``scripts/bench_score.py`` makes them, at each of ``--score-sizes`` (JSONL in, Parquet out), each run a
    fresh process timed end to end with its peak memory.
-2. The scored output of the largest of those runs is replicated, with new ids (``ID~k``) and timestamps
-   drawn uniformly over ``--days`` days (seeded), into one Parquet file of each of ``--sizes`` posts
-   (written in row groups: bounded memory).
+2. The scored output of ``--base-size`` posts (default: the largest of those runs) is replicated, with new
+   ids (``ID~k``) and timestamps drawn uniformly over ``--days`` days (seeded), into one Parquet file of
+   each of ``--sizes`` posts (written in row groups: bounded memory).
 3. ``voc rank --input scored-N.parquet --output DIR --by brand`` (default ranking config) on each, timed
    the same way.
 
@@ -19,8 +19,8 @@ repository; they are reused when present (``--fresh`` rebuilds them).
 
 Usage::
 
-    python scripts/bench_rank.py --sizes 100000,1000000 --score-sizes 100000,1000000
-    python scripts/bench_rank.py --sizes 100000,1000000,10000000 --score-sizes 1000000
+    python scripts/bench_rank.py --sizes 100000,1000000,10000000 --score-sizes 100000,1000000
+    python scripts/bench_rank.py --sizes 1000000,10000000 --score-sizes 1000000,10000000 --base-size 1000000
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000", help="scored posts to rank (comma-separated)")
     parser.add_argument("--score-sizes", default="100000,1000000", help="posts to score (comma-separated)")
     parser.add_argument("--workers", type=int, default=2, help="voc score --workers")
+    parser.add_argument("--base-size", type=int, default=None,
+                        help="the scored run whose output the rank inputs replicate (default: the largest)")
     parser.add_argument("--days", type=float, default=80.0, help="the replicated posts' time span")
     parser.add_argument("--rank-args", default="--by brand", help="extra voc rank arguments")
     parser.add_argument("--work-dir", type=Path, default=None, help="for the generated files (default: temp)")
@@ -117,12 +119,14 @@ def main() -> None:
                                       "-q"], env)
         score_rows[n] = {**result, "rate": n / result["seconds"]}
         print(f"  voc score n={n:>11,} w={args.workers}: {line(score_rows[n])}", file=sys.stderr, flush=True)
-    base_n = score_sizes[-1]
+    base_n = args.base_size or score_sizes[-1]
+    if base_n not in score_sizes:
+        raise SystemExit(f"--base-size {base_n} must be one of --score-sizes")
     base = work / f"scored-{base_n}.parquet"
 
     rank_rows: dict[int, dict[str, Any]] = {}
     for n in sizes:
-        data = work / f"rank-input-{n}.parquet"
+        data = work / f"rank-input-{n}-from-{base_n}.parquet"
         replicate(base, data, n, args.days)
         out = work / f"ranking-{n}"
         shutil.rmtree(out, ignore_errors=True)
@@ -143,8 +147,9 @@ def main() -> None:
     print("| posts | seconds | posts/s | × voc score | CPU s | peak RSS, largest | peak PSS, all |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for n, r in rank_rows.items():
-        reference = score_rows.get(n) or score_rows[base_n]
-        mark = "" if n in score_rows else f" (vs {base_n:,})"
+        largest = max(score_rows)
+        reference = score_rows.get(n) or score_rows[largest]
+        mark = "" if n in score_rows else f" (vs {largest:,})"
         print(f"| {n:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rate'] / reference['rate']:.1f}{mark} "
               f"| {r['cpu']:.1f} | {r['rss_one'] / 2**20:,.0f} MiB | {r['rss_sum'] / 2**20:,.0f} MiB |")
     ordered = sorted(rank_rows)
