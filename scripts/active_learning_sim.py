@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from pipeline import INTENT_LABELS
-from pipeline.active import select_batch
-from pipeline.classifiers import TfidfLogisticClassifier
-from pipeline.datasets import load_dataset, resolve_data_dir
-from pipeline.evaluate import classification_metrics
-from pipeline.normalise import TweetNormaliser
+from pipeline.data.datasets import load_dataset, resolve_data_dir
+from pipeline.models.linear import TfidfLogisticClassifier
+from pipeline.text.normalise import TweetNormaliser
+from pipeline.training.active import select_batch
+from pipeline.training.evaluate import classification_metrics
 
 TEST_SEED = 20240601  # the fixed test part does not depend on the run seed
 PARAMS: dict[str, Any] = {  # configs/default.yaml's intent classifier

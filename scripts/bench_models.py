@@ -41,10 +41,10 @@ sys.path.insert(0, str(REPO))
 
 from pipeline import registry  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import ID_LABELS_PREFIX, default_shared_data_dir, load_dataset, resolve_data_dir  # noqa: E402
-from pipeline.evaluate import classification_metrics  # noqa: E402
-from pipeline.normalise import normaliser_from_config  # noqa: E402
-from pipeline.train import _DatasetCache  # noqa: E402
+from pipeline.data.datasets import ID_LABELS_PREFIX, default_shared_data_dir, load_dataset, resolve_data_dir  # noqa: E402
+from pipeline.text.normalise import normaliser_from_config  # noqa: E402
+from pipeline.training.evaluate import classification_metrics  # noqa: E402
+from pipeline.training.train import _DatasetCache  # noqa: E402
 
 CV_DATASET = "brand-intent"
 
@@ -245,7 +245,7 @@ def grouped_folds(labels: list[str], texts: list[str], folds: int, seed: int) ->
 
 def near_duplicate_groups(texts: list[str]) -> np.ndarray:
     """One group id per text; texts equal after dropping URLs, mentions, case and punctuation share one."""
-    from pipeline.datasets import match_key
+    from pipeline.data.datasets import match_key
 
     ids: dict[str, int] = {}
     return np.asarray([ids.setdefault(match_key(t) or f"\x00{i}", len(ids)) for i, t in enumerate(texts)])
@@ -332,8 +332,8 @@ def bundle_benchmark(
 ) -> dict[str, Any]:
     """Held-out metrics per runtime (those in ``heldout_runtimes``; fp32 torch ones are in the bundle's
     metadata, computed at training time on the same rows) and throughput for every runtime."""
-    from pipeline.bundle import ModelBundle
-    from pipeline.predict import Predictor
+    from pipeline.models.bundle import ModelBundle
+    from pipeline.models.predict import Predictor
 
     bundle = ModelBundle.load(path)
     root = resolve_data_dir(data_dir or default_shared_data_dir(), None)
@@ -384,7 +384,7 @@ def bundle_benchmark(
 def sentiment_ensemble(spec: str, data_dir: Path | None) -> dict[str, Any]:
     """``DIR_A,DIR_B[:wA,wB]``: held-out sentiment of the weighted mean of several bundles' probabilities
     (each bundle with its own normaliser and default runtime, i.e. int8 ONNX for transformers)."""
-    from pipeline.bundle import ModelBundle
+    from pipeline.models.bundle import ModelBundle
 
     dirs_text, _, weight_text = spec.partition(":")
     dirs = [Path(d) for d in dirs_text.split(",")]

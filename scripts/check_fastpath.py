@@ -59,10 +59,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=5000)
     args = parser.parse_args()
 
-    from pipeline.fast_topics import FastTopicScorer
-    from pipeline.fastpath import FastPredictor
-    from pipeline.predict import Predictor
-    from pipeline.score import build_topic_assigner
+    from pipeline.models.fastpath import FastPredictor
+    from pipeline.models.predict import Predictor
+    from pipeline.scoring.job import build_topic_assigner
+    from pipeline.topics.fast import FastTopicScorer
 
     data_dir = args.data_dir if args.data_dir and args.data_dir.exists() else None
     texts = load_texts(data_dir, args.limit)

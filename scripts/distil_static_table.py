@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.static_embeddings import distil_static_table, write_table_file
+from pipeline.models.static_embeddings import distil_static_table, write_table_file
 
 
 def main(argv: list[str] | None = None) -> int:

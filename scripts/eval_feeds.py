@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, precision_score, recall_score
 
-from pipeline.adaptation import adapt_feed, calibration_mix
-from pipeline.datasets import load_dataset
-from pipeline.predict import Predictor
+from pipeline.data.datasets import load_dataset
+from pipeline.models.predict import Predictor
+from pipeline.scoring.adaptation import adapt_feed, calibration_mix
 
 ROOT = Path(__file__).resolve().parents[1]
 INTENT_JUDGES = {

@@ -25,9 +25,9 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.datasets import load_dataset  # noqa: E402
-from pipeline.evaluate import bootstrap_interval, expected_calibration_error  # noqa: E402
-from pipeline.predict import Predictor  # noqa: E402
+from pipeline.data.datasets import load_dataset  # noqa: E402
+from pipeline.models.predict import Predictor  # noqa: E402
+from pipeline.training.evaluate import bootstrap_interval, expected_calibration_error  # noqa: E402
 
 OOD = "ids:" + str(ROOT / "data" / "labels" / "twcs-intent.jsonl")
 

@@ -56,9 +56,9 @@ from sklearn.metrics import normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import VocError
-from pipeline.rank import RankConfig, rank_posts
-from pipeline.sentence_encoder import DEFAULT_MODEL, EXTRA, encoder_available
-from pipeline.topics import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy
+from pipeline.ranking.rank import RankConfig, rank_posts
+from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy
+from pipeline.topics.sentence_encoder import DEFAULT_MODEL, EXTRA, encoder_available
 
 CANT_TELL = "Can't Tell"
 TARGETS = {"accuracy": 0.70, "spearman": 0.95, "nmi": 0.30}

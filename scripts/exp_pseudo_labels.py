@@ -52,10 +52,10 @@ from make_pseudo_labels import (  # noqa: E402
 )
 
 from pipeline import registry  # noqa: E402
-from pipeline.classifiers import EnsembleClassifier  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.datasets import ID_LABELS_PREFIX, load_id_labels, match_key  # noqa: E402
-from pipeline.evaluate import classification_metrics  # noqa: E402
+from pipeline.data.datasets import ID_LABELS_PREFIX, load_id_labels, match_key  # noqa: E402
+from pipeline.models.linear import EnsembleClassifier  # noqa: E402
+from pipeline.training.evaluate import classification_metrics  # noqa: E402
 
 
 def _task(config_path: Path, init_bundle: Path | None) -> tuple[str, dict[str, Any]]:

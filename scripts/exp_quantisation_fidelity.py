@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 from make_pseudo_labels import unlabelled_pool  # noqa: E402
 from requantise_transformer import _training_texts, _transformers  # noqa: E402
 
-from pipeline.bundle import ModelBundle  # noqa: E402
-from pipeline.datasets import load_id_labels  # noqa: E402
+from pipeline.data.datasets import load_id_labels  # noqa: E402
+from pipeline.models.bundle import ModelBundle  # noqa: E402
 
 
 def _session(path: Path, threads: int) -> object:

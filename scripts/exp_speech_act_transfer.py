@@ -23,9 +23,9 @@ import os
 import time
 from pathlib import Path
 
-from pipeline.datasets import load_dataset
-from pipeline.normalise import TweetNormaliser
-from pipeline.transformer import TransformerClassifier
+from pipeline.data.datasets import load_dataset
+from pipeline.models.transformer import TransformerClassifier
+from pipeline.text.normalise import TweetNormaliser
 
 
 def main(argv: list[str] | None = None) -> int:

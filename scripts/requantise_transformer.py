@@ -23,9 +23,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.bundle import ModelBundle  # noqa: E402
-from pipeline.train import _DatasetCache  # noqa: E402
-from pipeline.transformer import TransformerClassifier  # noqa: E402
+from pipeline.models.bundle import ModelBundle  # noqa: E402
+from pipeline.models.transformer import TransformerClassifier  # noqa: E402
+from pipeline.training.train import _DatasetCache  # noqa: E402
 
 
 def _training_texts(bundle: ModelBundle, task: str, data_dir: Path, config_dir: Path) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.datasets import load_twcs_unlabelled
+from pipeline.data.datasets import load_twcs_unlabelled
 
 AIRLINES = {
     "delta", "americanair", "british_airways", "southwestair", "sw_help", "airasiasupport", "alaskaair",

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import eval_topics as ev  # the evaluation's loaders and reason mapping
 
-from pipeline.rank import RankConfig, rank_posts
-from pipeline.sentence_encoder import DEFAULT_MODEL, encoder_available
-from pipeline.topics import _MARKERS, TopicAssigner, _unit_rows, load_taxonomy, stem
+from pipeline.ranking.rank import RankConfig, rank_posts
+from pipeline.topics.assign import _MARKERS, TopicAssigner, _unit_rows, load_taxonomy, stem
+from pipeline.topics.sentence_encoder import DEFAULT_MODEL, encoder_available
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -234,7 +234,7 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         out.append((f"1 seed weight = agreement of its posts with the {name} argmax",
                     lambda agree=agree: assign(b.combine(match=b.weighted_match(agree)))))
     # Corpus IDF in the word TF-IDF (posts' word features weighted by their corpus rarity), same spread as now.
-    from pipeline.topics import _l2_rows, content_stems
+    from pipeline.topics.assign import _l2_rows, content_stems
 
     wa = TopicAssigner(b.taxonomy, weight_match=0, weight_char=0, weight_word=1.0).fit()
     feats = [wa._word_features(content_stems(t)) for t in b.normalised]

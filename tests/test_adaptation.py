@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.adaptation import (
+from pipeline.cli import app
+from pipeline.models.bundle import ModelBundle
+from pipeline.scoring.adaptation import (
     MixSample,
     adapt_feed,
     adjust,
@@ -20,10 +22,8 @@ from pipeline.adaptation import (
     mix_interval,
     sampling_keys,
 )
-from pipeline.bundle import ModelBundle
-from pipeline.cli import app
-from pipeline.normalise import TweetNormaliser
-from pipeline.score import score_posts
+from pipeline.scoring.job import score_posts
+from pipeline.text.normalise import TweetNormaliser
 from tests.conftest import TINY_INTENT, TINY_SENTIMENT, _fit, write_jsonl
 
 SOURCE = np.array([0.6, 0.3, 0.1])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.predict import Predictor
+from pipeline.models.predict import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.datasets import (
+from pipeline.data.datasets import (
     DATA_DIR_ENV,
     DATASETS,
     LabelledTexts,
@@ -498,8 +498,8 @@ def test_soft_id_labels_refuse_bad_scores(scores: object, tmp_path: Path) -> Non
 
 def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
     """``ids:FILE`` in a config's train list resolves relative to the config, texts from the data dir."""
-    from pipeline.normalise import TweetNormaliser
-    from pipeline.train import _DatasetCache, is_file_source
+    from pipeline.text.normalise import TweetNormaliser
+    from pipeline.training.train import _DatasetCache, is_file_source
 
     write_fake_twcs(tmp_path / "shared")
     (tmp_path / "cfg").mkdir()
@@ -638,7 +638,7 @@ def test_real_airline_split(data_dir: Path) -> None:
 @needs_shared
 def test_real_airline_train_without_intent(data_dir: Path) -> None:
     """The sentiment data for an encoder reused by intent: no brand-intent tweet, by id or by text."""
-    from pipeline.datasets import match_key
+    from pipeline.data.datasets import match_key
 
     train = load_dataset("airline-sentiment:train", data_dir)
     kept = load_dataset("airline-sentiment:train-without-intent", data_dir)
@@ -671,7 +671,7 @@ def test_real_semeval_2017_test(semeval_test: LabelledTexts) -> None:
 @shared
 @needs_shared
 def test_real_semeval_train_excludes_test(semeval_train: LabelledTexts, semeval_test: LabelledTexts) -> None:
-    from pipeline.datasets import match_key
+    from pipeline.data.datasets import match_key
 
     assert len(set(semeval_train.ids)) == len(semeval_train)
     assert set(semeval_train.ids).isdisjoint(semeval_test.ids)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.fast_topics import FastTopicScorer
-from pipeline.fastpath import CachedNormaliser
-from pipeline.normalise import TweetNormaliser
-from pipeline.topics import TopicAssigner, load_taxonomy
+from pipeline.models.fastpath import CachedNormaliser
+from pipeline.text.normalise import TweetNormaliser
+from pipeline.topics.assign import TopicAssigner, load_taxonomy
+from pipeline.topics.fast import FastTopicScorer
 from tests.test_score import _texts
 
 REPO = Path(__file__).resolve().parents[1]

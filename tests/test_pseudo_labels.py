@@ -38,7 +38,7 @@ def test_pool_leaves_out_the_evaluation_set_and_repeats(tmp_path: Path) -> None:
     write_fake_ibm(tmp_path)
     held_out = tmp_path / "eval.jsonl"
     held_out.write_text(json.dumps({"dataset": "twcs", "id": "twcs-8", "intent": "complaint"}) + "\n")
-    from pipeline.datasets import load_id_labels
+    from pipeline.data.datasets import load_id_labels
 
     pool, dropped = make_pseudo_labels.unlabelled_pool(tmp_path, [load_id_labels(held_out, tmp_path)])
     ids = [item_id for _, item_id, _ in pool]
@@ -56,7 +56,7 @@ def test_written_file_has_ids_and_labels_only(tmp_path: Path, tiny_bundle_dir: P
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and all(set(row) == {"dataset", "id", "intent", "confidence"} for row in rows)
-    from pipeline.datasets import load_id_labels
+    from pipeline.data.datasets import load_id_labels
 
     assert len(load_id_labels(out, tmp_path)) == len(rows)  # every id resolves back to its text
 

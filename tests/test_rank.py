@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.rank import (
+from pipeline.ranking.rank import (
     RankConfig,
     load_rank_config,
     previous_topics,
@@ -309,8 +309,8 @@ def test_committed_rank_config_holds_the_defaults() -> None:
 
 
 def test_encoder_setting_is_resolved_without_loading_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import sentence_encoder
-    from pipeline.rank import resolve_encoder
+    from pipeline.ranking.rank import resolve_encoder
+    from pipeline.topics import sentence_encoder
 
     assert resolve_encoder(RankConfig(encoder="none"), 10) is None
     assert resolve_encoder(RankConfig(encoder="/models/mine"), 10) == "/models/mine"

@@ -32,8 +32,8 @@ def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_ray_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
-    from pipeline.engine_ray import score_posts_ray
-    from pipeline.score import score_posts
+    from pipeline.scoring.job import score_posts
+    from pipeline.scoring.ray_engine import score_posts_ray
 
     source = tmp_path / "posts"
     source.mkdir()

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.rank import RankConfig, rank_posts, write_ranking
-from pipeline.report import render_report
+from pipeline.ranking.rank import RankConfig, rank_posts, write_ranking
+from pipeline.ranking.report import render_report
 from tests.test_rank import base_records
 
 REPO = Path(__file__).resolve().parents[1]

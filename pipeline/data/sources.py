@@ -1,0 +1,143 @@
+"""Labelled training sources beyond the registered datasets: Hugging Face ``datasets`` and column maps.
+
+A training source in a config (``intent.train``, ``intent.evaluate_on``) is one of
+
+* a registered dataset name (``brand-intent``, see :mod:`pipeline.datasets`);
+* a labelled JSONL/CSV/Parquet file with ``text`` and ``intent``/``sentiment`` columns (relative to the config);
+* ``hf-disk:DIR[#SPLIT]``: a ``datasets`` dataset written with ``save_to_disk`` (relative to the config);
+* ``hf:OWNER/NAME[#SPLIT]``: a dataset on the Hugging Face hub (needs the network);
+* the name of an entry of the config's ``sources:`` mapping, which adds a split, a revision and column names::
+
+      sources:
+        my-posts:
+          hf_disk: data/my_posts        # or: path: data/posts.csv, or: hf: owner/name
+          split: train
+          text_column: body
+          label_columns: {intent: label}
+
+``datasets`` is an optional extra (``pip install 'voc-pipeline[hf]'``). Integer ``ClassLabel`` columns are
+read as their label names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import SourceConfig
+from pipeline.data.datasets import LabelledTexts
+from pipeline.errors import InputError
+from pipeline.extras import require
+
+HF_PREFIX = "hf:"
+HF_DISK_PREFIX = "hf-disk:"
+
+
+def is_hf_source(name: str) -> bool:
+    """Whether a source string names a Hugging Face dataset (hub id or ``save_to_disk`` folder)."""
+    return name.startswith((HF_PREFIX, HF_DISK_PREFIX))
+
+
+def parse_source(name: str) -> SourceConfig:
+    """The :class:`SourceConfig` of an inline source string (``hf-disk:DIR#split``, ``hf:owner/name``, file)."""
+    location, _, split = name.partition("#")
+    if location.startswith(HF_DISK_PREFIX):
+        spec = {"hf_disk": location[len(HF_DISK_PREFIX) :]}
+    elif location.startswith(HF_PREFIX):
+        spec = {"hf": location[len(HF_PREFIX) :]}
+    else:
+        return SourceConfig(path=name)
+    if not next(iter(spec.values())):
+        raise InputError(f"source {name!r} names no dataset")
+    return SourceConfig(**spec, split=split or None)
+
+
+def load_source(
+    name: str, task: str, sources: dict[str, SourceConfig] | None = None, base: Path | None = None
+) -> LabelledTexts:
+    """Load source ``name`` (a ``sources:`` entry or an inline string) with its ``task`` labels."""
+    spec = (sources or {}).get(name) or parse_source(name)
+    base = base or Path.cwd()
+    if spec.path is not None:
+        from pipeline.training.train import load_labelled_source
+
+        data = load_labelled_source(base / spec.path, spec.label_columns.get(task, task))
+        if spec.text_column != "text":
+            raise InputError(f"source {name!r}: text_column is only supported for Hugging Face datasets")
+        return LabelledTexts(data.name, data.texts, data.labels, data.ids, data.groups, data.files, data.created_at)
+    return load_hf_source(name, spec, task, base)
+
+
+def _open_hf(name: str, spec: SourceConfig, base: Path) -> tuple[Any, tuple[Path, ...]]:
+    datasets = require("datasets", "hf", "reading a Hugging Face dataset")
+    if spec.hf_disk is not None:
+        folder = base / spec.hf_disk
+        if not folder.is_dir():
+            raise InputError(f"source {name!r}: {folder} is not a folder written by Dataset.save_to_disk")
+        try:
+            loaded = datasets.load_from_disk(str(folder))
+        except FileNotFoundError as exc:
+            raise InputError(f"source {name!r}: {folder} is not a saved dataset ({exc})") from None
+        files = tuple(sorted(p for p in folder.rglob("*") if p.is_file()))
+    else:
+        try:
+            loaded = datasets.load_dataset(spec.hf, revision=spec.revision)
+        except Exception as exc:  # network, authentication, missing repo: all mean "cannot load"
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"source {name!r}: cannot load hub dataset {spec.hf!r} ({first})") from None
+        files = ()
+    if isinstance(loaded, datasets.DatasetDict):
+        splits = list(loaded)
+        split = spec.split or ("train" if "train" in loaded else (splits[0] if len(splits) == 1 else None))
+        if split is None or split not in loaded:
+            raise InputError(f"source {name!r}: choose a split with '#SPLIT' or split: (it has {', '.join(splits)})")
+        loaded = loaded[split]
+    elif spec.split is not None and spec.hf_disk is not None:
+        raise InputError(f"source {name!r} is a single Dataset, not a DatasetDict: remove the split")
+    if not files:
+        files = tuple(Path(f["filename"]) for f in getattr(loaded, "cache_files", []) if f.get("filename"))
+    return loaded, files
+
+
+def load_hf_source(name: str, spec: SourceConfig, task: str, base: Path) -> LabelledTexts:
+    """Rows of a Hugging Face dataset that have a ``task`` label, as :class:`LabelledTexts`."""
+    dataset, files = _open_hf(name, spec, base)
+    columns = list(dataset.column_names)
+    label_column = spec.label_columns.get(task, task)
+    id_column = spec.id_column or ("id" if "id" in columns else None)
+    group_column = spec.group_column or ("brand" if "brand" in columns else None)
+    roles = {"text_column": spec.text_column, f"label column of {task}": label_column}
+    roles.update({k: v for k, v in (("id_column", id_column), ("group_column", group_column)) if v is not None})
+    for role, column in roles.items():
+        if column not in columns:
+            raise InputError(f"source {name!r} has no column {column!r} ({role}); columns: {', '.join(columns)}")
+    feature = dataset.features[label_column]
+    names = getattr(feature, "names", None)  # a ClassLabel column holds integers
+    stem = Path(spec.hf_disk or spec.hf or name).name
+    texts: list[str] = []
+    labels: list[str] = []
+    ids: list[str] = []
+    groups: list[str] = []
+    bad = 0
+    for i, row in enumerate(dataset):
+        label = row[label_column]
+        if label is None or (isinstance(label, int) and label < 0) or str(label).strip() == "":
+            continue
+        text = row[spec.text_column]
+        if not isinstance(text, str) or not text.strip():
+            bad += 1
+            continue
+        texts.append(text)
+        labels.append(names[label] if names is not None and isinstance(label, int) else str(label).strip())
+        ids.append(str(row[id_column]) if id_column else f"{stem}-{i}")
+        groups.append(str(row[group_column] or "") if group_column else "")
+    if bad:
+        raise InputError(f"source {name!r}: {bad} labelled rows have no text in {spec.text_column!r}; fix them first")
+    if not texts:
+        raise InputError(f"source {name!r} has no rows with a {task} label in column {label_column!r}")
+    return LabelledTexts(name=name, texts=texts, labels=labels, ids=ids, groups=groups, files=files)
+
+
+def load_labelled(spec: str, task: str, base: Path | None = None) -> LabelledTexts:
+    """A labelled file or inline Hugging Face source given on the command line (``--data``)."""
+    return load_source(spec, task, None, base)
