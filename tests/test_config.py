@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import config_hash, load_config
 from pipeline.errors import ConfigError
+from pipeline.training.config import config_hash, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 

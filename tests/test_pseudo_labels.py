@@ -85,7 +85,7 @@ def test_bench_cv_treats_declared_and_confidence_marked_sources_as_teacher_label
     """A CV must refuse a teacher's pseudo-labels whether the config declares them or the file gives them away."""
     import bench_models
 
-    from pipeline.config import TaskConfig
+    from pipeline.training.config import TaskConfig
 
     (tmp_path / "people.jsonl").write_text('{"id": "a", "label": "question"}\n', encoding="utf-8")
     (tmp_path / "teacher.jsonl").write_text('{"id": "b", "label": "complaint", "confidence": 0.9}\n', encoding="utf-8")

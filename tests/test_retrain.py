@@ -15,9 +15,9 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.config import load_config
 from pipeline.errors import ConfigError, VocError
 from pipeline.models.bundle import ModelBundle
+from pipeline.training.config import load_config
 from pipeline.training.train import train_bundle
 
 from .conftest import TINY_INTENT, write_jsonl

@@ -24,10 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import SourceConfig
 from pipeline.data.datasets import LabelledTexts
 from pipeline.errors import InputError
 from pipeline.extras import require
+from pipeline.training.config import SourceConfig
 
 HF_PREFIX = "hf:"
 HF_DISK_PREFIX = "hf-disk:"

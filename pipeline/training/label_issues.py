@@ -81,7 +81,7 @@ def find_issues(labels: list[str], proba: np.ndarray, classes: list[str]) -> lis
 def _classifier_settings(config: Path | None, task: str) -> tuple[str, dict[str, Any], int, Any]:
     if config is None:
         return "tfidf_logreg.v1", {}, 0, None
-    from pipeline.config import load_config
+    from pipeline.training.config import load_config
 
     loaded = load_config(config)
     task_config = loaded.task(task)

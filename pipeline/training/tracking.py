@@ -12,8 +12,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pipeline.config import MlflowConfig
 from pipeline.extras import require
+from pipeline.training.config import MlflowConfig
 
 
 def check_mlflow() -> ModuleType:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import registry
-from pipeline.config import TrainConfig, config_hash
 from pipeline.data.datasets import (
     ID_LABELS_PREFIX,
     LabelledTexts,
@@ -28,6 +27,7 @@ from pipeline.data.io import SUPPORTED_SUFFIXES, input_files, read_posts
 from pipeline.errors import ConfigError, InputError
 from pipeline.models.bundle import CONTRACT_LABELS, ModelBundle, library_versions
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
+from pipeline.training.config import TrainConfig, config_hash
 from pipeline.training.evaluate import evaluate_predictions, metric_intervals
 from pipeline.training.model_card import render_model_card
 

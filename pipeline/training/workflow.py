@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.config import TrainConfig, format_validation_error, load_config
 from pipeline.errors import ConfigError, InputError
+from pipeline.training.config import TrainConfig, format_validation_error, load_config
 
 Log = Callable[[str], None]
 HOLDOUT_SALT = "voc-holdout-v1"
