@@ -37,8 +37,10 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
+# Layering: imports flow one way (cli > training > scoring | ranking > topics > models > data > text > base), no circles.
 lint: install
 	$(VENV)/bin/ruff check pipeline tests scripts
+	$(PY) scripts/checks/check_layers.py
 	$(VENV)/bin/mypy
 
 train: install

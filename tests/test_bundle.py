@@ -55,7 +55,7 @@ def test_missing_file_is_refused(bundle_copy: Path) -> None:
 
 
 def _rehash(bundle: Path) -> None:
-    from pipeline.models.bundle import sha256_file
+    from pipeline.data.io import sha256_file
 
     meta = json.loads((bundle / "metadata.json").read_text())
     meta["files"] = {rel: sha256_file(bundle / rel) for rel in meta["files"]}

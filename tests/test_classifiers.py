@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.data.io import sha256_file
 from pipeline.models.abstention import _macro_f1
-from pipeline.models.bundle import ModelBundle, sha256_file
+from pipeline.models.bundle import ModelBundle
 from pipeline.models.linear import TfidfLogisticClassifier
 from pipeline.models.predict import Predictor
 from pipeline.text.normalise import TweetNormaliser
@@ -128,7 +129,7 @@ def test_name_swap_makes_staff_names_carry_no_label(tmp_path: Path) -> None:
 
 
 def test_fit_temperature_recovers_the_temperature_that_generated_the_labels() -> None:
-    from pipeline.models.linear import fit_temperature, softmax
+    from pipeline.models.calibration import fit_temperature, softmax
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(20000, 3)) * 2.0
@@ -139,7 +140,7 @@ def test_fit_temperature_recovers_the_temperature_that_generated_the_labels() ->
 
 
 def _linear_ensemble(**params: object) -> object:
-    from pipeline.models.linear import EnsembleClassifier
+    from pipeline.models.ensemble import EnsembleClassifier
 
     texts, labels = _data()
     member = {"min_df": 1, "calibration_folds": 2, "n_jobs": 1}
@@ -151,7 +152,7 @@ def _linear_ensemble(**params: object) -> object:
 
 
 def test_ensemble_recalibrates_its_mean_on_out_of_fold_rows_without_changing_labels(tmp_path: Path) -> None:
-    from pipeline.models.linear import softmax
+    from pipeline.models.calibration import softmax
 
     texts, labels = _data()
     plain = _linear_ensemble(recalibrate=False)

@@ -498,8 +498,9 @@ def test_soft_id_labels_refuse_bad_scores(scores: object, tmp_path: Path) -> Non
 
 def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
     """``ids:FILE`` in a config's train list resolves relative to the config, texts from the data dir."""
+    from pipeline.data.sources import is_file_source
     from pipeline.text.normalise import TweetNormaliser
-    from pipeline.training.train import _DatasetCache, is_file_source
+    from pipeline.training.train import _DatasetCache
 
     write_fake_twcs(tmp_path / "shared")
     (tmp_path / "cfg").mkdir()

@@ -22,8 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.data.io import sha256_file
 from pipeline.errors import BundleError
-from pipeline.models.bundle import ModelBundle, sha256_file
+from pipeline.models.bundle import ModelBundle
 
 _EVENTS: list[tuple[str, tuple[Any, ...]]] | None = None
 

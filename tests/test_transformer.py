@@ -20,7 +20,8 @@ pytest.importorskip("onnxruntime", reason="needs the transformer extra (onnxrunt
 pytest.importorskip("onnx", reason="needs the transformer extra (onnx)")
 
 from pipeline.models.bundle import ModelBundle  # noqa: E402
-from pipeline.models.transformer import TransformerClassifier, resolve_encoder, transformer_view  # noqa: E402
+from pipeline.models.encoders import resolve_encoder  # noqa: E402
+from pipeline.models.transformer import TransformerClassifier, transformer_view  # noqa: E402
 from pipeline.text.normalise import TweetNormaliser  # noqa: E402
 
 TEXTS = {
@@ -261,7 +262,8 @@ def test_init_encoder_starts_from_another_task(
 
 
 def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_path: Path) -> None:
-    from pipeline.models.linear import EnsembleClassifier, softmax
+    from pipeline.models.calibration import softmax
+    from pipeline.models.ensemble import EnsembleClassifier
 
     texts, labels = _data()
     members = [

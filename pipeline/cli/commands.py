@@ -1,78 +1,31 @@
-"""The ``voc`` command line: a thin typer layer over the library.
+"""The ``voc`` commands that run the pipeline (predict, score, rank, train, evaluate): a thin typer layer.
 
-Every command catches the library's :class:`~pipeline.errors.VocError` and prints one ``error:`` line with
-exit status 2; anything else is an internal fault (exit 1, traceback only with ``VOC_DEBUG=1``).
+The shared ``app``, options and error handling are in :mod:`pipeline.cli.common`; the retraining commands
+in :mod:`pipeline.cli.retrain`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from pipeline.errors import InputError, VocError
-
-app = typer.Typer(
-    name="voc",
-    help="Voice of the customer: intent, sentiment and topics of posts to brands, ranked for the quality programme.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+from pipeline.cli.common import (
+    BatchSizeOption,
+    MaxCharsOption,
+    ModelOption,
+    QuietOption,
+    TextFieldOption,
+    app,
+    apply_max_chars,
+    handle_errors,
 )
-
-ModelOption = Annotated[
-    Optional[Path],
-    typer.Option("--model", "-m", help="Model bundle directory (default: $VOC_MODEL or the committed models/default)."),
-]
-TextFieldOption = Annotated[str, typer.Option("--text-field", help="Column that holds the post text.")]
-BatchSizeOption = Annotated[int, typer.Option("--batch-size", min=1, help="Posts per batch (bounds memory).")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
-MaxCharsOption = Annotated[
-    Optional[int],
-    typer.Option("--max-chars", min=1, help="Score only the first N characters of longer posts (flagged `truncated`)."),
-]
-
-
-def _apply_max_chars(max_chars: int | None) -> None:
-    # Through the environment so that worker processes see it too (see pipeline.predict.max_chars_override).
-    if max_chars is not None:
-        os.environ["VOC_MAX_CHARS"] = str(max_chars)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Map exceptions to the contract's exit codes and one-line messages."""
-    try:
-        yield
-    except VocError as exc:
-        raise _fail(f"error: {' '.join(str(exc).split())}", 2) from None
-    except KeyboardInterrupt:
-        raise _fail("error: interrupted", 130) from None
-    except typer.Exit:
-        raise
-    except MemoryError:
-        raise _fail("error: out of memory; lower --batch-size or --workers", 1) from None
-    except OSError as exc:
-        if os.environ.get("VOC_DEBUG"):
-            raise
-        raise _fail(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", 2) from None
-    except Exception as exc:
-        if os.environ.get("VOC_DEBUG"):
-            raise
-        raise _fail(f"internal error: {type(exc).__name__}: {exc} (set VOC_DEBUG=1 for the traceback)", 1) from None
+from pipeline.errors import InputError
 
 
 class _Progress:
@@ -172,8 +125,8 @@ def predict(
     adapt_labels: AdaptLabelsOption = None,
 ) -> None:
     """Label posts with intent and sentiment and their probabilities."""
-    with _errors():
-        _apply_max_chars(max_chars)
+    with handle_errors():
+        apply_max_chars(max_chars)
         if output_format not in ("text", "json"):
             raise InputError(f"unknown --format {output_format!r}: use 'text' or 'json'")
         if input_path is not None:
@@ -240,8 +193,8 @@ def score(
     adapt_labels: AdaptLabelsOption = None,
 ) -> None:
     """Score posts in batch: intent, sentiment and topic for every row, columns carried through."""
-    with _errors():
-        _apply_max_chars(max_chars)
+    with handle_errors():
+        apply_max_chars(max_chars)
         if engine not in ("local", "ray"):
             raise InputError(f"unknown --engine {engine!r}: use 'local' or 'ray'")
         log: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))
@@ -313,7 +266,7 @@ def rank(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the summary.")] = False,
 ) -> None:
     """Rank the topics a quality programme should fix first, with evidence and confidence intervals."""
-    with _errors():
+    with handle_errors():
         if by not in (None, "brand"):
             raise InputError(f"unknown --by {by!r}: only 'brand' is supported")
         from pipeline.ranking.rank import load_rank_config, rank_file
@@ -358,7 +311,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the final metrics.")] = False,
 ) -> None:
     """Train a model bundle from a config; compare it with the current one; keep the replaced one for rollback."""
-    with _errors():
+    with handle_errors():
         from pipeline.training.workflow import run_training
 
         log: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: typer.echo(m, err=True))
@@ -406,7 +359,7 @@ def evaluate(
     ] = 1000,
 ) -> None:
     """Evaluate a bundle on labelled data: metrics as JSON on stdout (overall, per class, slices) and a report."""
-    with _errors():
+    with handle_errors():
         from pipeline.training.evaluate import run_evaluation
 
         report = run_evaluation(
@@ -420,10 +373,6 @@ def evaluate(
             bootstrap=bootstrap,
         )
         typer.echo(json.dumps(report, indent=2))
-
-
-# The retraining commands (promote, suggest, label-issues) register themselves on `app`.
-from pipeline.cli import retrain as _cli_retrain  # noqa: E402, F401
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli.commands import ModelOption, TextFieldOption, _errors, _fail, app
+from pipeline.cli.common import ModelOption, TextFieldOption, app, fail, handle_errors
 from pipeline.errors import InputError
 
 PROMOTION_REFUSED_EXIT = 3
@@ -56,7 +56,7 @@ def promote(
     from pipeline.training.promote import promote as promote_bundle
     from pipeline.training.promote import rollback as rollback_bundle
 
-    with _errors():
+    with handle_errors():
         try:
             if rollback:
                 if challenger is not None:
@@ -76,7 +76,7 @@ def promote(
                     decide_by=decide_by,
                 )
         except PromotionRefused as exc:
-            raise _fail(f"error: {' '.join(str(exc).split())}", PROMOTION_REFUSED_EXIT) from None
+            raise fail(f"error: {' '.join(str(exc).split())}", PROMOTION_REFUSED_EXIT) from None
         typer.echo(json.dumps(result, indent=2))
 
 
@@ -102,7 +102,7 @@ def suggest(
     text_field: TextFieldOption = "text",
 ) -> None:
     """Pick the posts whose labels would help most: uncertain, diverse, likely rare; written ready to annotate."""
-    with _errors():
+    with handle_errors():
         from pipeline.training.active import suggest as suggest_posts
 
         summary = suggest_posts(
@@ -140,7 +140,7 @@ def label_issues(
     output_format: Annotated[str, typer.Option("--format", "-f", help="'text' (a table) or 'json'.")] = "text",
 ) -> None:
     """Find likely mislabelled rows (confident learning on out-of-fold probabilities), ranked, with a suggestion."""
-    with _errors():
+    with handle_errors():
         if output_format not in ("text", "json"):
             raise InputError(f"unknown --format {output_format!r}: use 'text' or 'json'")
         from pipeline.training.label_issues import run_label_issues

@@ -241,7 +241,7 @@ def shared_data_available(data_dir: Path | None = None) -> bool:
 
 def file_fingerprint(path: Path) -> str:
     """``sha256:<hex>`` of the file's bytes (the same digest bundles record), as a user error if unreadable."""
-    from pipeline.models.bundle import sha256_file
+    from pipeline.data.io import sha256_file
 
     try:
         return sha256_file(Path(path))

@@ -946,3 +946,12 @@ class RejectedWriter:
         self._atomic.__exit__(type(error) if error else None, error, None)
         self._atomic = self._handle = None
         return None if failed else self.path
+
+
+def sha256_file(path: Path) -> str:
+    """``sha256:<hex>`` of a file's bytes, read in 1 MiB chunks: what bundles, job manifests and data records hold."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()

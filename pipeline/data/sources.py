@@ -24,13 +24,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.data.datasets import LabelledTexts
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.data.datasets import ID_LABELS_PREFIX, LabelledTexts, flags_if_given
+from pipeline.data.io import SUPPORTED_SUFFIXES, input_files, read_posts
 from pipeline.errors import InputError
 from pipeline.extras import require
-from pipeline.training.config import SourceConfig
 
 HF_PREFIX = "hf:"
 HF_DISK_PREFIX = "hf-disk:"
+
+
+class SourceConfig(BaseModel):
+    """A named training source with its own column mapping (referenced by name in ``train``/``evaluate_on``).
+
+    Exactly one of ``path`` (a labelled JSONL/CSV/Parquet file), ``hf_disk`` (a Hugging Face ``datasets``
+    dataset saved with ``save_to_disk``) or ``hf`` (a hub id, online only); paths are relative to the config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | None = None
+    hf_disk: str | None = None
+    hf: str | None = Field(None, description="Hub id 'owner/name' (needs network and the [hf] extra).")
+    split: str | None = Field(None, description="Split of a DatasetDict; default: 'train' or the only split.")
+    revision: str | None = Field(None, description="Hub revision (commit, tag or branch) to pin.")
+    text_column: str = "text"
+    label_columns: dict[str, str] = Field(
+        default_factory=dict, description="Task to column, e.g. {intent: label}; default: the task's name."
+    )
+    id_column: str | None = Field(None, description="Column with stable row ids; default 'id' when present.")
+    group_column: str | None = Field(None, description="Column with the brand; default 'brand' when present.")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceConfig:
+        given = [key for key in ("path", "hf_disk", "hf") if getattr(self, key)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of path, hf_disk or hf")
+        return self
 
 
 def is_hf_source(name: str) -> bool:
@@ -52,6 +83,53 @@ def parse_source(name: str) -> SourceConfig:
     return SourceConfig(**spec, split=split or None)
 
 
+def is_file_source(name: str) -> bool:
+    """Whether a training source names a labelled file rather than a registered dataset.
+
+    ``ids:FILE`` is not one: its texts come from the shared data (:func:`pipeline.datasets.load_id_labels`).
+    """
+    if name.startswith(ID_LABELS_PREFIX):
+        return False
+    return name.lower().endswith(tuple(SUPPORTED_SUFFIXES)) or "/" in name or "*" in name
+
+
+def load_labelled_source(path: Path, task: str) -> LabelledTexts:
+    """A labelled JSONL/CSV/Parquet file with ``text`` and a ``<task>`` column; unlabelled rows are skipped.
+
+    An ``unsure`` column (the annotator found two labels plausible) is kept for evaluation's slices.
+    """
+    texts: list[str] = []
+    labels: list[str] = []
+    ids: list[str] = []
+    groups: list[str] = []
+    unsure: list[Any] = []
+    problems = 0
+    for batch in read_posts(path):
+        problems += len(batch.rejected)
+        for row in batch.rows:
+            label = row.get(task)
+            if label is None or str(label).strip() == "":
+                continue
+            texts.append(row["text"])
+            labels.append(str(label).strip())
+            ids.append(str(row["id"]))
+            groups.append(str(row.get("brand") or ""))
+            unsure.append(row.get("unsure"))
+    if problems:
+        raise InputError(f"{path}: {problems} rows could not be read; fix them before training (see voc score)")
+    if not texts:
+        raise InputError(f"{path} has no rows with a '{task}' label")
+    return LabelledTexts(
+        name=path.name,
+        texts=texts,
+        labels=labels,
+        ids=ids,
+        groups=groups,
+        files=tuple(input_files(path)),
+        unsure=flags_if_given(unsure),
+    )
+
+
 def load_source(
     name: str, task: str, sources: dict[str, SourceConfig] | None = None, base: Path | None = None
 ) -> LabelledTexts:
@@ -59,8 +137,6 @@ def load_source(
     spec = (sources or {}).get(name) or parse_source(name)
     base = base or Path.cwd()
     if spec.path is not None:
-        from pipeline.training.train import load_labelled_source
-
         data = load_labelled_source(base / spec.path, spec.label_columns.get(task, task))
         if spec.text_column != "text":
             raise InputError(f"source {name!r}: text_column is only supported for Hugging Face datasets")

@@ -18,7 +18,6 @@ package's own registry by name.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS, __version__, registry
+from pipeline.data.io import sha256_file
 from pipeline.errors import BundleError
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 
@@ -45,14 +45,6 @@ MAX_NPZ_UNCOMPRESSED_BYTES = 2 * 2**30
 # Files the loader itself reads when present; each must be listed (and so verified) in metadata.json.
 _OPTIONAL_FILES = ("config.json", "taxonomy.yaml", "README.md")
 _TRACKED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "spacy", "pyarrow", "pydantic", "torch", "transformers")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:

@@ -185,7 +185,7 @@ def distil_static_table(
 
     ``encoder_state``: weights to load into the encoder first (e.g. a fine-tuned one, from
     :func:`pipeline.transformer.load_encoder_state`)."""
-    from pipeline.models.transformer import resolve_encoder
+    from pipeline.models.encoders import resolve_encoder
 
     try:
         import torch
@@ -220,7 +220,7 @@ def load_static_table(source: str) -> tuple[list[str], np.ndarray]:
         if not path.is_file():
             raise FileNotFoundError(f"static table not found: {path}")
         return _read_table_file(path)
-    from pipeline.models.transformer import resolve_encoder
+    from pipeline.models.encoders import resolve_encoder
 
     resolved = resolve_encoder(source)
     key = hashlib.sha1(f"{source}\0{resolved}".encode()).hexdigest()[:16]

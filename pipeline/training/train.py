@@ -23,8 +23,8 @@ from pipeline.data.datasets import (
     load_dataset,
     load_id_labels,
 )
-from pipeline.data.io import SUPPORTED_SUFFIXES, input_files, read_posts
-from pipeline.errors import ConfigError, InputError
+from pipeline.data.sources import is_file_source, is_hf_source, load_labelled_source, load_source
+from pipeline.errors import ConfigError
 from pipeline.models.bundle import CONTRACT_LABELS, ModelBundle, library_versions
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 from pipeline.training.config import TrainConfig, config_hash
@@ -47,55 +47,6 @@ class TrainingRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     # Per task, the held-out sets the bundle was evaluated on (evaluate_on and holdout splits), raw texts.
     heldout: dict[str, dict[str, LabelledTexts]] = field(default_factory=dict)
-
-
-def is_file_source(name: str) -> bool:
-    """Whether a training source names a labelled file rather than a registered dataset.
-
-    ``ids:FILE`` is not one: its texts come from the shared data (:func:`pipeline.datasets.load_id_labels`).
-    """
-    if name.startswith(ID_LABELS_PREFIX):
-        return False
-    return name.lower().endswith(tuple(SUPPORTED_SUFFIXES)) or "/" in name or "*" in name
-
-
-def load_labelled_source(path: Path, task: str) -> LabelledTexts:
-    """A labelled JSONL/CSV/Parquet file with ``text`` and a ``<task>`` column; unlabelled rows are skipped.
-
-    An ``unsure`` column (the annotator found two labels plausible) is kept for evaluation's slices.
-    """
-    from pipeline.data.datasets import flags_if_given
-
-    texts: list[str] = []
-    labels: list[str] = []
-    ids: list[str] = []
-    groups: list[str] = []
-    unsure: list[Any] = []
-    problems = 0
-    for batch in read_posts(path):
-        problems += len(batch.rejected)
-        for row in batch.rows:
-            label = row.get(task)
-            if label is None or str(label).strip() == "":
-                continue
-            texts.append(row["text"])
-            labels.append(str(label).strip())
-            ids.append(str(row["id"]))
-            groups.append(str(row.get("brand") or ""))
-            unsure.append(row.get("unsure"))
-    if problems:
-        raise InputError(f"{path}: {problems} rows could not be read; fix them before training (see voc score)")
-    if not texts:
-        raise InputError(f"{path} has no rows with a '{task}' label")
-    return LabelledTexts(
-        name=path.name,
-        texts=texts,
-        labels=labels,
-        ids=ids,
-        groups=groups,
-        files=tuple(input_files(path)),
-        unsure=flags_if_given(unsure),
-    )
 
 
 class _DatasetCache:
@@ -122,8 +73,6 @@ class _DatasetCache:
         """A source's rows; ``soft=False`` gives an ``ids:`` file with soft labels as one top label per post."""
         key = self._key(name, task, soft)
         if key not in self._data:
-            from pipeline.data.sources import is_hf_source, load_source
-
             if name.startswith(ID_LABELS_PREFIX):  # labels by id, texts from the shared data (relative to config)
                 path = self.base / name[len(ID_LABELS_PREFIX) :]
                 self._data[key] = load_id_labels(path, self.data_dir, task, soft)
@@ -237,7 +186,7 @@ def train_bundle(
         normalised_parts = [cache.normalised(name, task) for name in task_config.train]
         holdout_parts: dict[str, tuple[LabelledTexts, list[str]]] = {}
         if task_config.holdout:
-            from pipeline.training.workflow import holdout_indices
+            from pipeline.data.splits import holdout_indices
 
             for i, (name, part) in enumerate(zip(task_config.train, parts)):
                 if part.weights:  # soft (model-made) labels are trained on whole, never scored against

@@ -8,12 +8,11 @@ held-out data, writes ``comparison.json`` into the new bundle, saves it (keeping
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +22,10 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.training.config import TrainConfig, format_validation_error, load_config
 
 Log = Callable[[str], None]
-HOLDOUT_SALT = "voc-holdout-v1"
 
 
 def _quiet(_: str) -> None:
     return None
-
-
-def holdout_indices(ids: Sequence[str], fraction: float, salt: str = HOLDOUT_SALT) -> tuple[list[int], list[int]]:
-    """Train and held-out row indices: a row is held out when the hash of ``(salt, id)`` is below ``fraction``.
-
-    The side of a row depends only on its id, so the same posts are held out in every retraining, which is
-    what makes a champion and a challenger trained months apart comparable.
-    """
-    train: list[int] = []
-    test: list[int] = []
-    threshold = fraction * 2.0**64
-    for i, item_id in enumerate(ids):
-        digest = hashlib.sha256(f"{salt}\x00{item_id}".encode()).digest()
-        (test if int.from_bytes(digest[:8], "big") < threshold else train).append(i)
-    return train, test
 
 
 def config_from_bundle(bundle_dir: Path) -> tuple[TrainConfig, Path, dict[str, Any]]:
@@ -63,8 +46,7 @@ def config_from_bundle(bundle_dir: Path) -> tuple[TrainConfig, Path, dict[str, A
 
 def _data_dir_for(config: TrainConfig, data_dir: Path | None, base: Path) -> Path:
     from pipeline.data.datasets import resolve_data_dir
-    from pipeline.data.sources import is_hf_source
-    from pipeline.training.train import is_file_source
+    from pipeline.data.sources import is_file_source, is_hf_source
 
     tasks = [t for t in (config.intent, config.sentiment) if t is not None]
     sources = [s for t in tasks for s in (*t.train, *t.evaluate_on)]
