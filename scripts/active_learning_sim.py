@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import INTENT_LABELS
-from pipeline.data.datasets import load_dataset, resolve_data_dir
+from pipeline.data.datasets import resolve_data_dir
+from pipeline.data.sources import load_dataset
 from pipeline.models.linear import TfidfLogisticClassifier
 from pipeline.text.normalise import TweetNormaliser
 from pipeline.training.active import select_batch

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
-from pipeline.data.datasets import load_dataset
+from pipeline.data.sources import load_dataset
 from pipeline.models.predict import Predictor
 from pipeline.scoring.adaptation import adapt_feed, calibration_mix
 

@@ -40,7 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline import registry  # noqa: E402
-from pipeline.data.datasets import ID_LABELS_PREFIX, default_shared_data_dir, load_dataset, resolve_data_dir  # noqa: E402
+from pipeline.data.datasets import default_shared_data_dir, resolve_data_dir  # noqa: E402
+from pipeline.data.sources import ID_LABELS_PREFIX, load_dataset  # noqa: E402
 from pipeline.text.normalise import normaliser_from_config  # noqa: E402
 from pipeline.training.config import load_config  # noqa: E402
 from pipeline.training.evaluate import classification_metrics  # noqa: E402

@@ -25,7 +25,7 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.data.datasets import load_dataset  # noqa: E402
+from pipeline.data.sources import load_dataset  # noqa: E402
 from pipeline.models.predict import Predictor  # noqa: E402
 from pipeline.training.evaluate import bootstrap_interval, expected_calibration_error  # noqa: E402
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.datasets import load_dataset
+from pipeline.data.sources import load_dataset
 from pipeline.models.predict import Predictor
 
 HELD_OUT = ("semeval-2017-test", "airline-sentiment:test")

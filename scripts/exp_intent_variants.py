@@ -37,7 +37,7 @@ from bench_models import by_annotator_certainty, grouped_folds, load_cv_data  # 
 from eval_intent_ood import OOD, halves  # noqa: E402
 
 from pipeline import registry  # noqa: E402
-from pipeline.data.datasets import load_dataset  # noqa: E402
+from pipeline.data.sources import load_dataset  # noqa: E402
 from pipeline.training.evaluate import classification_metrics  # noqa: E402
 
 PRIORITY = ["complaint", "favour-seeking", "question", "praise"]  # then `other`: ANNOTATION.md

@@ -41,7 +41,7 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.data.datasets import load_dataset  # noqa: E402
+from pipeline.data.sources import load_dataset  # noqa: E402
 from pipeline.models.features import NgramFeaturiser  # noqa: E402
 
 CLASSES = ["negative", "neutral", "positive"]

@@ -52,7 +52,8 @@ from make_pseudo_labels import (  # noqa: E402
 )
 
 from pipeline import registry  # noqa: E402
-from pipeline.data.datasets import ID_LABELS_PREFIX, load_id_labels, match_key  # noqa: E402
+from pipeline.data.datasets import load_id_labels, match_key  # noqa: E402
+from pipeline.data.sources import ID_LABELS_PREFIX  # noqa: E402
 from pipeline.models.ensemble import EnsembleClassifier  # noqa: E402
 from pipeline.training.config import load_config  # noqa: E402
 from pipeline.training.evaluate import classification_metrics  # noqa: E402

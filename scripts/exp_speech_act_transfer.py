@@ -23,7 +23,7 @@ import os
 import time
 from pathlib import Path
 
-from pipeline.data.datasets import load_dataset
+from pipeline.data.sources import load_dataset
 from pipeline.models.transformer import TransformerClassifier
 from pipeline.text.normalise import TweetNormaliser
 

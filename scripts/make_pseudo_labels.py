@@ -31,8 +31,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.data.datasets import LabelledTexts, load_dataset, load_id_labels, match_key  # noqa: E402
+from pipeline.data.datasets import LabelledTexts, load_id_labels, match_key  # noqa: E402
 from pipeline.data.io import write_text_atomic  # noqa: E402
+from pipeline.data.sources import load_dataset  # noqa: E402
 from pipeline.models.predict import Predictor  # noqa: E402
 
 UNLABELLED = ("twcs", "ibm-cdp")

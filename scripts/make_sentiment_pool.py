@@ -27,8 +27,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.data.datasets import load_dataset, match_key  # noqa: E402
+from pipeline.data.datasets import match_key  # noqa: E402
 from pipeline.data.io import AtomicWriter, write_text_atomic  # noqa: E402
+from pipeline.data.sources import load_dataset  # noqa: E402
 from pipeline.models.predict import Predictor  # noqa: E402
 
 UNLABELLED = ("twcs", "ibm-cdp", "speech-acts")

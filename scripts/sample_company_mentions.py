@@ -32,7 +32,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from pipeline.data.datasets import load_dataset, match_key
+from pipeline.data.datasets import match_key
+from pipeline.data.sources import load_dataset
 
 # Names and handles that identify a company of each industry in a tweet (case-folded, whole words). Airlines
 # are left out on purpose: the judge measures posts outside air travel.

@@ -39,7 +39,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from make_pseudo_labels import ids_and_text_keys, unlabelled_pool  # noqa: E402
 
-from pipeline.data.datasets import load_dataset, load_id_labels, match_key  # noqa: E402
+from pipeline.data.datasets import load_id_labels, match_key  # noqa: E402
+from pipeline.data.sources import load_dataset  # noqa: E402
 
 # The brand-intent enrichment words (its SOURCE.md), with the forms favour-seekers use to other brands.
 FAVOUR_WORDS = re.compile(

@@ -22,11 +22,9 @@ from pipeline.data.datasets import (
     LabelledTexts,
     concat,
     default_shared_data_dir,
-    file_fingerprint,
     load_airline_reasons,
     load_airline_sentiment,
     load_brand_intent,
-    load_dataset,
     load_ibm_cdp_unlabelled,
     load_id_labels,
     load_semeval2017_test,
@@ -38,6 +36,8 @@ from pipeline.data.datasets import (
     shared_data_available,
     split_by_id,
 )
+from pipeline.data.io import file_fingerprint
+from pipeline.data.sources import load_dataset
 from pipeline.errors import InputError
 
 SKIP_REASON = "../shared/data not found; set VOC_DATA_DIR"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
-from pipeline.data.datasets import DATASETS, ID_LABELS_PREFIX
+from pipeline.data.datasets import DATASETS
+from pipeline.data.sources import ID_LABELS_PREFIX
 from pipeline.training.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -219,13 +219,14 @@ def score(
             _print_summary(summary, quiet)
             _print_mix(summary, quiet)
             return
-        from pipeline.data.io import count_rows
+        from pipeline.data.io import count_rows, input_files
         from pipeline.scoring.job import score_posts
 
-        progress = _Progress(count_rows(input_path) if not quiet and sys.stderr.isatty() else None, quiet)
+        inputs = input_files(input_path)  # once: the progress bar counts what the job reads
+        progress = _Progress(count_rows(inputs) if not quiet and sys.stderr.isatty() else None, quiet)
         try:
             summary = score_posts(
-                input_path,
+                inputs,
                 output,
                 model=model,
                 taxonomy=taxonomy,

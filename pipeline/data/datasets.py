@@ -19,7 +19,6 @@ Timestamps, where a source has them, are returned as ISO 8601 strings (``2015-02
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import io
 import json
@@ -32,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from pipeline.data.splits import holdout_indices
 from pipeline.errors import InputError
+from pipeline.text.patterns import AT_WORD, MENTION_HANDLE, URL
 
 __all__ = [
     "DATASETS",
@@ -41,13 +42,12 @@ __all__ = [
     "LabelledTexts",
     "concat",
     "default_shared_data_dir",
-    "file_fingerprint",
     "load_airline_reasons",
     "load_airline_sentiment",
     "load_brand_intent",
-    "load_dataset",
     "load_ibm_cdp_unlabelled",
     "load_id_labels",
+    "load_registered_dataset",
     "load_semeval2017_test",
     "load_semeval_train",
     "load_speech_acts",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 DATA_DIR_ENV = "VOC_DATA_DIR"
-ID_LABELS_PREFIX = "ids:"
 
 SEMEVAL_TRAIN_YEARS: tuple[str, ...] = (
     "2013train",
@@ -237,18 +236,6 @@ def shared_data_available(data_dir: Path | None = None) -> bool:
     if data_dir is not None:
         return Path(data_dir).is_dir()
     return default_shared_data_dir() is not None
-
-
-def file_fingerprint(path: Path) -> str:
-    """``sha256:<hex>`` of the file's bytes (the same digest bundles record), as a user error if unreadable."""
-    from pipeline.data.io import sha256_file
-
-    try:
-        return sha256_file(Path(path))
-    except FileNotFoundError:
-        raise InputError(f"cannot fingerprint {path}: file not found") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _require(data_dir: Path, relative: Path) -> Path:
@@ -451,11 +438,6 @@ def load_brand_intent(data_dir: Path) -> LabelledTexts:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _in_test(item_id: str, test_fraction: float, salt: str) -> bool:
-    digest = hashlib.sha256(f"{salt}\x00{item_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") < test_fraction * 2.0**64
-
-
 def split_by_id(
     data: LabelledTexts, test_fraction: float = 0.2, salt: str = "voc-v1"
 ) -> tuple[LabelledTexts, LabelledTexts]:
@@ -466,10 +448,7 @@ def split_by_id(
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
-    train_idx: list[int] = []
-    test_idx: list[int] = []
-    for i, item_id in enumerate(data.ids):
-        (test_idx if _in_test(item_id, test_fraction, salt) else train_idx).append(i)
+    train_idx, test_idx = holdout_indices(data.ids, test_fraction, salt)
     return data.subset(train_idx, f"{data.name}:train"), data.subset(test_idx, f"{data.name}:test")
 
 
@@ -481,8 +460,6 @@ _SEMEVAL_RECORD_RE = re.compile(r"(\d+)\t([A-Za-z-]+)\t(.*)\Z", re.DOTALL)
 _SURROGATE_PAIR_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
 _UNICODE_ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _QUOTE_RUN_RE = re.compile(r'"{2,}')
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION_RE = re.compile(r"@\w+")
 _NON_WORD_RE = re.compile(r"[\W_]+")
 
 
@@ -514,8 +491,8 @@ def _clean_semeval_text(text: str) -> str:
 
 def match_key(text: str) -> str:
     """A text key for finding the same tweet across files: no URLs, mentions, case or punctuation."""
-    text = _URL_RE.sub(" ", html.unescape(text))
-    text = _MENTION_RE.sub(" ", text)
+    text = URL.sub(" ", html.unescape(text))
+    text = AT_WORD.sub(" ", text)
     return " ".join(_NON_WORD_RE.sub(" ", text.casefold()).split())
 
 
@@ -680,8 +657,6 @@ def load_speech_acts(data_dir: Path) -> LabelledTexts:
 # Unlabelled customer-to-brand text: twcs samples and IBM customer care
 # ----------------------------------------------------------------------------------------------------
 
-_FIRST_MENTION_RE = re.compile(r"(?<![\w@])@(\w+)")
-
 
 class _TwcsRecord(NamedTuple):
     tweet_id: str
@@ -758,7 +733,7 @@ def load_twcs_unlabelled(data_dir: Path, inbound_only: bool = True) -> LabelledT
         else:
             target = author_of.get(r.in_response_to, "")
             if not _is_company(target):
-                target = next((m for m in _FIRST_MENTION_RE.findall(r.text) if _is_company(m)), "")
+                target = next((m for m in MENTION_HANDLE.findall(r.text) if _is_company(m)), "")
             group = target
         texts.append(r.text)
         ids.append(f"twcs-{r.tweet_id}")
@@ -1019,14 +994,8 @@ def _soft_scores(scores: Any, path: Path, number: int, task: str) -> dict[str, f
     return {str(k).strip(): float(v) / total for k, v in scores.items() if v > 0}
 
 
-def load_dataset(name: str, data_dir: Path, task: str | None = None, soft: bool = True) -> LabelledTexts:
-    """The data set registered as ``name`` in :data:`DATASETS`, or ``ids:FILE`` (see :func:`load_id_labels`).
-
-    ``task`` and ``soft`` matter only for ``ids:`` files, which may carry both intent and sentiment labels,
-    and soft labels (``soft=False``: one row per post with its top label, as evaluation needs).
-    """
-    if name.startswith(ID_LABELS_PREFIX):
-        return load_id_labels(Path(name[len(ID_LABELS_PREFIX) :]), Path(data_dir), task, soft)
+def load_registered_dataset(name: str, data_dir: Path) -> LabelledTexts:
+    """The data set registered as ``name`` in :data:`DATASETS` (any source name: :mod:`pipeline.data.sources`)."""
     try:
         loader = DATASETS[name]
     except KeyError:

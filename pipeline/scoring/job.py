@@ -30,6 +30,7 @@ from typing import Any
 
 from pipeline.data.io import (
     AtomicWriter,
+    InputSpec,
     PostBatch,
     RawJsonlBatch,
     RecordWriter,
@@ -38,6 +39,7 @@ from pipeline.data.io import (
     output_kind,
     read_batches,
     rejected_path,
+    sha256_file,
     write_json_atomic,
 )
 from pipeline.errors import InputError
@@ -49,7 +51,6 @@ from pipeline.scoring.manifest import (
     fingerprint_difference,
     input_fingerprint,
     parts_dir,
-    sha256_of,
 )
 
 PREDICTION_FIELDS = ("id", "intent", "intent_scores", "sentiment", "sentiment_scores")
@@ -326,7 +327,7 @@ def _write_mix_rows(
             keys=sampling_keys([str(row["id"]) for row in scored]),
             **arrays,
         )
-    return sha256_of(path), grouped
+    return sha256_file(path), grouped
 
 
 def _process_in_worker(index: int, work: PostBatch | RawJsonlBatch, job: _ShardJob) -> ShardRecord:
@@ -412,15 +413,15 @@ def _valid_shards(manifest: Manifest, parts: Path, kind: str) -> Manifest | None
     kept: dict[int, ShardRecord] = {}
     for index, shard in manifest.shards.items():
         ok = shard.sha256 is None or (
-            (parts / _part_name(index, kind)).is_file() and sha256_of(parts / _part_name(index, kind)) == shard.sha256
+            (parts / _part_name(index, kind)).is_file() and sha256_file(parts / _part_name(index, kind)) == shard.sha256
         )
         rejected_file = parts / _rejected_part_name(index)
         ok = ok and (
             shard.rejected_sha256 is None
-            or (rejected_file.is_file() and sha256_of(rejected_file) == shard.rejected_sha256)
+            or (rejected_file.is_file() and sha256_file(rejected_file) == shard.rejected_sha256)
         )
         mix_file = parts / _mix_part_name(index)
-        ok = ok and (shard.mix_sha256 is None or (mix_file.is_file() and sha256_of(mix_file) == shard.mix_sha256))
+        ok = ok and (shard.mix_sha256 is None or (mix_file.is_file() and sha256_file(mix_file) == shard.mix_sha256))
         if ok:
             kept[index] = shard
     if manifest.schema_shard is not None and manifest.schema_shard not in kept:
@@ -615,14 +616,14 @@ def _write_shard(
         with RecordWriter(path, schema=schema) as writer:
             writer.write(scored)
         schema = writer.schema
-        sha = writer.sha256 or sha256_of(path)  # JSONL: hashed while written, not read back
+        sha = writer.sha256 or sha256_file(path)  # JSONL: hashed while written, not read back
     rejected_sha = None
     if batch.rejected:
         path = parts / _rejected_part_name(index)
         with AtomicWriter(path) as handle:
             for rejected in batch.rejected:
                 handle.write(json.dumps(rejected.to_dict(), ensure_ascii=False, default=str) + "\n")
-        rejected_sha = sha256_of(path)
+        rejected_sha = sha256_file(path)
     intents: dict[str, int] = {}
     truncated = 0
     for row in scored:
@@ -653,7 +654,7 @@ def _add_shard(summary: ScoreSummary, shard: ShardRecord) -> None:
 
 
 def job_fingerprint(
-    input_spec: str | Path,
+    input_spec: InputSpec,
     scorer: BatchScorer,
     *,
     taxonomy: str | Path | None,
@@ -672,7 +673,7 @@ def job_fingerprint(
     return {
         "inputs": input_fingerprint(input_spec),
         "model": directory_hash(Path(bundle.path)) if bundle.path else None,
-        "taxonomy": sha256_of(Path(taxonomy)) if taxonomy is not None else None,
+        "taxonomy": sha256_file(Path(taxonomy)) if taxonomy is not None else None,
         "output_kind": kind,
         "batch_size": batch_size,
         "text_field": text_field,
@@ -686,7 +687,7 @@ def job_fingerprint(
 
 
 def score_posts(
-    input_spec: str | Path,
+    input_spec: InputSpec,
     output: str | Path,
     *,
     model: str | Path | None = None,
@@ -704,6 +705,9 @@ def score_posts(
     adapt_labels: Sequence[str] = (),
 ) -> ScoreSummary:
     """Score every post of ``input_spec`` into ``output`` (.jsonl or .parquet); rejected rows go beside it.
+
+    ``input_spec`` is a file, directory or glob, or the list of files :func:`~pipeline.data.io.input_files`
+    made of one; it is resolved once, and that list is what the job fingerprints and reads.
 
     ``estimate_mix`` estimates the class mix of every task per group of posts (``mix_by``, an input column;
     default ``brand`` where rows have it, else the whole feed) from the probabilities, with a 95% interval,
@@ -738,7 +742,7 @@ def score_posts(
             raise InputError(f"cannot adapt the labels of {', '.join(unknown)}: the model has no such task")
         scorer.score([{"id": "warm-up", "text": "warm up"}])  # builds tokenizer and caches before a fork
         fingerprint = job_fingerprint(
-            input_spec,
+            inputs,
             scorer,
             taxonomy=taxonomy,
             kind=kind,
@@ -787,7 +791,7 @@ def score_posts(
         done = set(manifest.shards)
         batches = (
             (index, batch)
-            for index, batch in enumerate(read_batches(input_spec, text_field=text_field, batch_size=batch_size))
+            for index, batch in enumerate(read_batches(inputs, text_field=text_field, batch_size=batch_size))
             if index not in done
         )
         init_args = (model_arg, taxonomy_arg, with_topics, carry_columns)

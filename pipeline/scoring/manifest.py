@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from pipeline.data.io import input_files, sha256_file, write_json_atomic
+from pipeline.data.io import InputSpec, input_files, sha256_file, write_json_atomic
 from pipeline.errors import InputError
 
 MANIFEST_VERSION = 1
@@ -39,20 +39,16 @@ def lock_path(output: Path) -> Path:
     return output.with_name(output.name + ".lock")
 
 
-# One file-hashing routine for bundles and job manifests.
-sha256_of = sha256_file
-
-
 def directory_hash(directory: Path) -> str:
     """SHA-256 over the relative paths and contents of every file under ``directory`` (sorted)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         digest.update(path.relative_to(directory).as_posix().encode("utf-8") + b"\0")
-        digest.update(sha256_of(path).encode("ascii") + b"\0")
+        digest.update(sha256_file(path).encode("ascii") + b"\0")
     return "sha256:" + digest.hexdigest()
 
 
-def input_fingerprint(spec: str | Path) -> list[dict[str, Any]]:
+def input_fingerprint(spec: InputSpec) -> list[dict[str, Any]]:
     """Path, size and mtime of every input file: cheap, and changes whenever a file is rewritten."""
     out = []
     for path in input_files(spec):

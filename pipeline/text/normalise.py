@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pipeline import registry
+from pipeline.text.patterns import MENTION, URL_OR_DOMAIN
 from pipeline.text.spacy_import import import_spacy
 
 # The airline corpus overwrote these words with reason names (see shared/data/twitter-us-airline-sentiment).
@@ -41,8 +42,6 @@ _DATASET_ARTEFACTS: tuple[tuple[str, str], ...] = (
 _ARTEFACT_RE = re.compile("|".join(re.escape(a) for a, _ in _DATASET_ARTEFACTS))
 _ARTEFACT_MAP = dict(_DATASET_ARTEFACTS)
 
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|net|org|co|ly|io)/\S*", re.IGNORECASE)
-_MENTION_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 _HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w*[^\W\d_]\w*)")
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _DIGITS_RE = re.compile(r"\d+")
@@ -185,7 +184,7 @@ class TweetNormaliser:
         text = self.clean_post(text)
         # URLs say nothing about intent or sentiment; dropping them keeps predictions invariant to links.
         # A post that is nothing but links keeps one placeholder so it is not empty.
-        without_urls = _URL_RE.sub(" ", text)
+        without_urls = URL_OR_DOMAIN.sub(" ", text)
         text = without_urls if without_urls.strip() or not text.strip() else "xxurl"
         return self._clean_words(text)
 
@@ -212,13 +211,13 @@ class TweetNormaliser:
         post of links only becomes ``xxurl``. The fast path (:mod:`pipeline.fastpath`) caches per chunk.
         """
         if "/" in chunk or "." in chunk:  # every link pattern has one of these
-            chunk = _URL_RE.sub(" ", chunk)
+            chunk = URL_OR_DOMAIN.sub(" ", chunk)
         return self._clean_words(chunk)
 
     def _clean_words(self, text: str) -> str:
         # Each rule runs only where its pattern can match (this runs for every new chunk of a batch job).
         if "@" in text:
-            text = _MENTION_RE.sub(" xxuser ", text)
+            text = MENTION.sub(" xxuser ", text)
         if "#" in text:
             text = _HASHTAG_RE.sub(_split_hashtag, text)
         text = _ELONGATED_RE.sub(_undouble, text)

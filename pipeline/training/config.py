@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
-from pipeline.data.sources import SourceConfig
+from pipeline.data.sources import SourceConfig, is_weak_source
 from pipeline.errors import ConfigError
 
 
@@ -90,7 +90,7 @@ class TaskConfig(StrictModel):
 
     def is_model_labelled(self, source: str) -> bool:
         """Whether ``source``'s labels came from a model or rule rather than from people."""
-        return source in self.model_labelled or source.startswith("weak:")
+        return source in self.model_labelled or is_weak_source(source)
 
 
 class TrainConfig(StrictModel):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+
+from pipeline.text.patterns import TAG_OR_HTTP_URL
 
 _NEGATION_RE = re.compile(
     r"\b(not|no|never|nothing|nobody|none|cannot|can't|cant|won't|wont|don't|dont|didn't|didnt|"
@@ -31,11 +33,10 @@ _QUESTION_WORD_RE = re.compile(
     re.IGNORECASE,
 )
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
-_HASHTAG_OR_MENTION_RE = re.compile(r"[#@]\w+|https?://\S+")
 
 
 def _is_emoji_only(text: str) -> bool:
-    stripped = _HASHTAG_OR_MENTION_RE.sub(" ", text)
+    stripped = TAG_OR_HTTP_URL.sub(" ", text)
     return not _WORD_RE.search(stripped) and any(ord(ch) > 0x2000 for ch in stripped)
 
 
@@ -46,14 +47,14 @@ def _is_hashtags_only(text: str) -> bool:
 
 
 def _content_words(text: str) -> int:
-    return len(_WORD_RE.findall(_HASHTAG_OR_MENTION_RE.sub(" ", text)))
+    return len(_WORD_RE.findall(TAG_OR_HTTP_URL.sub(" ", text)))
 
 
 SLICES: dict[str, Callable[[str], bool]] = {
     "negation": lambda t: bool(_NEGATION_RE.search(t)),
     "sarcasm_markers": lambda t: bool(_SARCASM_RE.search(t)),
     "question_without_mark": lambda t: (
-        "?" not in t and bool(_QUESTION_WORD_RE.search(_HASHTAG_OR_MENTION_RE.sub(" ", t)))
+        "?" not in t and bool(_QUESTION_WORD_RE.search(TAG_OR_HTTP_URL.sub(" ", t)))
     ),
     "emoji_only": _is_emoji_only,
     "hashtags_only": _is_hashtags_only,
@@ -250,43 +251,6 @@ def evaluate_predictions(
     return report
 
 
-class LabelledFile(NamedTuple):
-    """A labelled posts file read for evaluation."""
-
-    texts: list[str]
-    labels: dict[str, list[str | None]]  # per task (intent, sentiment); None where a row has no label
-    brands: list[str]
-    unsure: list[bool]  # empty unless the file has an ``unsure`` column
-    rejected: int
-
-
-def load_labelled_file(path: str, text_field: str = "text") -> LabelledFile:
-    """Texts, gold labels per task (columns ``intent`` and/or ``sentiment``), brands, the annotators' ``unsure``
-    flags where the file has them, and the number of rows rejected."""
-    from pipeline.data.datasets import flags_if_given
-    from pipeline.data.io import read_posts
-    from pipeline.errors import InputError
-
-    texts: list[str] = []
-    columns: dict[str, list[str | None]] = {"intent": [], "sentiment": []}
-    brands: list[str] = []
-    unsure: list[Any] = []
-    rejected = 0
-    for batch in read_posts(path, text_field=text_field):
-        rejected += len(batch.rejected)
-        for row in batch.rows:
-            texts.append(row["text"])
-            brands.append(str(row.get("brand") or ""))
-            unsure.append(row.get("unsure"))
-            for task in columns:
-                value = row.get(task)
-                columns[task].append(str(value).strip() if value not in (None, "") else None)
-    labels = {task: values for task, values in columns.items() if any(v is not None for v in values)}
-    if not labels:
-        raise InputError(f"{path} has no 'intent' or 'sentiment' column with labels to evaluate against")
-    return LabelledFile(texts, labels, brands, flags_if_given(unsure), rejected)
-
-
 def run_evaluation(
     *,
     model: Any = None,
@@ -304,8 +268,9 @@ def run_evaluation(
     """
     from pathlib import Path
 
-    from pipeline.data.datasets import load_dataset, resolve_data_dir
+    from pipeline.data.datasets import resolve_data_dir
     from pipeline.data.io import write_json_atomic, write_text_atomic
+    from pipeline.data.sources import load_dataset, load_labelled_file
     from pipeline.errors import InputError
     from pipeline.models.predict import Predictor
 

@@ -114,7 +114,8 @@ def run_label_issues(
     classifier, params, seed, train_config = _classifier_settings(config, task)
     loaded: LabelledTexts
     if dataset is not None:
-        from pipeline.data.datasets import load_dataset, resolve_data_dir
+        from pipeline.data.datasets import resolve_data_dir
+        from pipeline.data.sources import load_dataset
 
         loaded = load_dataset(dataset, resolve_data_dir(data_dir, None), soft=False)
         source = dataset

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.data.datasets import LabelledTexts, concat
-from pipeline.data.io import write_json_atomic
+from pipeline.data.io import sha256_file, write_json_atomic
 from pipeline.errors import InputError, VocError
 from pipeline.models.bundle import ModelBundle
 from pipeline.training.evaluate import bootstrap_interval, classification_metrics
@@ -59,7 +58,7 @@ def bundle_fingerprint(directory: str | Path) -> str:
     """SHA-256 of a bundle's metadata.json, which itself lists the hash of every file of the bundle."""
     path = Path(directory) / "metadata.json"
     try:
-        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_file(path)
     except FileNotFoundError:
         raise InputError(f"{directory} is not a model bundle (no metadata.json)") from None
 

@@ -15,15 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import registry
-from pipeline.data.datasets import (
-    ID_LABELS_PREFIX,
-    LabelledTexts,
-    concat,
-    file_fingerprint,
-    load_dataset,
-    load_id_labels,
-)
-from pipeline.data.sources import is_file_source, is_hf_source, load_labelled_source, load_source
+from pipeline.data.datasets import LabelledTexts, concat
+from pipeline.data.io import file_fingerprint
+from pipeline.data.sources import is_file_source, is_id_labels_source, load_training_source
 from pipeline.errors import ConfigError
 from pipeline.models.bundle import CONTRACT_LABELS, ModelBundle, library_versions
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
@@ -66,26 +60,16 @@ class _DatasetCache:
         self._normalised: dict[tuple[str, str, bool], list[str]] = {}
 
     def _key(self, name: str, task: str, soft: bool = True) -> tuple[str, str, bool]:
-        per_task = is_file_source(name) or name in self.sources or name.startswith(ID_LABELS_PREFIX)
-        return (name, task if per_task else "", soft or not name.startswith(ID_LABELS_PREFIX))
+        per_task = is_file_source(name) or name in self.sources or is_id_labels_source(name)
+        return (name, task if per_task else "", soft or not is_id_labels_source(name))
 
     def get(self, name: str, task: str, soft: bool = True) -> LabelledTexts:
         """A source's rows; ``soft=False`` gives an ``ids:`` file with soft labels as one top label per post."""
         key = self._key(name, task, soft)
         if key not in self._data:
-            if name.startswith(ID_LABELS_PREFIX):  # labels by id, texts from the shared data (relative to config)
-                path = self.base / name[len(ID_LABELS_PREFIX) :]
-                self._data[key] = load_id_labels(path, self.data_dir, task, soft)
-            elif name in self.sources or is_hf_source(name):
-                self._data[key] = load_source(name, task, self.sources, self.base)
-            elif name.startswith("weak:"):  # spaCy Matcher weak labels on unlabelled posts (pipeline.weak_labels)
-                from pipeline.data.weak_labels import load_weak_source
-
-                self._data[key] = load_weak_source(name, self.data_dir, task)
-            elif is_file_source(name):
-                self._data[key] = load_labelled_source(self.base / name, task)
-            else:
-                self._data[key] = load_dataset(name, self.data_dir)
+            self._data[key] = load_training_source(
+                name, task, data_dir=self.data_dir, base=self.base, sources=self.sources, soft=soft
+            )
         return self._data[key]
 
     def normalised(self, name: str, task: str, soft: bool = True) -> list[str]:

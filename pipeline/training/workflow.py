@@ -46,11 +46,11 @@ def config_from_bundle(bundle_dir: Path) -> tuple[TrainConfig, Path, dict[str, A
 
 def _data_dir_for(config: TrainConfig, data_dir: Path | None, base: Path) -> Path:
     from pipeline.data.datasets import resolve_data_dir
-    from pipeline.data.sources import is_file_source, is_hf_source
+    from pipeline.data.sources import is_local_source
 
     tasks = [t for t in (config.intent, config.sentiment) if t is not None]
     sources = [s for t in tasks for s in (*t.train, *t.evaluate_on)]
-    local = all(is_file_source(s) or is_hf_source(s) or s in config.sources for s in sources)
+    local = all(is_local_source(s, config.sources) for s in sources)
     if local and data_dir is None:
         return base  # only files and configured sources: no shared data needed
     return resolve_data_dir(data_dir, config.data_dir, base=base)
