@@ -29,9 +29,10 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline import INTENT_LABELS, SENTIMENT_LABELS, __version__, registry
+from pipeline import INTENT_LABELS, SENTIMENT_LABELS, __version__
 from pipeline.data.io import sha256_file
 from pipeline.errors import BundleError
+from pipeline.models.classifier import Classifier, classifier_class
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 
 SCHEMA_NAME = "voc-bundle"
@@ -70,7 +71,7 @@ class ModelBundle:
     """A normaliser, one classifier per task, an optional default taxonomy, and their provenance."""
 
     normaliser: TweetNormaliser
-    classifiers: dict[str, Any]
+    classifiers: dict[str, Classifier]
     config: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     taxonomy_text: str | None = None
@@ -155,7 +156,7 @@ class ModelBundle:
         except Exception as exc:  # unknown name or settings: the bundle is not usable
             raise BundleError(f"model bundle {path}: bad normaliser.json ({exc})") from None
 
-        classifiers: dict[str, Any] = {}
+        classifiers: dict[str, Classifier] = {}
         declared = metadata.get("labels", {})
         custom_labels = metadata.get("custom_labels") or {}
         if not isinstance(declared, dict) or not isinstance(custom_labels, dict):
@@ -169,8 +170,7 @@ class ModelBundle:
                 raise BundleError(f"model bundle {path}: {task}/classifier.json is not a JSON object")
             name = str(spec.get("name"))
             try:
-                classifier_cls: Any = registry.classifiers.get(name)
-                classifiers[task] = classifier_cls.load(path / task, spec)
+                classifiers[task] = classifier_class(name).load(path / task, spec)
             except BundleError:
                 raise
             except Exception as exc:

@@ -79,24 +79,6 @@ def gold_rows(gold: Sequence[bool] | None, n_rows: int) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def heldout_predictions(model: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(rows, calibrated probabilities)`` of training rows that a fitted model's scoring weights never saw.
-
-    Out-of-fold probabilities cover every row; a transformer calibrated on a held-out split covers that split.
-    Rows are in ascending order (the ensemble looks rows up with ``searchsorted``). None when the model kept
-    neither.
-    """
-    oof = getattr(model, "oof_proba_", None)
-    if oof is not None:
-        return np.arange(n_rows), np.asarray(oof)
-    rows, proba = getattr(model, "heldout_rows_", None), getattr(model, "heldout_proba_", None)
-    if rows is not None and proba is not None:
-        rows = np.asarray(rows)
-        order = np.argsort(rows, kind="stable")
-        return rows[order], np.asarray(proba)[order]
-    return None
-
-
 def stratified_folds(y: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(train, test)`` positions of a seeded, shuffled, stratified k-fold split of the integer labels ``y``.
 

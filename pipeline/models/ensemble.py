@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from pipeline import registry
-from pipeline.models.calibration import fit_temperature, gold_rows, heldout_predictions, softmax
+from pipeline.models.calibration import fit_temperature, gold_rows, softmax
+from pipeline.models.classifier import Classifier, classifier_class, create_classifier, register_classifier
 
 
 class EnsembleClassifier:
@@ -28,7 +28,9 @@ class EnsembleClassifier:
     labels stay those of the plain mean. Without such rows (a member kept none), ``T`` stays 1.
     """
 
-    name = "ensemble.v1"
+    name: ClassVar[str] = "ensemble.v1"
+    takes_sample_weight: ClassVar[bool] = False
+    classifiers_: list[Classifier]
 
     def __init__(
         self,
@@ -50,6 +52,11 @@ class EnsembleClassifier:
         self.seed = seed
         self.calibration_folds = calibration_folds
         self.recalibrate = recalibrate
+        # The label is the argmax of the mean: no abstention threshold is tuned.
+        self.abstain_label: str | None = None
+        self.abstain_threshold_: float | None = None
+        self.abstention_: dict[str, float] = {}
+        self.init_state_: dict[str, Any] | None = None  # passed on to the members with init_encoder: task:NAME
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -64,13 +71,13 @@ class EnsembleClassifier:
         weights = np.asarray([float(m.get("weight", 1.0)) for m in self.members])
         return np.asarray(weights / weights.sum())
 
-    def _build(self) -> list[Any]:
+    def _build(self) -> list[Classifier]:
         built = []
         for member in self.members:
             params = dict(member.get("params") or {})
             params.setdefault("seed", self.seed)
             params.setdefault("calibration_folds", self.calibration_folds)
-            built.append(registry.classifiers.get(member["classifier"])(**params))
+            built.append(create_classifier(member["classifier"], **params))
         return built
 
     def fit(
@@ -79,20 +86,23 @@ class EnsembleClassifier:
         labels: Sequence[str],
         classes: Sequence[str] | None = None,
         gold: Sequence[bool] | None = None,
-    ) -> Any:
-        """Fit every member; ``gold`` (people's labels) is passed on, and the temperature is fitted on gold rows."""
+        sample_weight: Sequence[float] | None = None,
+    ) -> EnsembleClassifier:
+        """Fit every member; ``gold`` (people's labels) is passed on, and the temperature is fitted on gold rows.
+        Rows cannot be weighted (``takes_sample_weight`` is false)."""
+        if sample_weight is not None:
+            raise ValueError(f"{self.name} cannot train on weighted rows (soft labels)")
         self.classifiers_ = self._build()
-        init_state = getattr(self, "init_state_", None)
         texts, labels = list(texts), list(labels)
         trusted = gold_rows(gold, len(texts))
         for clf in self.classifiers_:
-            if init_state is not None and str(getattr(clf, "init_encoder", "") or "").startswith("task:"):
-                clf.init_state_ = init_state
+            if self.init_state_ is not None and str(clf.get_params().get("init_encoder") or "").startswith("task:"):
+                clf.init_state_ = self.init_state_
             clf.fit(texts, labels, classes=classes, gold=gold)
         self.classes_ = list(self.classifiers_[0].classes_)
         self.temperature_ = 1.0
         self.calibration_rows_ = 0
-        heldout = [heldout_predictions(clf, len(texts)) for clf in self.classifiers_]
+        heldout = [clf.heldout_predictions() for clf in self.classifiers_]
         if self.recalibrate and all(h is not None for h in heldout):
             parts = [h for h in heldout if h is not None]
             common = parts[0][0]
@@ -105,7 +115,7 @@ class EnsembleClassifier:
                 mean = self._mean([proba[np.searchsorted(rows, common)] for rows, proba in parts], temperature=1.0)
                 self.temperature_ = fit_temperature(np.log(np.clip(mean, 1e-12, None)), y)
                 self.calibration_rows_ = len(common)
-        oofs = [getattr(clf, "oof_proba_", None) for clf in self.classifiers_]
+        oofs = [clf.oof_proba_ for clf in self.classifiers_]
         self.oof_proba_: np.ndarray | None = None
         if all(o is not None for o in oofs):
             self.oof_proba_ = self._mean(oofs)
@@ -118,20 +128,36 @@ class EnsembleClassifier:
             return mean
         return softmax(np.log(np.clip(mean, 1e-12, None)) / temperature)
 
-    def encoder_state(self) -> dict[str, Any]:
-        """The first member's fine-tuned encoder (for another task's ``init_encoder: task:NAME``)."""
+    def encoder_state(self) -> dict[str, Any] | None:
+        """The first member's fine-tuned encoder (for another task's ``init_encoder: task:NAME``), if any."""
         for clf in self.classifiers_:
-            if hasattr(clf, "encoder_state"):
-                state: dict[str, Any] = clf.encoder_state()
+            state = clf.encoder_state()
+            if state is not None:
                 return state
-        raise ValueError("no member of this ensemble has an encoder")
+        return None
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         return self._mean([clf.predict_proba(texts) for clf in self.classifiers_])
 
+    def decide(self, proba: np.ndarray) -> list[str]:
+        """The argmax label of each row (an ensemble does not abstain)."""
+        return [self.classes_[i] for i in np.asarray(proba).argmax(axis=1).tolist()]
+
     def predict(self, texts: Sequence[str]) -> list[str]:
-        return [self.classes_[i] for i in self.predict_proba(texts).argmax(axis=1)]
+        return self.decide(self.predict_proba(texts))
+
+    def heldout_predictions(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The mean of the members' out-of-fold probabilities, when every member kept them."""
+        if self.oof_proba_ is None:
+            return None
+        return np.arange(len(self.oof_proba_)), self.oof_proba_
+
+    def components(self) -> list[Classifier]:
+        return list(self.classifiers_)
+
+    def set_inference_threads(self, threads: int) -> int:
+        return sum(clf.set_inference_threads(threads) for clf in self.classifiers_)
 
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -161,8 +187,7 @@ class EnsembleClassifier:
             member_spec = json.loads((directory / f"member-{i}" / "classifier.json").read_text(encoding="utf-8"))
             if member_spec.get("name") != name:
                 raise ValueError(f"member-{i} is {member_spec.get('name')!r}, expected {name!r}")
-            factory: Any = registry.classifiers.get(name)
-            member = factory.load(directory / f"member-{i}", member_spec)
+            member = classifier_class(name).load(directory / f"member-{i}", member_spec)
             if list(member.classes_) != model.classes_:
                 raise ValueError(f"member-{i} has labels {member.classes_}, expected {model.classes_}")
             model.classifiers_.append(member)
@@ -172,4 +197,4 @@ class EnsembleClassifier:
         return model
 
 
-registry.classifiers.register("ensemble.v1")(EnsembleClassifier)
+register_classifier("ensemble.v1", EnsembleClassifier)

@@ -27,9 +27,9 @@ Both caches are bounded (cleared when full), so memory stays flat however long t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -146,15 +146,35 @@ class TokenTable:
         self.generation += 1
 
 
-class TokenBatch:
+class TokenBatch(Sequence[str]):
     """A batch of normalised posts as token ids: ``occurrences[i]`` is a token of post ``docs[i]``, posts in
-    order and each post's tokens in order (so both arrays are grouped by post)."""
+    order and each post's tokens in order (so both arrays are grouped by post).
+
+    It is also the sequence of the normalised posts as strings (built on first use), so that code written for
+    normalised strings takes it as they are; the fast scorers read the ids instead.
+    """
 
     def __init__(self, table: TokenTable, occurrences: np.ndarray, docs: np.ndarray, n: int) -> None:
         self.table = table
         self.occurrences = occurrences
         self.docs = docs
         self.n = n
+        self._texts: list[str] | None = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self.texts()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts())
 
     @classmethod
     def from_texts(cls, normalised: Sequence[str], table: TokenTable | None = None) -> TokenBatch:
@@ -174,10 +194,12 @@ class TokenBatch:
 
     def texts(self) -> list[str]:
         """The normalised posts as strings (tokens joined by single spaces)."""
-        tokens = self.table.tokens
-        words = [tokens[i] for i in self.occurrences.tolist()]
-        bounds = np.searchsorted(self.docs, np.arange(self.n + 1)).tolist()
-        return [" ".join(words[bounds[i] : bounds[i + 1]]) for i in range(self.n)]
+        if self._texts is None:
+            tokens = self.table.tokens
+            words = [tokens[i] for i in self.occurrences.tolist()]
+            bounds = np.searchsorted(self.docs, np.arange(self.n + 1)).tolist()
+            self._texts = [" ".join(words[bounds[i] : bounds[i + 1]]) for i in range(self.n)]
+        return self._texts
 
 
 class CachedNormaliser:
@@ -581,8 +603,11 @@ class FastPredictor:
         """Normalised token ids of ``texts`` (for :meth:`proba` and the fast topic scorer)."""
         return self.normaliser.encode(texts)
 
-    def proba(self, batch: TokenBatch) -> dict[str, np.ndarray]:
-        """Per task, calibrated probabilities of an encoded batch."""
+    def proba(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per task, calibrated probabilities of normalised posts: a batch from :meth:`encode`, or strings."""
+        batch = normalised
+        if not isinstance(batch, TokenBatch):
+            batch = TokenBatch.from_texts(normalised, self.normaliser.table)
         if batch.n == 0:
             return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
         logits = self.scorer.logits(batch)

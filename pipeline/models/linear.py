@@ -27,13 +27,13 @@ import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from pipeline import registry
 from pipeline.models.abstention import decide_labels, tune_threshold
 from pipeline.models.calibration import fit_calibration, gold_rows, out_of_fold_logits, softmax, stratified_folds
+from pipeline.models.classifier import Classifier, register_classifier
 from pipeline.models.encoders import DEFAULT_ENCODER
 from pipeline.models.features import NgramFeaturiser
 
@@ -51,8 +51,10 @@ class TfidfLogisticClassifier:
     Inputs are normalised texts (see :mod:`pipeline.normalise`).
     """
 
-    name = "tfidf_logreg.v1"
+    name: ClassVar[str] = "tfidf_logreg.v1"
+    takes_sample_weight: ClassVar[bool] = True
     oof_proba_: np.ndarray | None
+    init_state_: dict[str, Any] | None = None  # no encoder to start from
 
     def __init__(
         self,
@@ -236,6 +238,21 @@ class TfidfLogisticClassifier:
     def predict(self, texts: Sequence[str]) -> list[str]:
         return self.decide(self.predict_proba(texts))
 
+    def heldout_predictions(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every training row's out-of-fold probabilities (None when fitted without calibration folds)."""
+        if self.oof_proba_ is None:
+            return None
+        return np.arange(len(self.oof_proba_)), np.asarray(self.oof_proba_)
+
+    def encoder_state(self) -> dict[str, Any] | None:
+        return None  # n-gram features: no encoder
+
+    def components(self) -> list[Classifier]:
+        return [self]
+
+    def set_inference_threads(self, threads: int) -> int:
+        return 0  # one sparse product per batch: no thread pool to size
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:
         """Write the fitted classifier as JSON + NPZ; returns the files written."""
@@ -292,7 +309,7 @@ class TfidfLogisticClassifier:
         return model
 
 
-registry.classifiers.register("tfidf_logreg.v1")(TfidfLogisticClassifier)
+register_classifier("tfidf_logreg.v1", TfidfLogisticClassifier)
 
 
 class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
@@ -307,7 +324,7 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
     ``static_storage``: ``int8`` (default; one scale per row, applied after fitting) or ``float16``.
     """
 
-    name = "tfidf_logreg.v2"
+    name: ClassVar[str] = "tfidf_logreg.v2"
 
     def __init__(
         self,
@@ -387,4 +404,4 @@ class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
         return NgramStaticFeaturiser.from_state(params, vocabularies, arrays)
 
 
-registry.classifiers.register("tfidf_logreg.v2")(TfidfStaticLogisticClassifier)
+register_classifier("tfidf_logreg.v2", TfidfStaticLogisticClassifier)

@@ -12,25 +12,34 @@ import os
 from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.models.bundle import ModelBundle
+from pipeline.models.classifier import Classifier
+
+if TYPE_CHECKING:
+    from pipeline.models.fastpath import FastPredictor
 
 
 class Predictor:
-    """Scores texts with a model bundle; built once per process and reused for every batch."""
+    """Scores texts with a model bundle; built once per process and reused for every batch.
+
+    It decides, once, whether the bundle runs on the fast path (:mod:`pipeline.models.fastpath`: the default
+    linear models, same results several times faster) or on the reference implementation (every backend).
+    Callers see one interface either way: :meth:`encode` then :meth:`proba`, or :meth:`predict_proba`.
+    """
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         self.normaliser = bundle.normaliser
-        self.classifiers = bundle.classifiers
+        self.classifiers: dict[str, Classifier] = bundle.classifiers
         override = max_chars_override()
         if override is not None:
             self.normaliser.max_chars = override
-        self._fast: Any = None  # pipeline.fastpath.FastPredictor, built on first use
+        self._fast: FastPredictor | None = None  # built on first use (it builds feature tables)
         self._fast_checked = False
 
     @classmethod
@@ -38,8 +47,8 @@ class Predictor:
         return cls(ModelBundle.load(model))
 
     @property
-    def fast(self) -> Any:
-        """The bundle's :class:`pipeline.fastpath.FastPredictor`, or None where the fast path does not apply.
+    def fast(self) -> FastPredictor | None:
+        """The fast path in use, or None where the reference runs (another kind of model, or ``VOC_FASTPATH=0``).
 
         Same results as the reference (to ~1e-6), several times faster on the default model."""
         if not self._fast_checked:
@@ -53,24 +62,28 @@ class Predictor:
 
         Returns how many models took the setting; linear models have no pool and are left as they are.
         """
-        changed = 0
-        pending = list(self.classifiers.values())
-        while pending:
-            classifier = pending.pop()
-            pending.extend(getattr(classifier, "classifiers_", []))  # ensemble members
-            setter = getattr(classifier, "set_inference_threads", None)
-            if setter is not None:
-                setter(threads)
-                changed += 1
-        return changed
+        return sum(classifier.set_inference_threads(threads) for classifier in self.classifiers.values())
+
+    def encode(self, texts: Sequence[str]) -> Sequence[str]:
+        """The texts normalised as the models read them, for :meth:`proba` (and a topic scorer).
+
+        On the fast path a :class:`~pipeline.models.fastpath.TokenBatch`, which is also the sequence of
+        the normalised strings; else a list of them.
+        """
+        fast = self.fast
+        return fast.encode(texts) if fast is not None else self.normaliser.normalise_many(texts)
+
+    def proba(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per task, an (n, n_classes) array of calibrated probabilities of texts that :meth:`encode` made."""
+        fast = self.fast
+        if fast is not None:
+            return fast.proba(normalised)
+        return {task: clf.predict_proba(normalised) for task, clf in self.classifiers.items()}
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
         """Normalised texts and, per task, an (n, n_classes) array of calibrated probabilities."""
-        if self.fast is not None:
-            fast_result: tuple[list[str], dict[str, np.ndarray]] = self.fast.predict_proba(texts)
-            return fast_result
-        normalised = self.normaliser.normalise_many(texts)
-        return normalised, {task: clf.predict_proba(normalised) for task, clf in self.classifiers.items()}
+        normalised = self.encode(texts)
+        return list(normalised), self.proba(normalised)
 
     def predict(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """One prediction object per text, in order."""
@@ -81,13 +94,8 @@ class Predictor:
 
     def labels_from_proba(self, task: str, proba: np.ndarray) -> list[str]:
         """The label of each row of ``task`` probabilities (adapted or not), as the model decides it."""
-        classifier = self.classifiers[task]
-        # A classifier with an abstention threshold (``decide``) may label a low-confidence post `other`.
-        decide = getattr(classifier, "decide", None)
-        if decide is not None:
-            return list(decide(proba))
-        classes = list(classifier.classes_)
-        return [classes[j] for j in np.asarray(proba).argmax(axis=1).tolist()]
+        # A classifier with an abstention threshold may label a low-confidence post `other`.
+        return self.classifiers[task].decide(proba)
 
     def predict_from_proba(
         self, texts: Sequence[str], ids: Sequence[str] | None, probabilities: dict[str, np.ndarray]

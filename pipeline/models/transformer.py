@@ -56,15 +56,15 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from pipeline import registry
 from pipeline.data.splits import stratified_holdout, stratified_sample
 from pipeline.extras import MissingExtraError
 from pipeline.models.abstention import decide_labels, tune_threshold
 from pipeline.models.calibration import fit_calibration, gold_rows, out_of_fold_logits, softmax, stratified_folds
+from pipeline.models.classifier import Classifier, register_classifier
 from pipeline.models.encoders import DEFAULT_ENCODER, EXTRA_HINT, mean_pool, resolve_encoder
 
 # Overrides the saved ``threads`` setting at load (inference only): ``voc score`` gives each spawned worker
@@ -147,8 +147,13 @@ class TransformerClassifier:
     Inputs are normalised texts (see :mod:`pipeline.normalise`), like every classifier in the registry.
     """
 
-    name = "transformer.v1"
+    name: ClassVar[str] = "transformer.v1"
+    takes_sample_weight: ClassVar[bool] = False
     oof_proba_: np.ndarray | None
+    init_state_: dict[str, Any] | None = None  # set by `voc train` for init_encoder: task:NAME
+    # The held-out calibration split and its calibrated probabilities (fitted without calibration folds).
+    heldout_rows_: np.ndarray | None = None
+    heldout_proba_: np.ndarray | None = None
     directory_: Path
     hf_tokenizer_: Any
 
@@ -264,12 +269,16 @@ class TransformerClassifier:
         labels: Sequence[str],
         classes: Sequence[str] | None = None,
         gold: Sequence[bool] | None = None,
+        sample_weight: Sequence[float] | None = None,
     ) -> TransformerClassifier:
         """Fine-tune on normalised texts; ``classes`` fixes the label order (default: sorted labels).
 
         ``gold`` marks the rows whose labels people wrote (default: all): the calibration split (or the
         out-of-fold rows that calibrate) and the abstention threshold use gold rows only; every row trains.
+        Rows cannot be weighted (``takes_sample_weight`` is false).
         """
+        if sample_weight is not None:
+            raise ValueError(f"{self.name} cannot train on weighted rows (soft labels)")
         torch = _require_torch()
         from transformers import AutoTokenizer
 
@@ -379,9 +388,8 @@ class TransformerClassifier:
     def _init_state(self) -> dict[str, Any] | None:
         """Encoder weights to start from: ``init_state_`` (set by training for ``task:NAME``), or the
         ``encoder.*`` tensors of ``<init_encoder>/model.safetensors`` (a transformer.v1 task directory)."""
-        state = getattr(self, "init_state_", None)
-        if state is not None:
-            return dict(state)
+        if self.init_state_ is not None:
+            return dict(self.init_state_)
         if not self.init_encoder:
             return None
         if self.init_encoder.startswith("task:"):
@@ -528,7 +536,21 @@ class TransformerClassifier:
     def predict(self, texts: Sequence[str]) -> list[str]:
         return self.decide(self.predict_proba(texts))
 
-    def set_inference_threads(self, threads: int) -> TransformerClassifier:
+    def heldout_predictions(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Out-of-fold probabilities of every row (``calibration_folds >= 2``), else those of the held-out
+        calibration split, rows ascending; None when neither was kept (a loaded model)."""
+        if self.oof_proba_ is not None:
+            return np.arange(len(self.oof_proba_)), np.asarray(self.oof_proba_)
+        if self.heldout_rows_ is not None and self.heldout_proba_ is not None:
+            rows = np.asarray(self.heldout_rows_)
+            order = np.argsort(rows, kind="stable")
+            return rows[order], np.asarray(self.heldout_proba_)[order]
+        return None
+
+    def components(self) -> list[Classifier]:
+        return [self]
+
+    def set_inference_threads(self, threads: int) -> int:
         """Run inference on ``threads`` threads from now on; the ONNX session (if any) is rebuilt on next use.
 
         ``voc score`` calls this in the parent before it forks workers: ONNX Runtime's thread pool does not
@@ -537,7 +559,7 @@ class TransformerClassifier:
         """
         self.threads = int(threads)
         self.session_ = None
-        return self
+        return 1
 
     def _session(self) -> Any:
         if self.session_ is None:
@@ -785,4 +807,4 @@ def _length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.rando
     return batches
 
 
-registry.classifiers.register("transformer.v1")(TransformerClassifier)
+register_classifier("transformer.v1", TransformerClassifier)

@@ -162,12 +162,14 @@ class BatchScorer:
         carry_columns: bool = True,
     ) -> None:
         from pipeline.models.predict import Predictor
+        from pipeline.topics.fast import FastTopicScorer
 
         self.predictor = Predictor.from_path(model)
         self.carry_columns = carry_columns
         self.assigner: Any = None
         if with_topics:
-            self.assigner = fast_topic_scorer(build_topic_assigner(self.predictor.bundle, taxonomy))
+            assigner = build_topic_assigner(self.predictor.bundle, taxonomy)
+            self.assigner = FastTopicScorer.for_assigner(assigner) if assigner is not None else None
 
     def score(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.score_with_proba(rows)[0]
@@ -176,22 +178,13 @@ class BatchScorer:
         """The scored rows and, per task, the (n, n_classes) probabilities behind them."""
         if not rows:
             return [], {}
-        from pipeline.topics.fast import FastTopicScorer
-
         texts = [row["text"] for row in rows]
         ids = [row["id"] for row in rows]
-        fast = self.predictor.fast
-        normalised: Any
-        if fast is not None:
-            # Token ids straight from the chunk cache to both scorers: no strings built, no second split.
-            normalised = fast.encode(texts)
-            probabilities = fast.proba(normalised)
-        else:
-            normalised, probabilities = self.predictor.predict_proba(texts)
+        # On the fast path, token ids straight from the chunk cache to both scorers: no second split.
+        normalised = self.predictor.encode(texts)
+        probabilities = self.predictor.proba(normalised)
         predictions = self.predictor.predict_from_proba(texts, ids, probabilities)
         if self.assigner is not None:
-            if fast is not None and not isinstance(self.assigner, FastTopicScorer):
-                normalised = normalised.texts()
             for prediction, (topic, label, score) in zip(
                 predictions, self.assigner.assign(texts, normalised=normalised)
             ):
@@ -224,19 +217,6 @@ def build_topic_assigner(bundle: Any, taxonomy: str | Path | None) -> Any:
     else:
         return None
     return TopicAssigner(chosen, normaliser=bundle.normaliser).fit()
-
-
-def fast_topic_scorer(assigner: Any) -> Any:
-    """The vectorised scorer of ``assigner`` (same scores, :mod:`pipeline.fast_topics`) where it applies."""
-    from pipeline.models.fastpath import fastpath_enabled
-    from pipeline.topics.fast import FastTopicScorer
-
-    if assigner is None or not fastpath_enabled() or getattr(assigner, "encoder_", None) is not None:
-        return assigner
-    try:
-        return FastTopicScorer(assigner)
-    except ValueError:  # seed phrases too long for packed keys: the reference still works
-        return assigner
 
 
 def quiet_garbage_collector() -> None:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.models.fastpath import Growable, RaggedStore, TokenBatch, TokenTable
+from pipeline.models.fastpath import Growable, RaggedStore, TokenBatch, TokenTable, fastpath_enabled
 from pipeline.topics.assign import _MARKERS, TopicAssigner, _is_content, _stop_words, stem
 
 _BIGRAM_BASE = 1 << 31  # stem ids stay below this (the stem table is cleared with the token cache)
@@ -61,6 +61,17 @@ def _lookup(table_keys: np.ndarray, table_ids: np.ndarray, keys: np.ndarray) -> 
 
 class FastTopicScorer:
     """``assigner.score_matrix`` and ``assigner.assign`` for lexical assigners, vectorised over a batch."""
+
+    @classmethod
+    def for_assigner(cls, assigner: TopicAssigner) -> FastTopicScorer | TopicAssigner:
+        """The fast scorer of ``assigner``, or ``assigner`` itself where the fast path does not apply: it embeds
+        posts, its seed phrases are too long for packed keys, or ``VOC_FASTPATH=0``. Same scores either way."""
+        if not fastpath_enabled() or getattr(assigner, "encoder_", None) is not None:
+            return assigner
+        try:
+            return cls(assigner)
+        except ValueError:  # seed phrases too long for packed keys: the reference still works
+            return assigner
 
     def __init__(self, assigner: TopicAssigner) -> None:
         if not hasattr(assigner, "topic_word_"):

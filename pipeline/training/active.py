@@ -141,6 +141,7 @@ def suggest(
     other columns. Rows that already have a ``<task>`` label are not suggested again.
     """
     from pipeline.data.io import RecordWriter, RejectedWriter, read_posts
+    from pipeline.models.linear import TfidfLogisticClassifier
     from pipeline.models.predict import Predictor
 
     if n < 1:
@@ -175,9 +176,8 @@ def suggest(
     texts = [row["text"] for row in rows]
     normalised, probabilities = predictor.predict_proba(texts)
     classifier = predictor.classifiers[task]
-    featuriser = getattr(classifier, "featuriser_", None)
-    if featuriser is not None:
-        features = featuriser.transform(normalised)
+    if isinstance(classifier, TfidfLogisticClassifier):  # the model's own n-gram features
+        features = classifier.featuriser_.transform(normalised)
     else:  # a backend without n-gram features: TF-IDF of the pool itself
         from pipeline.models.features import NgramFeaturiser
 

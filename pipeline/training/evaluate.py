@@ -322,11 +322,11 @@ def run_evaluation(
                 predictor.classifiers[name].classes_,
                 resamples=bootstrap,
             )
-        decide = getattr(predictor.classifiers[name], "decide", None)
-        threshold = getattr(predictor.classifiers[name], "abstain_threshold_", None)
-        if decide is not None and threshold is not None:  # labels as shipped: low confidence -> abstain label
-            label_set = list(predictor.classifiers[name].classes_)
-            decided_idx = [label_set.index(label) for label in decide(probabilities[name][keep])]
+        classifier = predictor.classifiers[name]
+        threshold = classifier.abstain_threshold_
+        if threshold is not None:  # labels as shipped: low confidence -> abstain label
+            label_set = list(classifier.classes_)
+            decided_idx = [label_set.index(label) for label in classifier.decide(probabilities[name][keep])]
             decided = classification_metrics(
                 [str(gold[i]) for i in keep], np.eye(len(label_set))[decided_idx], label_set
             )

@@ -30,7 +30,7 @@ def out_of_fold_proba(
     seed: int = 0,
 ) -> np.ndarray:
     """(n, k) out-of-fold calibrated probabilities of normalised ``texts`` (stratified ``folds``-fold CV)."""
-    from pipeline import registry
+    from pipeline.models.classifier import create_classifier
 
     if folds < 2:
         raise InputError("--folds must be at least 2")
@@ -38,11 +38,11 @@ def out_of_fold_proba(
     settings["seed"] = seed
     settings["calibration_folds"] = folds
     try:
-        model = registry.classifiers.get(classifier)(**settings)
+        model = create_classifier(classifier, **settings)
     except TypeError as exc:
         raise InputError(f"bad params for classifier {classifier}: {exc}") from None
     model.fit(texts, labels, classes=classes)
-    oof = getattr(model, "oof_proba_", None)
+    oof = model.oof_proba_
     if oof is None:
         raise InputError(f"classifier {classifier} does not provide out-of-fold probabilities")
     return np.asarray(oof, dtype=np.float64)

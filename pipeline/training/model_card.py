@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline.models.bundle import ModelBundle
+from pipeline.models.classifier import Classifier
+from pipeline.models.ensemble import EnsembleClassifier
+from pipeline.models.linear import TfidfStaticLogisticClassifier
+from pipeline.models.transformer import TransformerClassifier
 
 # Provenance and licence of each dataset name (see shared/data/*/SOURCE.md).
 DATASET_NOTES: dict[str, str] = {
@@ -134,10 +138,10 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _abstention_note(label: str, clf: Any) -> str:
+def _abstention_note(label: str, clf: Classifier) -> str:
     """One line on the tuned abstention threshold, or on why there is none."""
-    threshold = getattr(clf, "abstain_threshold_", None)
-    summary = getattr(clf, "abstention_", {}) or {}
+    threshold = clf.abstain_threshold_
+    summary = clf.abstention_ or {}
     before = summary.get("macro_f1_argmax")
     if threshold is None:
         if before is None:
@@ -194,22 +198,19 @@ def render_model_card(bundle: ModelBundle) -> str:
     ]
     for task, clf in bundle.classifiers.items():
         lines.append(f"- **{task}**: `{clf.name}`, labels {', '.join(clf.classes_)}; parameters `{clf.get_params()}`")
-        if getattr(clf, "calibration_rows_", 0):
+        if isinstance(clf, EnsembleClassifier) and clf.calibration_rows_:
             lines.append(
                 f"  - ensemble recalibration: temperature {clf.temperature_:.3f} on the mean of its members,"
                 f" fitted on {clf.calibration_rows_:,} training rows that no member's scoring weights saw"
             )
-        abstain_label = getattr(clf, "abstain_label", None)
-        if abstain_label:
-            lines.append(f"  - abstention: {_abstention_note(abstain_label, clf)}")
-        for member in [clf, *getattr(clf, "classifiers_", [])]:
-            static = getattr(getattr(member, "featuriser_", None), "static", None)
-            if static is not None:
-                lines.append(f"  - static embeddings: {_static_note(static)}")
-            check = getattr(member, "quantisation_check_", None)
-            if check:
-                mode = getattr(member, "quantisation_used_", None) or "unknown"
-                lines.append(f"  - ONNX ({mode} int8 quantisation): {_quantisation_note(check)}")
+        if clf.abstain_label:
+            lines.append(f"  - abstention: {_abstention_note(clf.abstain_label, clf)}")
+        for member in clf.components():
+            if isinstance(member, TfidfStaticLogisticClassifier):
+                lines.append(f"  - static embeddings: {_static_note(member.featuriser_.static)}")
+            if isinstance(member, TransformerClassifier) and member.quantisation_check_:
+                mode = member.quantisation_used_ or "unknown"
+                lines.append(f"  - ONNX ({mode} int8 quantisation): {_quantisation_note(member.quantisation_check_)}")
     lines += [f"- **normaliser**: `{bundle.normaliser.name}` `{bundle.normaliser.get_config()}`", ""]
     lines += ["## Training data", ""]
     seen: set[str] = set()

@@ -7,19 +7,18 @@ evaluate it on every named held-out set, and record data files, hashes, row coun
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import registry
 from pipeline.data.datasets import LabelledTexts, concat
 from pipeline.data.io import file_fingerprint
 from pipeline.data.sources import is_file_source, is_id_labels_source, load_training_source
 from pipeline.errors import ConfigError
 from pipeline.models.bundle import CONTRACT_LABELS, ModelBundle, library_versions
+from pipeline.models.classifier import Classifier, create_classifier
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 from pipeline.training.config import TrainConfig, config_hash
 from pipeline.training.evaluate import evaluate_predictions, metric_intervals
@@ -149,7 +148,7 @@ def train_bundle(
     cache = _DatasetCache(data_dir, normaliser, base or Path.cwd(), config.sources)
     heldout: dict[str, dict[str, LabelledTexts]] = {}
     custom_labels: dict[str, list[str]] = {}
-    classifiers: dict[str, Any] = {}
+    classifiers: dict[str, Classifier] = {}
     training_data: dict[str, list[dict[str, Any]]] = {}
     metrics: dict[str, Any] = {}
     timings: dict[str, float] = {}
@@ -198,15 +197,16 @@ def train_bundle(
         params.setdefault("seed", config.seed)
         params.setdefault("calibration_folds", task_config.cv_folds)
         try:
-            classifier = registry.classifiers.get(task_config.classifier)(**params)
+            classifier = create_classifier(task_config.classifier, **params)
         except TypeError as exc:
             raise ConfigError(f"bad params for {task} classifier {task_config.classifier}: {exc}") from None
         source_task = init_source(params)
         if source_task.startswith("task:"):
             source = classifiers.get(source_task[len("task:") :])
-            if source is None or not hasattr(source, "encoder_state"):
+            state = source.encoder_state() if source is not None else None
+            if state is None:
                 raise ConfigError(f"{task}: init_encoder {source_task!r} needs that task's transformer in the config")
-            classifier.init_state_ = source.encoder_state()
+            classifier.init_state_ = state
         gold = None
         if any(task_config.is_model_labelled(name) for name in task_config.train):
             gold = [
@@ -217,7 +217,7 @@ def train_bundle(
             log(f"{task}: calibrating on the {sum(gold):,} rows labelled by people (not on model-labelled sources)")
         fit_options: dict[str, Any] = {"gold": gold}
         if train_set.weights:  # soft labels (``{task}_scores`` in an ids: file): one weighted row per label
-            if "sample_weight" not in inspect.signature(classifier.fit).parameters:
+            if not classifier.takes_sample_weight:
                 raise ConfigError(
                     f"{task}: {task_config.classifier} cannot train on soft labels (weighted rows); "
                     "use hard labels or a tfidf_logreg classifier"
@@ -232,7 +232,7 @@ def train_bundle(
                 entry["model_labelled"] = True
 
         task_metrics: dict[str, Any] = {}
-        oof = getattr(classifier, "oof_proba_", None)
+        oof = classifier.oof_proba_
         if oof is not None:
             cv_name = task_config.cv_on or task_config.train[0]
             offset = 0
