@@ -52,7 +52,7 @@ evaluate: install
 # Backend comparison (docs/models.md): intent 5-fold CV + held-out sentiment + throughput of the linear default.
 # The transformer rows: pip install -e '.[transformer]', train configs/transformer.yaml, add its --config/--bundle.
 bench: install
-	$(PY) scripts/bench_models.py --config linear=configs/default.yaml --bundle linear=models/default \
+	$(PY) scripts/bench/bench_models.py --config linear=configs/default.yaml --bundle linear=models/default \
 		--data-dir $(DATA_DIR) --out runs/bench.json
 
 clean:

@@ -10,7 +10,9 @@ import numpy as np
 
 from tests.test_datasets import write_fake_ibm, write_fake_twcs
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "data"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "experiments"))
 
 import make_pseudo_labels
 

@@ -99,7 +99,8 @@ def test_report_without_dates_or_records() -> None:
 
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("check_report_browser", REPO / "scripts" / "check_report_browser.py")
+    script = REPO / "scripts" / "checks" / "check_report_browser.py"
+    spec = importlib.util.spec_from_file_location("check_report_browser", script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from pipeline import registry  # noqa: E402

@@ -30,8 +30,8 @@ import numpy as np
 from scipy import sparse
 from scipy.stats import spearmanr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import eval_topics as ev  # the evaluation's loaders and reason mapping
 

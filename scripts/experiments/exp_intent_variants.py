@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
 from bench_models import by_annotator_certainty, grouped_folds, load_cv_data  # noqa: E402
 from eval_intent_ood import OOD, halves  # noqa: E402

@@ -862,7 +862,7 @@ def summary(rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out-dir", default=str(Path(__file__).resolve().parents[1] / "data" / "demo"))
+    ap.add_argument("--out-dir", default=str(Path(__file__).resolve().parents[2] / "data" / "demo"))
     args = ap.parse_args()
     rng = random.Random(SEED)
     rows = build(rng)

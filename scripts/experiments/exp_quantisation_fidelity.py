@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "scripts" / "data"))
+sys.path.insert(0, str(REPO / "scripts" / "models"))
 
 from make_pseudo_labels import unlabelled_pool  # noqa: E402
 from requantise_transformer import _training_texts, _transformers  # noqa: E402

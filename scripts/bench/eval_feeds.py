@@ -26,7 +26,7 @@ from pipeline.data.sources import load_dataset
 from pipeline.models.predict import Predictor
 from pipeline.scoring.adaptation import adapt_feed, calibration_mix
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INTENT_JUDGES = {
     "company-mentions": "ids:" + str(ROOT / "data" / "labels" / "company-mentions-judge.jsonl"),
     "twcs-ood": "ids:" + str(ROOT / "data" / "labels" / "twcs-intent.jsonl"),

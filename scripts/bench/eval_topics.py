@@ -53,7 +53,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import normalized_mutual_info_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipeline.errors import VocError
 from pipeline.ranking.rank import RankConfig, rank_posts

@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
 DEMO = REPO / "data" / "demo" / "posts.jsonl"
 SEED = 5

@@ -1766,7 +1766,7 @@ def summary(rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "data/train/intent-extra.jsonl"))
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "data/train/intent-extra.jsonl"))
     args = ap.parse_args()
     rows = build()
     check(rows)
