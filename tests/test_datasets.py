@@ -1,4 +1,4 @@
-"""Tests for pipeline.datasets.
+"""Tests for pipeline.data.datasets.
 
 The offline tests build tiny fake files in tmp_path. The tests marked ``shared_data`` read the real data in
 ../shared/data (or $VOC_DATA_DIR) and check the counts verified in each folder's SOURCE.md; no data rows are
@@ -500,7 +500,7 @@ def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
     """``ids:FILE`` in a config's train list resolves relative to the config, texts from the data dir."""
     from pipeline.data.sources import is_file_source
     from pipeline.text.normalise import TweetNormaliser
-    from pipeline.training.train import _DatasetCache
+    from pipeline.training.train import DatasetCache
 
     write_fake_twcs(tmp_path / "shared")
     (tmp_path / "cfg").mkdir()
@@ -509,7 +509,7 @@ def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
         [{"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "sentiment": "negative"}],
     )
     assert not is_file_source("ids:labels.jsonl")  # needs the shared data, unlike a labelled file
-    cache = _DatasetCache(tmp_path / "shared", TweetNormaliser(), tmp_path / "cfg")
+    cache = DatasetCache(tmp_path / "shared", TweetNormaliser(), tmp_path / "cfg")
     assert cache.get("ids:labels.jsonl", "intent").labels == ["complaint"]
     assert cache.get("ids:labels.jsonl", "sentiment").labels == ["negative"]
 

@@ -1,4 +1,4 @@
-"""The vectorised topic scorer (pipeline.fast_topics) against the reference TopicAssigner, and the caches of the
+"""The vectorised topic scorer (pipeline.topics.fast) against the reference TopicAssigner, and the caches of the
 fast normaliser when they fill up mid-job."""
 
 from __future__ import annotations

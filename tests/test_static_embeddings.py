@@ -1,4 +1,4 @@
-"""Static word-piece embeddings (``pipeline.static_embeddings``) and the ``tfidf_logreg.v2`` classifier.
+"""Static word-piece embeddings (``pipeline.models.static_embeddings``) and the ``tfidf_logreg.v2`` classifier.
 
 Offline: the tables are tiny ``.npz`` files written here, or distilled from a tiny BERT built here.
 """

@@ -40,7 +40,7 @@ MaxCharsOption = Annotated[
 
 
 def apply_max_chars(max_chars: int | None) -> None:
-    # Through the environment so that worker processes see it too (see pipeline.predict.max_chars_override).
+    # Through the environment so that worker processes see it too (see pipeline.models.predict.max_chars_override).
     if max_chars is not None:
         os.environ["VOC_MAX_CHARS"] = str(max_chars)
 

@@ -1,7 +1,7 @@
 """``voc promote``, ``voc suggest`` and ``voc label-issues``: the retraining commands (registered on the app).
 
-A thin typer layer: the work is in :mod:`pipeline.promote`, :mod:`pipeline.active` and
-:mod:`pipeline.label_issues`, which never import typer.
+A thin typer layer: the work is in :mod:`pipeline.training.promote`, :mod:`pipeline.training.active` and
+:mod:`pipeline.training.label_issues`, which never import typer.
 """
 
 from __future__ import annotations

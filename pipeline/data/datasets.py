@@ -898,7 +898,7 @@ def load_id_labels(path: Path, data_dir: Path, task: str | None = None, soft: bo
     or nothing is returned: a label silently dropped would change what a metric means.
 
     A row may also carry soft labels, ``"intent_scores": {"complaint": 0.8, "other": 0.2}`` (a teacher's
-    probabilities, ``scripts/make_pseudo_labels.py --soft-floor``): it then becomes one row per label, with
+    probabilities, ``scripts/data/make_pseudo_labels.py --soft-floor``): it then becomes one row per label, with
     the scores, renormalised to sum to 1, as the rows' ``weights``; ``intent`` stays the post's top label.
     With ``soft=False`` (evaluation) every post is one row with that top label. An ``unsure`` field
     (``ANNOTATION.md``: two labels plausible) is kept as :attr:`LabelledTexts.unsure`.

@@ -77,6 +77,11 @@ def is_id_labels_source(name: str) -> bool:
     return name.startswith(ID_LABELS_PREFIX)
 
 
+def id_labels_file(name: str) -> Path:
+    """The label file an ``ids:FILE`` source names (relative paths are the caller's to resolve)."""
+    return Path(name[len(ID_LABELS_PREFIX) :])
+
+
 def is_weak_source(name: str) -> bool:
     """Whether a source string is ``weak:...``: labels written by rules, not people."""
     return name.startswith(WEAK_PREFIX)
@@ -208,7 +213,7 @@ def load_dataset(name: str, data_dir: Path, task: str | None = None, soft: bool 
     and soft labels (``soft=False``: one row per post with its top label, as evaluation needs).
     """
     if is_id_labels_source(name):
-        return load_id_labels(Path(name[len(ID_LABELS_PREFIX) :]), Path(data_dir), task, soft)
+        return load_id_labels(id_labels_file(name), Path(data_dir), task, soft)
     return load_registered_dataset(name, Path(data_dir))
 
 
@@ -226,7 +231,7 @@ def load_training_source(
     per post."""
     configured = dict(sources or {})
     if is_id_labels_source(name):
-        return load_id_labels(base / name[len(ID_LABELS_PREFIX) :], data_dir, task, soft)
+        return load_id_labels(base / id_labels_file(name), data_dir, task, soft)
     if name in configured or is_hf_source(name):
         return load_source(name, task, configured, base)
     if is_weak_source(name):

@@ -9,7 +9,7 @@ praise), and is dropped when none fires. The result is a training source like an
 per-label cap, ``weak:twcs?cap=300``.
 
 The LFs favour precision over recall (a weak label that is wrong teaches the wrong thing); their coverage
-and their agreement with the gold labels of ``brand-intent`` are printed by ``python -m pipeline.weak_labels``.
+and their agreement with the gold labels of ``brand-intent`` are printed by ``python -m pipeline.data.weak_labels``.
 Texts of the shared sets are never written into the repository: weak labels are recomputed from
 ``../shared/data`` at training time (deterministic: same data, same labels).
 """
@@ -218,7 +218,7 @@ def lf_report(data_dir: Path) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # python -m pipeline.weak_labels [DATA_DIR]
+if __name__ == "__main__":  # python -m pipeline.data.weak_labels [DATA_DIR]
     import json
     import sys
 

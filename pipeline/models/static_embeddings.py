@@ -11,7 +11,7 @@ How:
   goes through the encoder alone (``[CLS] piece [SEP]``) and its output is mean-pooled over the three
   positions. This needs torch and transformers (the ``transformer`` extra) and takes ~90 s on 2 CPU cores for
   MiniLM; the result is cached on disk (``$VOC_CACHE_DIR`` or ``~/.cache/voc-pipeline``, under ``static/``).
-  A prebuilt table (``.npz`` with ``vectors`` and ``vocab``, e.g. from ``scripts/distil_static_table.py``) can
+  A prebuilt table (``.npz`` with ``vectors`` and ``vocab``, e.g. from ``scripts/models/distil_static_table.py``) can
   be given instead, so that training needs no torch;
 * **projection** (optional): the table is centred and reduced by PCA to ``dims`` dimensions, which bounds the
   bundle size (30,522 × 128 float16 is 7.8 MB) at some cost in accuracy;
@@ -45,10 +45,11 @@ from pipeline.models.features import NgramFeaturiser
 
 DISTIL_HINT = (
     "distilling a static table from an encoder needs torch and transformers: "
-    "pip install 'voc-pipeline[transformer]' (or give a prebuilt .npz table made by scripts/distil_static_table.py)"
+    "pip install 'voc-pipeline[transformer]' "
+    "(or give a prebuilt .npz table made by scripts/models/distil_static_table.py)"
 )
 
-# Normaliser markers (pipeline.normalise) in the natural forms a pretrained vocabulary knows; token by token,
+# Normaliser markers (pipeline.text.normalise) in the natural forms a pretrained vocabulary knows; token by token,
 # so that a post's vector is a sum of per-token vectors.
 _TOKEN_VIEW = {"xxuser": "@user", "xxurl": "http", "xxhashtag": "#", "xxcaps": "", "n't": "not"}
 
@@ -184,7 +185,7 @@ def distil_static_table(
     the three output positions of ``[CLS] piece [SEP]``. Needs torch and transformers.
 
     ``encoder_state``: weights to load into the encoder first (e.g. a fine-tuned one, from
-    :func:`pipeline.transformer.load_encoder_state`)."""
+    :func:`pipeline.models.transformer.load_encoder_state`)."""
     from pipeline.models.encoders import resolve_encoder
 
     try:
@@ -404,7 +405,7 @@ class StaticEmbeddingFeaturiser:
 
 
 class NgramStaticFeaturiser:
-    """TF-IDF n-gram blocks (:class:`~pipeline.features.NgramFeaturiser`) followed by the static-embedding
+    """TF-IDF n-gram blocks (:class:`~pipeline.models.features.NgramFeaturiser`) followed by the static-embedding
     block times ``static_weight``: one sparse matrix, n-gram columns first."""
 
     def __init__(

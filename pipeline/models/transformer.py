@@ -19,10 +19,10 @@ Design decisions (numbers in ``docs/models.md``):
   when present (``device: auto``). Seeds fix the split, the sample, the batch order and the head.
 * **Rare classes**: class weights ``(n / (k * count)) ** class_weight_power`` in the loss; the
   calibration map undoes the skew they put into the probabilities.
-* **Calibration**: ``softmax(logits / T + b)`` fitted with :func:`pipeline.classifiers.fit_calibration` on a
+* **Calibration**: ``softmax(logits / T + b)`` fitted with :func:`pipeline.models.calibration.fit_calibration` on a
   stratified held-out split (``holdout_fraction``), or on out-of-fold logits when ``calibration_folds >= 2``
   (k extra trainings; then ``oof_proba_`` feeds the bundle's cross-validation report). The abstention
-  threshold (:mod:`pipeline.abstention`) is tuned on the same held-out probabilities.
+  threshold (:mod:`pipeline.models.abstention`) is tuned on the same held-out probabilities.
 * **Saved files** (no pickle anywhere): ``classifier.json`` (settings, classes, calibration, threshold,
   training log, int8-vs-fp32 check), ``model.safetensors`` (encoder + head), ``config.json`` (encoder
   config), ``tokenizer.json`` (+ HF tokenizer config), and ``model.int8.onnx``: the whole network
@@ -36,7 +36,7 @@ Design decisions (numbers in ``docs/models.md``):
   activation (GELU) stay in float unless ``quantise_ffn_output``: their inputs have outlier values that one
   int8 range per tensor cannot hold, and on 3,000 unlabelled posts to other industries keeping them in float
   raised int8's label agreement with fp32 from 0.909 to 0.971 (intent) and 0.931 to 0.980 (sentiment), for
-  ~20% of int8 throughput (``scripts/exp_quantisation_fidelity.py``; docs/models.md, session 10).
+  ~20% of int8 throughput (``scripts/experiments/exp_quantisation_fidelity.py``; docs/models.md, session 10).
 * **Inference**: ONNX Runtime on the int8 model when ``onnxruntime`` is installed and ``runtime`` is
   ``auto``/``onnx``: it needs neither torch nor transformers (only ``tokenizers``), loads in a fraction of
   the time, and runs ~2x faster on CPU; else torch in fp32. ``runtime: torch`` forces fp32.
@@ -144,7 +144,7 @@ def load_encoder_state(directory: Path) -> dict[str, Any]:
 class TransformerClassifier:
     """Fine-tuned encoder with a linear head and calibrated probabilities (``transformer.v1``).
 
-    Inputs are normalised texts (see :mod:`pipeline.normalise`), like every classifier in the registry.
+    Inputs are normalised texts (see :mod:`pipeline.text.normalise`), like every classifier in the registry.
     """
 
     name: ClassVar[str] = "transformer.v1"

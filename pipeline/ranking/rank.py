@@ -12,7 +12,7 @@ cannot climb the ranking. When the input has a numeric ``reach`` column, each po
 ``1 + ln(1 + reach)`` (``reach_weighting: log``; ``none`` switches it off); without it every post weighs 1.
 
 Posts whose topic is ``other`` and whose intent is a complaint or a question are first clustered into
-*discovered* topics (``discover``; see :class:`pipeline.topics.TopicDiscoverer`), which are ranked with the
+*discovered* topics (``discover``; see :class:`pipeline.topics.assign.TopicDiscoverer`), which are ranked with the
 taxonomy topics. ``other`` itself is never ranked, but its posts stay in every total.
 
 The score: leave-topic-out impact

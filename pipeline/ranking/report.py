@@ -287,7 +287,7 @@ footer{color:var(--muted);font-size:12px;padding:10px 0 30px}
 @media print{body{background:#fff}section{break-inside:avoid}}
 """
 
-# Records that the page rendered, and any script error, for scripts/check_report_browser.py.
+# Records that the page rendered, and any script error, for scripts/checks/check_report_browser.py.
 _JS = """
 window.addEventListener('error', function (e) {
   document.documentElement.setAttribute('data-js-error', String(e.message || 'error'));

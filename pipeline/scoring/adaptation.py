@@ -9,7 +9,7 @@ adjusted probability as the new mix, repeat. It works on any calibrated probabil
 ensemble) and needs no labels from the feed. Alexandari et al. (2020) show it is accurate when the
 probabilities are calibrated with a bias term, as every backend here is.
 
-The estimate needs enough posts: below :data:`MIN_GROUP_POSTS` (measured by ``scripts/bench_label_shift.py``)
+The estimate needs enough posts: below :data:`MIN_GROUP_POSTS` (measured by ``scripts/bench/bench_label_shift.py``)
 a group is left as the model scored it. The interval is the estimate's sampling interval (observed Fisher
 information of the mixture likelihood); it does not include the model's own calibration error, which the
 benchmark measures.
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-# Below this many posts a group's estimated mix is too noisy to report (scripts/bench_label_shift.py: from
+# Below this many posts a group's estimated mix is too noisy to report (scripts/bench/bench_label_shift.py: from
 # 100 posts on, the error of the complaint share is that of the domain gap, not of the sample size).
 MIN_GROUP_POSTS = 100
 # At most this many posts per group enter the estimate (a deterministic, evenly spread sample): the standard

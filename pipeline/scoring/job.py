@@ -4,7 +4,7 @@ Posts stream through in bounded batches: read -> normalise -> classify (-> topic
 order. With ``workers > 1`` the scoring runs in worker processes, each holding the bundle once; at most
 ``2 * workers`` batches are in flight, so memory stays flat however large the input.
 
-Every batch becomes a shard in ``<output>.parts/`` recorded in a manifest (see :mod:`pipeline.manifest`),
+Every batch becomes a shard in ``<output>.parts/`` recorded in a manifest (see :mod:`pipeline.scoring.manifest`),
 so a job killed at any point continues with ``resume=True`` and ends with the same output as an
 uninterrupted run. The output (and ``<output>.rejected.jsonl``) appear under their final names only when
 every shard is done; then the parts are removed. ``<output>.lock`` keeps two jobs off the same output.
@@ -121,7 +121,7 @@ class ScoreSummary:
     intent_counts: dict[str, int] = field(default_factory=dict)
     # Rows already done by the interrupted run a resumed job continues (not counted in its rate).
     resumed_rows: int = 0
-    # Each group's estimated class mix per task (pipeline.adaptation), and the file it was written to.
+    # Each group's estimated class mix per task (pipeline.scoring.adaptation), and the file it was written to.
     mix: dict[str, Any] | None = None
     mix_path: Path | None = None
 
@@ -691,7 +691,7 @@ def score_posts(
 
     ``estimate_mix`` estimates the class mix of every task per group of posts (``mix_by``, an input column;
     default ``brand`` where rows have it, else the whole feed) from the probabilities, with a 95% interval,
-    into ``<output>.mix.json`` (:mod:`pipeline.adaptation`). A ``mix_by`` column that no row of the first
+    into ``<output>.mix.json`` (:mod:`pipeline.scoring.adaptation`). A ``mix_by`` column that no row of the first
     batch has is an :class:`~pipeline.errors.InputError`. ``adapt_labels`` names the tasks whose labels and
     scores are adjusted to their group's estimated mix (the model's own kept as ``<task>_unadapted`` and
     ``<task>_scores_unadapted``); groups too small to estimate keep the model's.

@@ -2,7 +2,7 @@
 
 The input (a file, directory or glob of Parquet/JSONL/CSV, or a URI Ray can read such as ``s3://...``)
 is read with ``ray.data.read_*``; ``map_batches`` runs :class:`RayBatchScorer`, a class-based UDF, on an
-actor pool, so every actor builds one :class:`~pipeline.score.BatchScorer` (the bundle and taxonomy
+actor pool, so every actor builds one :class:`~pipeline.scoring.job.BatchScorer` (the bundle and taxonomy
 loaded once) and scores batch after batch with exactly the code the local engine uses. The scored rows
 are written as a directory of Parquet shards; rows that cannot be used go to ``<output>.rejected.jsonl``
 beside it, as for the local engine.
@@ -183,7 +183,7 @@ def score_posts_ray(
 ) -> ScoreSummary:
     """Score ``input_spec`` on Ray into the directory ``output`` (Parquet shards, in input order).
 
-    ``estimate_mix``, ``mix_by`` and ``adapt_labels`` as for :func:`pipeline.score.score_posts`; the sample
+    ``estimate_mix``, ``mix_by`` and ``adapt_labels`` as for :func:`pipeline.scoring.job.score_posts`; the sample
     is read back from the scored rows (their score columns and the grouping column), so it is the local
     engine's sample, and adapted labels rewrite the shards before the directory gets its final name.
     """

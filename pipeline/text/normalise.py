@@ -208,7 +208,7 @@ class TweetNormaliser:
 
         None of their patterns matches across whitespace or looks past it, so ``clean(text)`` is the
         non-empty ``clean_chunk`` results of ``clean_post(text).split()`` joined by spaces, except that a
-        post of links only becomes ``xxurl``. The fast path (:mod:`pipeline.fastpath`) caches per chunk.
+        post of links only becomes ``xxurl``. The fast path (:mod:`pipeline.models.fastpath`) caches per chunk.
         """
         if "/" in chunk or "." in chunk:  # every link pattern has one of these
             chunk = URL_OR_DOMAIN.sub(" ", chunk)

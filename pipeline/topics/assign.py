@@ -3,7 +3,7 @@
 Guided assignment (:class:`TopicAssigner`)
 ------------------------------------------
 Every post is compared with every taxonomy topic (its label, description and seed phrases) in three ways,
-all on the output of :class:`~pipeline.normalise.TweetNormaliser` passed through a small suffix stripper
+all on the output of :class:`~pipeline.text.normalise.TweetNormaliser` passed through a small suffix stripper
 (:func:`stem`; spaCy's blank English pipeline has no lemma tables, and a crude stemmer that is applied the
 same way to seeds and posts is all that matching needs: *cancelled*, *cancellation* and *cancels* all
 become ``cancel``):
@@ -22,7 +22,7 @@ become ``cancel``):
   sparse product, because a word-bounded character n-gram vector of a post is exactly the sum of those
   of its words.
 
-* **sentence embeddings** (optional, ``encoder``; see :mod:`pipeline.sentence_encoder`): the mean of the
+* **sentence embeddings** (optional, ``encoder``; see :mod:`pipeline.topics.sentence_encoder`): the mean of the
   post's cosine to the topic's ``label: description`` and its best cosine to one of the topic's seeds,
   centred on the post's mean over the topics (what every topic shares cancels out).
 
@@ -173,7 +173,7 @@ def _warn_once(message: str) -> None:
 
 
 _VOWELS = frozenset("aeiouy")
-_MARKERS = frozenset({"xxcaps", "xxhashtag"})
+MARKERS = frozenset({"xxcaps", "xxhashtag"})
 _NO_UNDOUBLE = frozenset("aeiouy")
 
 
@@ -232,7 +232,7 @@ def content_stems(normalised: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _l2_rows(matrix: sparse.csr_matrix, extra_sq: np.ndarray | None = None) -> sparse.csr_matrix:
+def l2_rows(matrix: sparse.csr_matrix, extra_sq: np.ndarray | None = None) -> sparse.csr_matrix:
     """Divide each row by its norm; ``extra_sq`` adds squared mass of dimensions kept out of the matrix."""
     sq = np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
     if extra_sq is not None:
@@ -278,7 +278,7 @@ class TopicAssigner:
         self.token_evidence = token_evidence
         self.char_ngrams = tuple(char_ngrams)
         self.normaliser = normaliser
-        # Optional sentence encoder (pipeline.sentence_encoder): a model directory or "all-MiniLM-L6-v2".
+        # Optional sentence encoder (pipeline.topics.sentence_encoder): a model directory or "all-MiniLM-L6-v2".
         self.encoder = encoder
         self.weight_embedding = weight_embedding
         self.embedding_cache = embedding_cache
@@ -353,7 +353,7 @@ class TopicAssigner:
         stops = _stop_words()
         for ti, topic in enumerate(topics):
             for seed in topic.seeds:
-                toks = tuple(stem(t) for t in self.normaliser_(seed).split() if t not in _MARKERS)
+                toks = tuple(stem(t) for t in self.normaliser_(seed).split() if t not in MARKERS)
                 if not toks or (len(toks) == 1 and not _is_content(toks[0], stops)):
                     continue  # a lone stop word or punctuation would match everywhere
                 phrase_topics.setdefault(toks, set()).add(ti)
@@ -400,7 +400,7 @@ class TopicAssigner:
         self.char_idf_ = np.log((1.0 + n_topics) / (1.0 + cdf)) + 1.0
         self.char_oov_idf_ = math.log(1.0 + n_topics) + 1.0
         mat = self._count_rows([list(d.elements()) for d in char_docs], self.char_vocab_)
-        self.topic_char_ = _l2_rows(self._weighted(mat, self.char_idf_))
+        self.topic_char_ = l2_rows(self._weighted(mat, self.char_idf_))
         # Per-token character rows are cached across batches: tweets reuse a small working vocabulary.
         self._token_char_cache: dict[str, tuple[dict[int, float], float]] = {}
         self._fit_encoder()
@@ -515,11 +515,11 @@ class TopicAssigner:
         """
         topic_vectors, seed_vectors = self.topic_vectors_, self.seed_vectors_
         if centre is not None:
-            embeddings = _unit_rows(np.asarray(embeddings) - centre)
+            embeddings = unit_rows(np.asarray(embeddings) - centre)
             if len(topic_vectors) > 1:
-                topic_vectors = _unit_rows(topic_vectors - topic_vectors.mean(axis=0, keepdims=True))
+                topic_vectors = unit_rows(topic_vectors - topic_vectors.mean(axis=0, keepdims=True))
             if len(seed_vectors) > 1:
-                seed_vectors = _unit_rows(seed_vectors - seed_vectors.mean(axis=0, keepdims=True))
+                seed_vectors = unit_rows(seed_vectors - seed_vectors.mean(axis=0, keepdims=True))
         desc = embeddings @ topic_vectors.T
         seed_sims = embeddings @ seed_vectors.T
         best_seed = desc.copy()  # a topic without seeds falls back on its description
@@ -547,7 +547,7 @@ class TopicAssigner:
         stops = _stop_words()
         token_lists = [s.split() for s in normalised]
         # Markers of shouting and hashtags would break phrases ("where is my xxcaps bag"): not matched.
-        stem_lists = [[stem(t) for t in toks if t not in _MARKERS] for toks in token_lists]
+        stem_lists = [[stem(t) for t in toks if t not in MARKERS] for toks in token_lists]
         total = np.zeros((n, n_topics))
 
         if self.weight_match and self.phrases_:
@@ -561,7 +561,7 @@ class TopicAssigner:
             in_vocab = np.diff(counts.indptr)  # distinct in-vocabulary features per post
             n_oov = np.array([len(set(f)) for f in feats], dtype=np.float64) - in_vocab
             weighted = self._weighted(counts, self.word_idf_)
-            post = _l2_rows(weighted, np.maximum(n_oov, 0.0) * self.word_oov_idf_ ** 2)
+            post = l2_rows(weighted, np.maximum(n_oov, 0.0) * self.word_oov_idf_ ** 2)
             # Cosine-like: the normalised post against each topic's membership weights p(topic | word),
             # so one word that belongs wholly to a topic in a post of n equally weighted words gives
             # 1/sqrt(n).
@@ -645,7 +645,7 @@ class TopicAssigner:
         oov_counts = post_tok @ tok_oov
         weighted = self._weighted(counts, self.char_idf_)
         # Out-of-vocabulary n-grams approximated as distinct dimensions of weight oov_idf (tf 1 each).
-        post = _l2_rows(weighted, oov_counts * self.char_oov_idf_ ** 2)
+        post = l2_rows(weighted, oov_counts * self.char_oov_idf_ ** 2)
         return np.asarray((post @ self.topic_char_.T).todense())
 
     def assign(self, texts: Sequence[str], normalised: Sequence[str] | None = None
@@ -738,7 +738,7 @@ class TopicAssigner:
         return list(zip(ids, labels, shown))
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
     """Rows divided by their L2 norm (zero rows stay zero)."""
     x = np.asarray(x, dtype=np.float64)
     return np.asarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12))
@@ -843,7 +843,7 @@ class TopicDiscoverer:
         self.match_threshold = match_threshold
         self.id_prefix = id_prefix
         self.normaliser = normaliser
-        # Sentence encoder for the clustering space (pipeline.sentence_encoder); TF-IDF + SVD without it.
+        # Sentence encoder for the clustering space (pipeline.topics.sentence_encoder); TF-IDF + SVD without it.
         self.encoder = encoder
         self.embedding_cache = embedding_cache
         self.embedding_components = embedding_components

@@ -17,7 +17,7 @@ block and three sparse products:
 * **characters**: per-token rows of in-vocabulary character n-gram counts, gathered and summed per post.
 
 Assigners with a sentence encoder fall back on the reference (embedding a post costs far more than all of
-this). Per-token data lives in arrays indexed by the ids of the batch's :class:`~pipeline.fastpath.TokenTable`,
+this). Per-token data lives in arrays indexed by the ids of the batch's :class:`~pipeline.models.fastpath.TokenTable`,
 which the fast normaliser bounds (cleared when full), so memory stays flat however long the job.
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline.models.fastpath import Growable, RaggedStore, TokenBatch, TokenTable, fastpath_enabled
-from pipeline.topics.assign import _MARKERS, TopicAssigner, _is_content, _stop_words, stem
+from pipeline.topics.assign import MARKERS, TopicAssigner, _is_content, _stop_words, stem
 
 _BIGRAM_BASE = 1 << 31  # stem ids stay below this (the stem table is cleared with the token cache)
 
@@ -145,7 +145,7 @@ class FastTopicScorer:
             self._char_vals = RaggedStore(np.float64)  # and their counts
         char_vocab = self.assigner.char_vocab_
         for token in table.tokens[self._marker.size :]:
-            marker = token in _MARKERS
+            marker = token in MARKERS
             token_stem = stem(token)
             content = _is_content(token, self.stops)
             self._marker.append(marker)

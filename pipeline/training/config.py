@@ -1,7 +1,7 @@
 """Training configuration: YAML or JSON files validated by typed models that reject unknown keys.
 
 A config names every stage by its registered, versioned name (``"tfidf_logreg.v1"``) with that stage's
-parameters, and names the training data by dataset names from :mod:`pipeline.datasets`. The resolved
+parameters, and names the training data by dataset names from :mod:`pipeline.data.datasets`. The resolved
 config (defaults filled in) is saved into every bundle and hashed into its metadata.
 """
 
@@ -67,7 +67,7 @@ class TaskConfig(StrictModel):
 
     classifier: str = "tfidf_logreg.v1"
     params: dict[str, Any] = Field(default_factory=dict)
-    train: list[str] = Field(min_length=1, description="Dataset names (see pipeline.datasets.DATASETS).")
+    train: list[str] = Field(min_length=1, description="Dataset names (see pipeline.data.datasets.DATASETS).")
     evaluate_on: list[str] = Field(default_factory=list)
     cv_folds: int = Field(5, ge=0, description="Folds of the cross-validation reported in the bundle; 0 = none.")
     cv_on: str | None = Field(None, description="Dataset to cross-validate on; default: the first train set.")

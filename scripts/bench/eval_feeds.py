@@ -10,7 +10,7 @@ Judges (labels by the project or the data set's authors; none is trained on):
 For intent it prints macro-F1, F1 per class, complaint precision and recall, and the estimated against the
 true class mix; for sentiment macro-recall and macro-F1. ``--json`` writes every number::
 
-    python scripts/eval_feeds.py --data-dir ../shared/data --bundle default=models/default
+    python scripts/bench/eval_feeds.py --data-dir ../shared/data --bundle default=models/default
 """
 
 from __future__ import annotations

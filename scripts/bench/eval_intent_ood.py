@@ -1,12 +1,12 @@
 """Intent of one or more bundles on the out-of-industry set, in the two fixed halves that choose and report.
 
 The 577 posts of ``data/labels/twcs-intent.jsonl`` (62 non-airline companies, labelled by the project) are
-split by a hash of the id, as in ``scripts/exp_pseudo_labels.py``: a variant is chosen on the ``dev`` half and
-reported on the ``test`` half. Prints macro-F1 on all / dev / test, on the posts the annotators marked sure and
-unsure (two labels plausible), and ECE per bundle, and for each bundle after
-the first the paired bootstrap interval of its macro-F1 difference from the first::
+split by a hash of the id (``pipeline.data.splits.hash_halves``, as in ``scripts/experiments/exp_pseudo_labels.py``):
+a variant is chosen on the ``dev`` half and reported on the ``test`` half. Prints macro-F1 on all / dev / test,
+on the posts the annotators marked sure and unsure (two labels plausible), and ECE per bundle, and for each
+bundle after the first the paired bootstrap interval of its macro-F1 difference from the first::
 
-    VOC_TRANSFORMER_RUNTIME=torch python scripts/eval_intent_ood.py --data-dir ../shared/data \\
+    VOC_TRANSFORMER_RUNTIME=torch python scripts/bench/eval_intent_ood.py --data-dir ../shared/data \\
         --bundle v8=models/transformer-v8 --bundle new=models/transformer
 
 ``VOC_TRANSFORMER_RUNTIME=torch`` scores a transformer bundle in fp32 (the default runs its int8 ONNX model).
@@ -15,27 +15,19 @@ the first the paired bootstrap interval of its macro-F1 difference from the firs
 from __future__ import annotations
 
 import argparse
-import hashlib
-import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import f1_score
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from pipeline.data.sources import load_dataset
+from pipeline.data.splits import hash_halves
+from pipeline.models.predict import Predictor
+from pipeline.training.evaluate import bootstrap_interval, expected_calibration_error
 
-from pipeline.data.sources import load_dataset  # noqa: E402
-from pipeline.models.predict import Predictor  # noqa: E402
-from pipeline.training.evaluate import bootstrap_interval, expected_calibration_error  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 OOD = "ids:" + str(ROOT / "data" / "labels" / "twcs-intent.jsonl")
-
-
-def halves(ids: list[str]) -> dict[str, np.ndarray]:
-    """Row indices of the ``dev`` and ``test`` halves (first byte of the id's SHA-256, even / odd)."""
-    parity = np.asarray([hashlib.sha256(item_id.encode()).digest()[0] % 2 for item_id in ids])
-    return {"all": np.arange(len(ids)), "dev": np.flatnonzero(parity == 0), "test": np.flatnonzero(parity == 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples")
     args = parser.parse_args(argv)
     data = load_dataset(OOD, args.data_dir, "intent")
-    parts = halves(list(data.ids))
+    parts = hash_halves(list(data.ids))
     unsure = np.asarray(data.unsure, dtype=bool)
     parts["sure"], parts["unsure"] = np.flatnonzero(~unsure), np.flatnonzero(unsure)
     y = np.asarray(data.labels)

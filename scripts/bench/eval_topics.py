@@ -3,7 +3,7 @@
 
 Usage::
 
-    python scripts/eval_topics.py --data-dir ../shared/data --taxonomy configs/taxonomy/airline.yaml \
+    python scripts/bench/eval_topics.py --data-dir ../shared/data --taxonomy configs/taxonomy/airline.yaml \
         [--output reports/eval_topics.json] [--no-encoder] [--cache-dir DIR] [--seed N]
 
 With the ``topics-embed`` extra installed, assignment and discovery use all-MiniLM-L6-v2 (``--encoder``),
@@ -40,9 +40,7 @@ not be fitted to these labels (the script never tunes anything).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -53,86 +51,13 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import normalized_mutual_info_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from pipeline.errors import VocError
 from pipeline.ranking.rank import RankConfig, rank_posts
-from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy
+from pipeline.topics.assign import OTHER_ID, TopicAssigner, TopicDiscoverer, load_taxonomy
+from pipeline.topics.reasons import CANT_TELL, find_csv, load_tweets, reason_map, records_for_ranking
 from pipeline.topics.sentence_encoder import DEFAULT_MODEL, EXTRA, encoder_available
 
-CANT_TELL = "Can't Tell"
 TARGETS = {"accuracy": 0.70, "spearman": 0.95, "nmi": 0.30}
-
-
-def find_csv(data_dir: Path) -> Path:
-    for candidate in (data_dir, data_dir / "Tweets.csv", data_dir / "twitter-us-airline-sentiment" / "Tweets.csv"):
-        if candidate.is_file():
-            return candidate
-    raise SystemExit(f"error: Tweets.csv not found under {data_dir}")
-
-
-def load_tweets(path: Path) -> list[dict[str, str]]:
-    """Rows de-duplicated by tweet_id (the first occurrence wins)."""
-    seen: set[str] = set()
-    rows = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["tweet_id"] in seen:
-                continue
-            seen.add(row["tweet_id"])
-            rows.append(row)
-    return rows
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z]", "", text.lower())
-
-
-def reason_map(taxonomy: Taxonomy, reasons: list[str], overrides: list[str]) -> dict[str, str]:
-    """Reason string -> taxonomy topic id (see the module docstring)."""
-    out: dict[str, str] = {}
-    for item in overrides:
-        reason, _, topic = item.partition("=")
-        out[reason.strip()] = topic.strip()
-    for reason in reasons:
-        if reason in out:
-            continue
-        for t in taxonomy.topics:
-            bracketed = re.findall(r"\(([^)]*)\)", t.description)
-            if any(_key(b) == _key(reason) for b in bracketed):
-                out[reason] = t.name
-                break
-        else:
-            for t in taxonomy.topics:
-                if _key(reason) in (_key(t.name), _key(t.label)) or _key(t.label).startswith(_key(reason)):
-                    out[reason] = t.name
-                    break
-    missing = [r for r in reasons if r not in out]
-    if missing:
-        raise SystemExit(f"error: no taxonomy topic for reasons {missing}; pass --map 'REASON=topic-id'")
-    known = {t.name for t in taxonomy.topics}
-    unknown = sorted(set(out.values()) - known)
-    if unknown:
-        raise SystemExit(f"error: --map names unknown topics {unknown}")
-    return out
-
-
-def records_for_ranking(rows: list[dict[str, str]], topics: list[tuple[str, str, float]],
-                        scored: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
-    intent_of = {"negative": "complaint", "positive": "praise", "neutral": "other"}
-    recs = []
-    for row, (topic, label, score) in zip(rows, topics):
-        rec: dict[str, Any] = {
-            "id": row["tweet_id"], "text": row["text"], "brand": row["airline"],
-            "intent": intent_of[row["airline_sentiment"]], "sentiment": row["airline_sentiment"],
-            "topic": topic, "topic_label": label, "topic_score": score,
-            "created_at": row["tweet_created"] or None,
-        }
-        if scored is not None and row["tweet_id"] in scored:
-            pred = scored[row["tweet_id"]]
-            rec["intent"], rec["sentiment"] = pred["intent"], pred["sentiment"]
-        recs.append(rec)
-    return recs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         taxonomy = load_taxonomy(args.taxonomy)
+        rows = load_tweets(find_csv(args.data_dir))
+        negatives = [r for r in rows if r["airline_sentiment"] == "negative" and r["negativereason"]
+                     and r["negativereason"] != CANT_TELL]
+        reasons = sorted({r["negativereason"] for r in negatives})
+        mapping = reason_map(taxonomy, reasons, args.map)
     except VocError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = load_tweets(find_csv(args.data_dir))
-    negatives = [r for r in rows if r["airline_sentiment"] == "negative" and r["negativereason"]
-                 and r["negativereason"] != CANT_TELL]
-    reasons = sorted({r["negativereason"] for r in negatives})
-    mapping = reason_map(taxonomy, reasons, args.map)
     timings: dict[str, float] = {}
 
     # (a) guided assignment on all tweets (the ranking needs them too); accuracy on the negatives.

@@ -2,7 +2,7 @@
 """Measure how far the scoring fast path is from the reference code on real posts.
 
 Scores the same posts twice with the default bundle (or ``--model``): once through the fast path
-(:mod:`pipeline.fastpath`, :mod:`pipeline.fast_topics`) and once through the reference implementation
+(:mod:`pipeline.models.fastpath`, :mod:`pipeline.topics.fast`) and once through the reference implementation
 (``VOC_FASTPATH=0`` code: ``TweetNormaliser``, each classifier's ``predict_proba``, ``TopicAssigner``), and
 prints the largest differences: normalised text, logits, probabilities, labels, topics and topic scores.
 
@@ -10,7 +10,7 @@ Posts: the airline tweets and the SemEval files under ``--data-dir`` when presen
 
 Usage::
 
-    python scripts/check_fastpath.py --data-dir ../shared/data --limit 20000
+    python scripts/checks/check_fastpath.py --data-dir ../shared/data --limit 20000
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
 
 def load_texts(data_dir: Path | None, limit: int) -> list[str]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the package's layering (``make lint`` runs it; exit 1 on any finding).
+"""Check the package's layering and the scripts' boundaries (``make lint`` runs it; exit 1 on any finding).
 
 The subpackages of ``pipeline`` form layers, and imports flow one way, from a higher layer to a lower one::
 
@@ -15,7 +15,10 @@ The subpackages of ``pipeline`` form layers, and imports flow one way, from a hi
 Every import counts, at the top of a module or inside a function. The checks:
 
 * no module imports one of a higher layer, or of a sibling layer (scoring and ranking);
-* no import circle between modules.
+* no import circle between modules;
+* the scripts import only public names of ``pipeline`` (no ``_private`` name or module), never another
+  script (what they share is in the package), and never edit ``sys.path`` (the editable install suffices);
+* the tests never import a script (they may run one).
 
 The classifier registry (``pipeline/registry.py``) loads the modules that register classifiers by name on
 first lookup; that is a plug-in mechanism, not an import, and is not counted.
@@ -158,8 +161,52 @@ def check_package() -> list[str]:
     return problems
 
 
+def check_scripts_and_tests() -> list[str]:
+    problems = []
+    known = set(package_modules())
+    script_names = {p.stem for p in (ROOT / "scripts").rglob("*.py")}
+    for path in sorted((ROOT / "scripts").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        shown = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            is_sys = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sys"
+            if is_sys and node.attr == "path":
+                problems.append(f"{shown}:{node.lineno}: edits or reads sys.path (the editable install suffices)")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PACKAGE:
+                private = [a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"]
+                private += [p for p in (node.module or "").split(".") if p.startswith("_")]
+                if private:
+                    problems.append(f"{shown}:{node.lineno}: imports private names {private} from {node.module}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == PACKAGE and alias.name not in known:
+                        problems.append(f"{shown}:{node.lineno}: imports {alias.name}, which does not exist")
+            imported = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            imported += [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            for module in imported:
+                if module.split(".")[0] in script_names:
+                    problems.append(f"{shown}:{node.lineno}: imports the script {module} (shared code: the package)")
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text, str(path))
+        shown = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                taken = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                taken = [node.module or ""]
+            else:
+                continue
+            for module in taken:
+                if module.split(".")[0] in script_names | {"scripts"}:
+                    problems.append(f"{shown}:{node.lineno}: imports the script {module}")
+        if "sys.path" in text or "spec_from_file_location" in text:
+            problems.append(f"{shown}: loads code by path (sys.path or spec_from_file_location)")
+    return problems
+
+
 def main() -> int:
-    problems = check_package()
+    problems = check_package() + check_scripts_and_tests()
     for problem in problems:
         print(problem)
     layers = "  >  ".join(" | ".join(n or "base" for n in names if n != "__main__") for names in LAYERS)
@@ -167,7 +214,7 @@ def main() -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {modules} modules; layers: {layers}")
         return 1
-    print(f"layers hold, no import circle: {modules} modules; {layers}")
+    print(f"layers hold, no import circle, scripts and tests keep apart: {modules} modules; {layers}")
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Render ``report.html`` in headless Chromium; fail on a JavaScript error, a network request or a blank page.
 
-Usage: ``python scripts/check_report_browser.py REPORT.html [--screenshot PNG] [--chromium PATH]``
+Usage: ``python scripts/checks/check_report_browser.py REPORT.html [--screenshot PNG] [--chromium PATH]``
 
 Chromium (Debian package ``chromium``: ``apt-get install -y chromium``) runs twice with a fresh
 profile and no network services:

@@ -9,7 +9,7 @@ dataset). The script is deterministic (fixed seed, standard library only) and wr
 
 It prints a Markdown summary (counts per brand, intent, week, topic) for the data card.
 
-Usage: python scripts/make_demo_data.py [--out-dir data/demo]
+Usage: python scripts/data/make_demo_data.py [--out-dir data/demo]
 """
 
 from __future__ import annotations

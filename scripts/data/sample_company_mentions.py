@@ -13,10 +13,10 @@ Two deterministic draws, ordered by a hash of each id, never sharing a post or a
   post that is not to or about a brand is ``other`` (97.5% of 240 such negative tweets were, labelled by
   hand in ``data/labels/intent-train-mentions.jsonl``).
 
-    python scripts/sample_company_mentions.py --data-dir ../shared/data --draw judge --n 640 --out /tmp/judge.jsonl
-    python scripts/sample_company_mentions.py --data-dir ../shared/data --draw train --n 1100 \
+    python scripts/data/sample_company_mentions.py --data-dir ../shared/data --draw judge --n 640 --out /tmp/judge.jsonl
+    python scripts/data/sample_company_mentions.py --data-dir ../shared/data --draw train --n 1100 \
         --exclude-sheet /tmp/judge.jsonl --out /tmp/train.jsonl
-    python scripts/sample_company_mentions.py --data-dir ../shared/data --draw weak --n 5000 \
+    python scripts/data/sample_company_mentions.py --data-dir ../shared/data --draw weak --n 5000 \
         --exclude-labels data/labels/company-mentions-judge.jsonl \
         --exclude-labels data/labels/intent-train-mentions.jsonl --out data/labels/weak-other.jsonl
 

@@ -15,7 +15,7 @@ job, win... so that favour-seeking is not too rare); the ``sample`` field of eac
 Repeated texts are drawn once. The sheet holds texts: write it outside the repository. Labels go into an
 ``ids:`` file (``data/labels/intent-train.jsonl``), never the texts.
 
-    python scripts/sample_intent_training_posts.py --data-dir ../shared/data \
+    python scripts/data/sample_intent_training_posts.py --data-dir ../shared/data \
         --exclude data/labels/twcs-intent.jsonl --out /tmp/intent-sheet.jsonl
 
 ``--whole-pool`` writes every candidate instead of a sample (at most ``--per-brand`` per twcs/ibm company),
@@ -26,58 +26,16 @@ the posts a model is least sure of (how ``data/labels/intent-train-active.jsonl`
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import re
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from pipeline.data.datasets import load_id_labels, match_key
+from pipeline.data.sources import load_dataset
+from pipeline.training.labelling import draw_for_labelling, hash_order
+from pipeline.training.pseudo_labels import ids_and_text_keys, unlabelled_pool
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts" / "data"))
-
-from make_pseudo_labels import ids_and_text_keys, unlabelled_pool  # noqa: E402
-
-from pipeline.data.datasets import load_id_labels, match_key  # noqa: E402
-from pipeline.data.sources import load_dataset  # noqa: E402
-
-# The brand-intent enrichment words (its SOURCE.md), with the forms favour-seekers use to other brands.
-FAVOUR_WORDS = re.compile(
-    r"\b(free|freebies?|upgrades?|follow(?: me| back)?|giveaways?|vouchers?|discounts?|promo|coupons?|codes?|"
-    r"jobs?|hiring|hire|careers?|win|winner|contest|prizes?|sponsor\w*|birthday|bday|retweet|rt|notice me|"
-    r"shout ?out|dm me)\b",
-    re.IGNORECASE,
-)
-SALT = "intent-train-v1"
-
-
-def _order(item_id: str) -> str:
-    return hashlib.sha256(f"{SALT}:{item_id}".encode()).hexdigest()
-
-
-def _take(
-    candidates: list[dict[str, str]], n_random: int, n_keyword: int, per_brand: int | None
-) -> list[dict[str, str]]:
-    """``n_random`` posts in hash order, then ``n_keyword`` of the remaining ones that match FAVOUR_WORDS."""
-    ordered = sorted(candidates, key=lambda row: _order(row["id"]))
-    taken: list[dict[str, str]] = []
-    per: Counter[str] = Counter()
-    for sample, quota, wanted in (("random", n_random, None), ("keyword-enriched", n_keyword, FAVOUR_WORDS)):
-        chosen = 0
-        for row in ordered:
-            if chosen >= quota:
-                break
-            if "sample" in row or (wanted is not None and not wanted.search(row["text"])):
-                continue
-            brand = row["brand"].casefold()
-            if per_brand is not None and per[brand] >= per_brand:
-                continue
-            per[brand] += 1
-            row["sample"] = sample
-            taken.append(row)
-            chosen += 1
-    return taken
 
 
 def draw(
@@ -108,9 +66,9 @@ def draw(
             seen.add(key)
             twcs_rows.append({"dataset": name, "id": item_id, "brand": brands[name].get(item_id, ""), "text": text})
 
-    rows = _take(airline_rows, *sizes["airline"], per_brand=None)
-    rows += _take(twcs_rows, *sizes["twcs"], per_brand=per_brand)
-    rows.sort(key=lambda row: _order(row["id"] + "/sheet"))
+    rows = draw_for_labelling(airline_rows, *sizes["airline"], per_brand=None)
+    rows += draw_for_labelling(twcs_rows, *sizes["twcs"], per_brand=per_brand)
+    rows.sort(key=lambda row: hash_order(row["id"] + "/sheet"))
     return rows
 
 

@@ -6,7 +6,7 @@ the sheet re-created. Candidates: customer tweets (inbound) in `twcs-samples/twc
 `spotifycares-support-requests.csv` that address a known company which is not an airline, with at least
 three words; at most ``--per-brand`` per company (case-folded), SpotifyCares at most ``--spotify``.
 
-    python scripts/sample_twcs_for_labelling.py --data-dir ../shared/data --out /tmp/sheet.jsonl
+    python scripts/data/sample_twcs_for_labelling.py --data-dir ../shared/data --out /tmp/sheet.jsonl
 
 The sheet holds the texts, so write it outside the repository.
 """
@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipeline.data.datasets import load_twcs_unlabelled
 

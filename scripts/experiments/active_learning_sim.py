@@ -2,11 +2,12 @@
 
 For each seed: a fixed 400-post test part (the same for every seed), a random 600-post labelled start from
 the other 1,400, the remaining 800 as the unlabelled pool. From a model trained on the start, add ``--add``
-labels picked by :func:`pipeline.active.select_batch` (what ``voc suggest`` runs: margin uncertainty x rarity,
+labels picked by :func:`pipeline.training.active.select_batch` (what ``voc suggest`` runs: margin uncertainty x rarity,
 MMR diversity), or picked at random with the same seed; retrain and report macro-F1 on the test part. Also
 reported: the start alone, uncertainty alone (no diversity, no rarity), and all 1,400 labelled (upper bound).
 
-    .venv/bin/python scripts/active_learning_sim.py --data-dir ../shared/data --seeds 0 1 2 --output sim.json
+    .venv/bin/python scripts/experiments/active_learning_sim.py --data-dir ../shared/data --seeds 0 1 2 \
+        --output sim.json
 """
 
 from __future__ import annotations

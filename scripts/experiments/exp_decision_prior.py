@@ -7,7 +7,7 @@ bundle's calibrated sentiment probabilities on the held-out sets with ``argmax p
 few ``alpha`` (0 = the shipped argmax) and prints macro-recall, accuracy and per-class recall. Nothing is
 fitted here; the prior comes from the bundle's training sources.
 
-    python scripts/exp_decision_prior.py --bundle models/default \
+    python scripts/experiments/exp_decision_prior.py --bundle models/default \
         --train semeval-2013-2016,airline-sentiment:train --data-dir ../shared/data
 """
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Is an ensemble teacher better calibrated with its temperature or without? From the per-fold teacher cache.
 
-``scripts/exp_pseudo_labels.py`` caches each fold teacher's probabilities on its held-out brand-intent fold and on
-the out-of-industry set, with the ensemble's fitted temperature ``T``. The plain (not recalibrated) mean is
+``scripts/experiments/exp_pseudo_labels.py`` caches each fold teacher's probabilities on its held-out brand-intent
+fold and on the out-of-industry set, with the ensemble's fitted temperature ``T``. The plain (not recalibrated) mean is
 ``softmax(T * log p)``, so both can be scored without training anything:
 
-    python scripts/exp_ensemble_calibration.py --data-dir ../shared/data --key 0a528f6fe11a
+    python scripts/experiments/exp_ensemble_calibration.py --data-dir ../shared/data --key 0a528f6fe11a
 
 ``--key`` is the teacher hash in the cache file names (``fold0-of-5-pool16661-KEY.npz``); ``--config`` must be the
 student config of that run (it fixes the folds).
@@ -14,20 +14,16 @@ student config of that run (it fixes the folds).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.data.datasets import load_id_labels
+from pipeline.models.calibration import softmax
+from pipeline.training.crossval import grouped_folds, load_cv_data
+from pipeline.training.evaluate import expected_calibration_error
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts" / "bench"))
-
-from bench_models import grouped_folds, load_cv_data  # noqa: E402
-
-from pipeline.data.datasets import load_id_labels  # noqa: E402
-from pipeline.models.calibration import softmax  # noqa: E402
-from pipeline.training.evaluate import expected_calibration_error  # noqa: E402
 
 
 def _plain(proba: np.ndarray, temperature: float) -> np.ndarray:

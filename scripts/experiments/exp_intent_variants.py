@@ -12,7 +12,7 @@ Every variant trains the config's intent classifier settings on the same grouped
 every other people-labelled source of the config (pseudo-labels are left out: their teacher saw every fold),
 and on all of it for the out-of-industry posts (``data/labels/twcs-intent.jsonl``; dev / test halves by id hash)::
 
-    python scripts/exp_intent_variants.py --data-dir ../shared/data --variants flat,cascade,unsure=0.5
+    python scripts/experiments/exp_intent_variants.py --data-dir ../shared/data --variants flat,cascade,unsure=0.5
 
 Prints one JSON line per variant: CV macro-F1, favour-seeking F1, ECE, macro-F1 on the posts the annotators
 were sure of, and out-of-industry macro-F1 (all / dev / test / sure).
@@ -22,23 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pipeline import registry
+from pipeline.data.sources import load_dataset
+from pipeline.data.splits import hash_halves
+from pipeline.training.crossval import by_annotator_certainty, grouped_folds, load_cv_data
+from pipeline.training.evaluate import classification_metrics
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts" / "bench"))
-
-from bench_models import by_annotator_certainty, grouped_folds, load_cv_data  # noqa: E402
-from eval_intent_ood import OOD, halves  # noqa: E402
-
-from pipeline import registry  # noqa: E402
-from pipeline.data.sources import load_dataset  # noqa: E402
-from pipeline.training.evaluate import classification_metrics  # noqa: E402
+OOD = "ids:" + str(REPO / "data" / "labels" / "twcs-intent.jsonl")  # the out-of-industry judge
 
 PRIORITY = ["complaint", "favour-seeking", "question", "praise"]  # then `other`: ANNOTATION.md
 
@@ -120,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ood = load_dataset(OOD, data.data_root, "intent", soft=False)
     ood_texts = data.normaliser.normalise_many(ood.texts)
-    ood_parts = halves(list(ood.ids))
+    ood_parts = hash_halves(list(ood.ids))
     ood_parts["sure"] = np.flatnonzero(~np.asarray(ood.unsure, dtype=bool))
     ood_gold = np.asarray(ood.labels)
     gold = np.asarray(target.labels)

@@ -21,7 +21,7 @@ Writes only under ``--out``: a cache of normalised texts (``normalised.json``), 
 variant) and each variant's probabilities on the scored rows (``probs-<variant>-<split>.npz``, for combining
 with another model's). Example::
 
-    nice -n 10 .venv/bin/python scripts/exp_linear_sentiment.py --out /tmp/exp4 --variants baseline,neg
+    nice -n 10 .venv/bin/python scripts/experiments/exp_linear_sentiment.py --out /tmp/exp4 --variants baseline,neg
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -38,11 +37,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from pipeline.data.sources import load_dataset
+from pipeline.models.features import NgramFeaturiser
 
-from pipeline.data.sources import load_dataset  # noqa: E402
-from pipeline.models.features import NgramFeaturiser  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 CLASSES = ["negative", "neutral", "positive"]
 SOURCES = ["semeval-2013-2016", "airline-sentiment:train"]
@@ -275,7 +273,7 @@ BASE: dict[str, Any] = {
     "static_ft": 0.0,
     "members": None,  # list of variant overrides whose calibrated-free softmax probabilities are averaged
     # Extra training rows from ``--pool`` (a teacher's sentiment probabilities on unlabelled posts, written by
-    # scripts/make_pseudo_labels.py --task sentiment --save-pool): rows whose source starts with one of
+    # scripts/data/make_pseudo_labels.py --task sentiment --save-pool): rows whose source starts with one of
     # ``pseudo_sources`` and whose top probability is >= ``pseudo`` (None = off), sample weight ``pseudo_weight``.
     "pseudo": None,
     "pseudo_sources": ("twcs", "ibm-cdp", "speech-acts", "tweeteval-emotion"),

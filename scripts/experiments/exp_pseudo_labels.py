@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does self-training help the linear intent model? Cross-validated with a teacher retrained per fold.
 
-For each grouped fold of ``brand-intent`` (the folds of ``scripts/bench_models.py``): the teacher, the intent
+For each grouped fold of ``brand-intent`` (the folds of ``scripts/bench/bench_models.py``): the teacher, the intent
 model of ``--teacher-config`` (``ensemble.v1`` of ``configs/transformer.yaml``, its encoder started from the
 sentiment task of ``--init-bundle``), is trained on the other folds plus the config's extra sources. It labels
 the unlabelled customer posts (``twcs`` + ``ibm-cdp``); the confident labels (top probability ≥ ``--threshold``,
@@ -15,7 +15,7 @@ in two fixed halves by a hash of the id: choose a variant on the ``dev`` half, r
 ``--variants 0.7:1000,0.9:500`` trains one student per threshold:cap on the same teacher outputs, which are
 cached per fold in ``--cache`` (a rerun with other variants skips the teachers).
 
-    python scripts/exp_pseudo_labels.py --data-dir ../shared/data --init-bundle models/transformer-v2 \
+    python scripts/experiments/exp_pseudo_labels.py --data-dir ../shared/data --init-bundle models/transformer-v2 \
         --variants 0.7:1000,0.7:300,0.9:1000 --out runs/pseudo-labels.json
 """
 
@@ -31,33 +31,30 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts" / "bench"))
-sys.path.insert(0, str(REPO / "scripts" / "data"))
-
-from bench_models import (  # noqa: E402
+from pipeline import registry
+from pipeline.data.datasets import load_id_labels, match_key
+from pipeline.data.sources import id_labels_file, is_id_labels_source
+from pipeline.data.splits import hash_halves as ood_halves
+from pipeline.models.ensemble import EnsembleClassifier
+from pipeline.training.config import load_config
+from pipeline.training.crossval import (
     by_annotator_certainty,
     grouped_folds,
     is_model_labelled,
     load_cv_data,
     resolve_task_init,
 )
-from eval_intent_ood import halves as ood_halves  # noqa: E402
-from make_pseudo_labels import (  # noqa: E402
+from pipeline.training.evaluate import classification_metrics
+from pipeline.training.pseudo_labels import (
+    SOFT_FLOOR,
     ids_and_text_keys,
     select_confident,
     select_prior_matched,
-    soft_scores,
+    soft_pairs,
     unlabelled_pool,
 )
 
-from pipeline import registry  # noqa: E402
-from pipeline.data.datasets import load_id_labels, match_key  # noqa: E402
-from pipeline.data.sources import ID_LABELS_PREFIX  # noqa: E402
-from pipeline.models.ensemble import EnsembleClassifier  # noqa: E402
-from pipeline.training.config import load_config  # noqa: E402
-from pipeline.training.evaluate import classification_metrics  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _task(config_path: Path, init_bundle: Path | None) -> tuple[str, dict[str, Any]]:
@@ -83,23 +80,6 @@ def _without_export_settings(params: dict[str, Any]) -> dict[str, Any]:
             for m in kept["members"]
         ]
     return kept
-
-
-SOFT_FLOOR = 0.02
-
-
-def soft_pairs(
-    proba: np.ndarray, posts: list[int], floor: float = SOFT_FLOOR
-) -> tuple[list[tuple[int, int]], list[float]]:
-    """(post, label) rows and weights for soft-label training (``make_pseudo_labels.soft_scores`` of each post
-    at ``floor``, as ``make_pseudo_labels.py --soft-floor`` writes them)."""
-    pairs: list[tuple[int, int]] = []
-    weights: list[float] = []
-    for i in posts:
-        for k, weight in soft_scores(proba[i], floor).items():
-            pairs.append((i, k))
-            weights.append(weight)
-    return pairs, weights
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     # pool stays the same (the teacher cache is keyed on it), they are only left out of the selection.
     human_ids, human_keys = ids_and_text_keys(
         [
-            load_id_labels(args.student_config.parent / source[len(ID_LABELS_PREFIX) :], data.data_root)
+            load_id_labels(args.student_config.parent / id_labels_file(source), data.data_root)
             for source in data.task.train
-            if source.startswith(ID_LABELS_PREFIX)
+            if is_id_labels_source(source)
             and not is_model_labelled(source, args.student_config.parent, data.task)
         ]
     )

@@ -3,33 +3,29 @@
 Fidelity to fp32 needs no labels, so a quantisation setting chosen by it cannot be fitted to a test set. For
 each transformer model of ``--bundle`` (ensemble members included) the fp32 network is exported to ONNX and
 quantised statically twice from the same calibration posts (512 training posts, seeded, as
-``scripts/requantise_transformer.py`` draws them): every MatMul and Gather quantised, and with the
+``scripts/models/requantise_transformer.py`` draws them): every MatMul and Gather quantised, and with the
 feed-forward output MatMuls kept in float (``transformer.v1``'s default since session 10). Both are scored on
 ``--posts`` unlabelled customer posts (twcs + IBM, never an evaluation post), against fp32, with throughput:
 
-    python scripts/exp_quantisation_fidelity.py --bundle models/transformer-v7 --data-dir ../shared/data
+    python scripts/experiments/exp_quantisation_fidelity.py --bundle models/transformer-v7 --data-dir ../shared/data
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.data.datasets import load_id_labels
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.transformer import TransformerClassifier
+from pipeline.training.pseudo_labels import unlabelled_pool
+from pipeline.training.train import training_texts
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts" / "data"))
-sys.path.insert(0, str(REPO / "scripts" / "models"))
-
-from make_pseudo_labels import unlabelled_pool  # noqa: E402
-from requantise_transformer import _training_texts, _transformers  # noqa: E402
-
-from pipeline.data.datasets import load_id_labels  # noqa: E402
-from pipeline.models.bundle import ModelBundle  # noqa: E402
 
 
 def _session(path: Path, threads: int) -> object:
@@ -58,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| task | int8 setting | labels equal to fp32 | mean abs logit change | size (MB) | posts/s |")
     print("|---|---|---:|---:|---:|---:|")
     for task, classifier in bundle.classifiers.items():
-        texts = _training_texts(bundle, task, args.data_dir, args.config_dir)
+        texts = training_texts(bundle, task, args.data_dir, args.config_dir)
         calibration = np.random.default_rng(args.seed).choice(len(texts), min(args.rows, len(texts)), replace=False)
-        for member in _transformers(classifier):
+        for member in [c for c in classifier.components() if isinstance(c, TransformerClassifier)]:
             member._configure_tokenizer()
             member.quantisation = "static"
             member.quantisation_sample_ = member._encode([texts[i] for i in sorted(calibration)])

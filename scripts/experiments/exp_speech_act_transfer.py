@@ -4,15 +4,15 @@
 ``configs/transformer.yaml`` starts its intent encoder from its sentiment encoder. This script fine-tunes that
 sentiment encoder once more, on the 7,500 tweets of the Tweet Act Classification set (statement, question,
 request, suggestion, expression, threat, other: general tweets, not posts to brands), and writes the result
-as ``OUT/sentiment/`` so that ``scripts/bench_models.py --init-bundle OUT`` starts every intent fold from it.
+as ``OUT/sentiment/`` so that ``scripts/bench/bench_models.py --init-bundle OUT`` starts every intent fold from it.
 It also writes ``BASE/sentiment`` as a link to the starting encoder, so the baseline runs from the same
 weights. Nothing here reads brand-intent or a test set.
 
-    python scripts/exp_speech_act_transfer.py --data-dir ../shared/data \
+    python scripts/experiments/exp_speech_act_transfer.py --data-dir ../shared/data \
         --from models/transformer/sentiment/member-0 --out runs/init-sa --base runs/init-base
-    python scripts/bench_models.py --data-dir ../shared/data --config base=configs/transformer.yaml \
+    python scripts/bench/bench_models.py --data-dir ../shared/data --config base=configs/transformer.yaml \
         --init-bundle runs/init-base --set progress=false --set onnx=none --out runs/cv-base.json
-    python scripts/bench_models.py --data-dir ../shared/data --config sa=configs/transformer.yaml \
+    python scripts/bench/bench_models.py --data-dir ../shared/data --config sa=configs/transformer.yaml \
         --init-bundle runs/init-sa --set progress=false --set onnx=none --out runs/cv-sa.json
 """
 

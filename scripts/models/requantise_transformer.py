@@ -6,7 +6,7 @@ output for a post depends on the other posts in its batch. This rebuilds each tr
 int8 model from its saved fp32 weights, calibrating activation ranges on ``--rows`` posts drawn (seeded)
 from the task's training sources in the bundle's config, and writes a new bundle; nothing is retrained.
 
-    python scripts/requantise_transformer.py --bundle models/transformer-v2 --out models/transformer-v2-static \
+    python scripts/models/requantise_transformer.py --bundle models/transformer-v2 --out models/transformer-v2-static \
         --data-dir ../shared/data
 """
 
@@ -16,31 +16,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.transformer import TransformerClassifier
+from pipeline.training.train import training_texts
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from pipeline.models.bundle import ModelBundle  # noqa: E402
-from pipeline.models.transformer import TransformerClassifier  # noqa: E402
-from pipeline.training.train import _DatasetCache  # noqa: E402
-
-
-def _training_texts(bundle: ModelBundle, task: str, data_dir: Path, config_dir: Path) -> list[str]:
-    """The normalised training texts of ``task``, as ``voc train`` read them from the bundle's config."""
-    cache = _DatasetCache(data_dir, bundle.normaliser, config_dir)
-    texts: list[str] = []
-    for source in bundle.config[task]["train"]:
-        texts += cache.normalised(source, task)
-    return texts
-
-
-def _transformers(classifier: Any) -> list[TransformerClassifier]:
-    if isinstance(classifier, TransformerClassifier):
-        return [classifier]
-    return [c for c in getattr(classifier, "classifiers_", []) if isinstance(c, TransformerClassifier)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {args.out} exists; choose a new --out")
     bundle = ModelBundle.load(args.bundle)
     for task, classifier in bundle.classifiers.items():
-        members = _transformers(classifier)
+        members = [c for c in classifier.components() if isinstance(c, TransformerClassifier)]
         if not members:
             continue
-        texts = _training_texts(bundle, task, args.data_dir, args.config_dir)
+        texts = training_texts(bundle, task, args.data_dir, args.config_dir)
         rng = np.random.default_rng(args.seed)
         chosen = [texts[i] for i in sorted(rng.choice(len(texts), min(args.rows, len(texts)), replace=False))]
         for member in members:
