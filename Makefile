@@ -3,12 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 VOC := $(VENV)/bin/voc
-STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ../shared/data
 DEMO_OUT ?= reports/demo
-# Extras the test suite exercises (the transformer backend and topic embeddings need torch, pinned to the CPU
-# build; ray for the Ray engine test, which starts a local Ray instance).
+# What each job installs. `make run` (score and rank the demo) needs the package alone. The test suite also
+# exercises the extras (the transformer backend and topic embeddings need torch, pinned to the CPU build; ray
+# for the Ray engine test, which starts a local Ray instance); `make install`, lint, train, evaluate and bench
+# install the same.
+RUN_EXTRAS ?=
 EXTRAS ?= test,transformer,topics-embed,plots,ray
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint typecheck train evaluate bench clean
 
@@ -20,17 +24,26 @@ $(PY):
 # that a transient OSError passes and a real one is printed in full. Its temporary files go beside the venv, not
 # to /tmp, which may be a small tmpfs.
 PIP_TMP := $(abspath $(VENV))/.pip-tmp
-$(STAMP): pyproject.toml | $(PY)
+define pip_install
 	@mkdir -p $(PIP_TMP)
 	TMPDIR=$(PIP_TMP) $(PY) -m pip install --quiet --no-cache-dir --upgrade pip
-	TMPDIR=$(PIP_TMP) $(PY) -m pip install --quiet --no-cache-dir -e '.[$(EXTRAS)]' \
-	  || TMPDIR=$(PIP_TMP) $(PY) -m pip install --no-cache-dir -e '.[$(EXTRAS)]'
+	TMPDIR=$(PIP_TMP) $(PY) -m pip install --quiet --no-cache-dir -e '.$(1)' \
+	  || TMPDIR=$(PIP_TMP) $(PY) -m pip install --no-cache-dir -e '.$(1)'
 	@rm -rf $(PIP_TMP)
-	@touch $(STAMP)
+endef
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(call pip_install,$(if $(RUN_EXTRAS),[$(RUN_EXTRAS)]))
+	@touch $(RUN_STAMP)
+
+# The full install holds everything `make run` needs too.
+$(STAMP): pyproject.toml | $(PY)
+	$(call pip_install,[$(EXTRAS)])
+	@touch $(STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: install
+run: $(RUN_STAMP)
 	$(VOC) score --input data/demo/posts.jsonl --output $(DEMO_OUT)/scored.jsonl --taxonomy configs/taxonomy/demo.yaml
 	$(VOC) rank --input $(DEMO_OUT)/scored.jsonl --output $(DEMO_OUT) --taxonomy configs/taxonomy/demo.yaml --by brand
 
