@@ -50,8 +50,10 @@ run: $(RUN_STAMP)
 test: install
 	$(PY) -m pytest -q
 
+# Layering: imports flow one way (cli > training > scoring | ranking > topics > models > data > text > base), no circles.
 lint: install
 	$(VENV)/bin/ruff check pipeline tests scripts
+	$(PY) scripts/checks/check_layers.py
 	$(VENV)/bin/mypy
 
 train: install
@@ -63,7 +65,7 @@ evaluate: install
 # Backend comparison (docs/models.md): intent 5-fold CV + held-out sentiment + throughput of the linear default.
 # The transformer rows: pip install -e '.[transformer]', train configs/transformer.yaml, add its --config/--bundle.
 bench: install
-	$(PY) scripts/bench_models.py --config linear=configs/default.yaml --bundle linear=models/default \
+	$(PY) scripts/bench/bench_models.py --config linear=configs/default.yaml --bundle linear=models/default \
 		--data-dir $(DATA_DIR) --out runs/bench.json
 
 clean:

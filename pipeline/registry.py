@@ -62,6 +62,7 @@ class Registry(Generic[T]):
 
 
 classifiers: Registry[Any] = Registry(
-    "classifier", {"pipeline.classifiers": None, "pipeline.transformer": "transformer"}
+    "classifier",
+    {"pipeline.models.linear": None, "pipeline.models.ensemble": None, "pipeline.models.transformer": "transformer"},
 )
-normalisers: Registry[Any] = Registry("normaliser", {"pipeline.normalise": None})
+normalisers: Registry[Any] = Registry("normaliser", {"pipeline.text.normalise": None})

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bundle import ModelBundle
-from pipeline.classifiers import TfidfLogisticClassifier
-from pipeline.datasets import default_shared_data_dir
-from pipeline.normalise import TweetNormaliser
+from pipeline.data.datasets import default_shared_data_dir
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.linear import TfidfLogisticClassifier
+from pipeline.text.normalise import TweetNormaliser
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = REPO / "models" / "default"

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.adaptation import (
+from pipeline.cli import app
+from pipeline.models.bundle import ModelBundle
+from pipeline.scoring.adaptation import (
     MixSample,
     adapt_feed,
     adjust,
@@ -20,10 +22,8 @@ from pipeline.adaptation import (
     mix_interval,
     sampling_keys,
 )
-from pipeline.bundle import ModelBundle
-from pipeline.cli import app
-from pipeline.normalise import TweetNormaliser
-from pipeline.score import score_posts
+from pipeline.scoring.job import score_posts
+from pipeline.text.normalise import TweetNormaliser
 from tests.conftest import TINY_INTENT, TINY_SENTIMENT, _fit, write_jsonl
 
 SOURCE = np.array([0.6, 0.3, 0.1])
@@ -262,7 +262,7 @@ def test_adapting_labels_needs_the_mix_and_a_task_the_model_has(mix_bundle: Path
 def test_the_jsonl_rewrite_gives_the_bytes_of_a_full_parse_and_dump() -> None:
     import orjson
 
-    from pipeline.score import LabelAdjustment
+    from pipeline.scoring.job import LabelAdjustment
 
     classes = ["a", "b", "c"]
     lines = [

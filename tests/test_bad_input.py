@@ -427,7 +427,7 @@ def test_ten_megabyte_post_is_scored_truncated_and_flagged(tiny_bundle_dir: Path
 
 def test_normaliser_truncates_before_tokenising() -> None:
     """A 10 MB post must cost no more than a max_chars one: the tokenizer only ever sees max_chars."""
-    from pipeline.normalise import TweetNormaliser
+    from pipeline.text.normalise import TweetNormaliser
 
     seen: list[int] = []
     normaliser = TweetNormaliser(max_chars=100)
@@ -466,9 +466,9 @@ def test_row_over_the_byte_limit_is_rejected_and_the_next_rows_read(
 
 def test_open_quote_runaway_is_bounded(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A quote left open in a big file is cut after MAX_CSV_RECORD_LINES lines, not held to the end."""
-    import pipeline.io
+    import pipeline.data.io
 
-    monkeypatch.setattr(pipeline.io, "MAX_CSV_RECORD_LINES", 50)
+    monkeypatch.setattr(pipeline.data.io, "MAX_CSV_RECORD_LINES", 50)
     body = "".join(f"{i},post {i}\n" for i in range(3, 203))
     source = tmp_path / "posts.csv"
     source.write_text('id,text\n1,ok\n2,"open\n' + body)

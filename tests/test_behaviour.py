@@ -1,7 +1,7 @@
 """Behaviour tests of a shipped bundle (CheckList-style): minimum functionality, invariance, directional
 expectations. They run on the committed `models/default` (and skip when it has not been built), or on the
 bundle named by `$VOC_BEHAVIOUR_BUNDLE`, e.g. the transformer bundle, through the batch path and through the
-cold-start path of `voc predict TEXT` (pipeline.coldstart; skipped for bundles it does not take):
+cold-start path of `voc predict TEXT` (pipeline.models.coldstart; skipped for bundles it does not take):
 
     VOC_BEHAVIOUR_BUNDLE=models/transformer .venv/bin/python -m pytest -q tests/test_behaviour.py
 """
@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from pipeline.predict import Predictor
+from pipeline.models.predict import Predictor
 
 
 @pytest.fixture(scope="module", params=["batch", "coldstart"])
 def predictor(request: pytest.FixtureRequest) -> Any:
-    """The bundle's batch path (Predictor), and the cold-start path of `voc predict TEXT` (pipeline.coldstart)."""
+    """The bundle's batch path (Predictor), and the cold-start path of `voc predict TEXT`
+    (pipeline.models.coldstart)."""
     chosen = os.environ.get("VOC_BEHAVIOUR_BUNDLE")
     if chosen:
         if not (Path(chosen) / "metadata.json").exists():
@@ -28,7 +29,7 @@ def predictor(request: pytest.FixtureRequest) -> Any:
     else:
         path = request.getfixturevalue("default_bundle")
     if request.param == "coldstart":
-        from pipeline.coldstart import ColdStartPredictor, Unsupported, open_for_coldstart
+        from pipeline.models.coldstart import ColdStartPredictor, Unsupported, open_for_coldstart
 
         try:
             return ColdStartPredictor.from_verified(open_for_coldstart(path))

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.bundle import ModelBundle
 from pipeline.errors import BundleError
-from pipeline.predict import Predictor
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.predict import Predictor
 
 
 def test_round_trip_predictions(tiny_bundle_dir: Path) -> None:
@@ -55,7 +55,7 @@ def test_missing_file_is_refused(bundle_copy: Path) -> None:
 
 
 def _rehash(bundle: Path) -> None:
-    from pipeline.bundle import sha256_file
+    from pipeline.data.io import sha256_file
 
     meta = json.loads((bundle / "metadata.json").read_text())
     meta["files"] = {rel: sha256_file(bundle / rel) for rel in meta["files"]}

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.abstention import _macro_f1
-from pipeline.bundle import ModelBundle, sha256_file
-from pipeline.classifiers import TfidfLogisticClassifier
-from pipeline.normalise import TweetNormaliser
-from pipeline.predict import Predictor
+from pipeline.data.io import sha256_file
+from pipeline.models.abstention import _macro_f1
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.linear import TfidfLogisticClassifier
+from pipeline.models.predict import Predictor
+from pipeline.text.normalise import TweetNormaliser
 from tests.conftest import TINY_INTENT, TINY_SENTIMENT
 from tests.conftest import _fit as fit_tiny
 
@@ -85,14 +86,14 @@ def test_threshold_changes_labels_not_probabilities_and_survives_save(tmp_path: 
     records = predictor.predict(raw)
     assert [r["intent"] for r in records] == decided
 
-    from pipeline.model_card import render_model_card
+    from pipeline.training.model_card import render_model_card
 
     card = render_model_card(bundle)
     assert f"labelled `other` when the top probability is below {clf.abstain_threshold_}" in card
 
 
 def test_swap_names_adds_copies_with_other_names_only_for_posts_with_names() -> None:
-    from pipeline.names import FIRST_NAMES, swap_names
+    from pipeline.text.names import FIRST_NAMES, swap_names
 
     texts = ["john at the desk was rude to me", "my bill is wrong", "maria and john helped me"]
     out, labels = swap_names(texts, [0, 1, 2], copies=2)
@@ -128,7 +129,7 @@ def test_name_swap_makes_staff_names_carry_no_label(tmp_path: Path) -> None:
 
 
 def test_fit_temperature_recovers_the_temperature_that_generated_the_labels() -> None:
-    from pipeline.classifiers import fit_temperature, softmax
+    from pipeline.models.calibration import fit_temperature, softmax
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(20000, 3)) * 2.0
@@ -139,7 +140,7 @@ def test_fit_temperature_recovers_the_temperature_that_generated_the_labels() ->
 
 
 def _linear_ensemble(**params: object) -> object:
-    from pipeline.classifiers import EnsembleClassifier
+    from pipeline.models.ensemble import EnsembleClassifier
 
     texts, labels = _data()
     member = {"min_df": 1, "calibration_folds": 2, "n_jobs": 1}
@@ -151,7 +152,7 @@ def _linear_ensemble(**params: object) -> object:
 
 
 def test_ensemble_recalibrates_its_mean_on_out_of_fold_rows_without_changing_labels(tmp_path: Path) -> None:
-    from pipeline.classifiers import softmax
+    from pipeline.models.calibration import softmax
 
     texts, labels = _data()
     plain = _linear_ensemble(recalibrate=False)
@@ -174,7 +175,7 @@ def test_ensemble_recalibrates_its_mean_on_out_of_fold_rows_without_changing_lab
     path = bundle.save(tmp_path / "bundle")
     loaded = ModelBundle.load(path).classifiers["intent"]
     np.testing.assert_allclose(loaded.predict_proba(texts), proba)
-    from pipeline.model_card import render_model_card
+    from pipeline.training.model_card import render_model_card
 
     assert "ensemble recalibration: temperature" in render_model_card(bundle)
 

@@ -1,4 +1,4 @@
-"""The cold-start path of `voc predict TEXT` (pipeline.coldstart) against the reference implementation and the
+"""The cold-start path of `voc predict TEXT` (pipeline.models.coldstart) against the reference implementation and the
 batch fast path; its bundle files; the CLI's dispatch between the paths."""
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.coldstart as coldstart
-from pipeline.bundle import ModelBundle, sha256_file
-from pipeline.cli import app, plain_predict_arguments
-from pipeline.coldstart import (
+import pipeline.models.coldstart as coldstart
+from pipeline.cli import app
+from pipeline.cli.commands import plain_predict_arguments
+from pipeline.models.bundle import ModelBundle, sha256_file
+from pipeline.models.coldstart import (
     ColdStartPredictor,
     Unsupported,
     add_coldstart_files,
     open_for_coldstart,
     predict_texts,
     read_stored_npz,
-    vocabulary_offsets,
 )
-from pipeline.predict import Predictor
+from pipeline.models.lookup import vocabulary_offsets
+from pipeline.models.predict import Predictor
 
 from .conftest import REPO
 from .test_behaviour import behaviour_texts
@@ -299,9 +300,9 @@ def test_stored_npz_reader_refuses_what_it_does_not_read(arrays: dict[str, Any])
 
 
 def test_parameter_names_match_the_classifiers() -> None:
-    from pipeline.classifiers import TfidfLogisticClassifier, TfidfStaticLogisticClassifier
-    from pipeline.features import NgramFeaturiser
-    from pipeline.static_embeddings import StaticEmbeddingFeaturiser
+    from pipeline.models.features import NgramFeaturiser
+    from pipeline.models.linear import TfidfLogisticClassifier, TfidfStaticLogisticClassifier
+    from pipeline.models.static_embeddings import StaticEmbeddingFeaturiser
 
     assert set(TfidfLogisticClassifier().get_params()) == coldstart.CLASSIFIER_PARAMS_V1
     assert set(TfidfStaticLogisticClassifier().get_params()) == coldstart.CLASSIFIER_PARAMS_V2

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import config_hash, load_config
 from pipeline.errors import ConfigError
+from pipeline.training.config import config_hash, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_committed_training_configs_are_valid(name: str) -> None:
 
 
 def test_relative_param_paths_are_read_from_the_config_folder(tmp_path: Path) -> None:
-    from pipeline.train import resolve_param_paths
+    from pipeline.training.train import resolve_param_paths
 
     (tmp_path / "enc").mkdir()
     params = {

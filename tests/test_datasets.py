@@ -1,4 +1,4 @@
-"""Tests for pipeline.datasets.
+"""Tests for pipeline.data.datasets.
 
 The offline tests build tiny fake files in tmp_path. The tests marked ``shared_data`` read the real data in
 ../shared/data (or $VOC_DATA_DIR) and check the counts verified in each folder's SOURCE.md; no data rows are
@@ -16,17 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.datasets import (
+from pipeline.data.datasets import (
     DATA_DIR_ENV,
     DATASETS,
     LabelledTexts,
     concat,
     default_shared_data_dir,
-    file_fingerprint,
     load_airline_reasons,
     load_airline_sentiment,
     load_brand_intent,
-    load_dataset,
     load_ibm_cdp_unlabelled,
     load_id_labels,
     load_semeval2017_test,
@@ -38,6 +36,8 @@ from pipeline.datasets import (
     shared_data_available,
     split_by_id,
 )
+from pipeline.data.io import file_fingerprint
+from pipeline.data.sources import load_dataset
 from pipeline.errors import InputError
 
 SKIP_REASON = "../shared/data not found; set VOC_DATA_DIR"
@@ -498,8 +498,9 @@ def test_soft_id_labels_refuse_bad_scores(scores: object, tmp_path: Path) -> Non
 
 def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
     """``ids:FILE`` in a config's train list resolves relative to the config, texts from the data dir."""
-    from pipeline.normalise import TweetNormaliser
-    from pipeline.train import _DatasetCache, is_file_source
+    from pipeline.data.sources import is_file_source
+    from pipeline.text.normalise import TweetNormaliser
+    from pipeline.training.train import DatasetCache
 
     write_fake_twcs(tmp_path / "shared")
     (tmp_path / "cfg").mkdir()
@@ -508,7 +509,7 @@ def test_id_labels_as_a_training_source(tmp_path: Path) -> None:
         [{"dataset": "twcs", "id": "twcs-8", "intent": "complaint", "sentiment": "negative"}],
     )
     assert not is_file_source("ids:labels.jsonl")  # needs the shared data, unlike a labelled file
-    cache = _DatasetCache(tmp_path / "shared", TweetNormaliser(), tmp_path / "cfg")
+    cache = DatasetCache(tmp_path / "shared", TweetNormaliser(), tmp_path / "cfg")
     assert cache.get("ids:labels.jsonl", "intent").labels == ["complaint"]
     assert cache.get("ids:labels.jsonl", "sentiment").labels == ["negative"]
 
@@ -638,7 +639,7 @@ def test_real_airline_split(data_dir: Path) -> None:
 @needs_shared
 def test_real_airline_train_without_intent(data_dir: Path) -> None:
     """The sentiment data for an encoder reused by intent: no brand-intent tweet, by id or by text."""
-    from pipeline.datasets import match_key
+    from pipeline.data.datasets import match_key
 
     train = load_dataset("airline-sentiment:train", data_dir)
     kept = load_dataset("airline-sentiment:train-without-intent", data_dir)
@@ -671,7 +672,7 @@ def test_real_semeval_2017_test(semeval_test: LabelledTexts) -> None:
 @shared
 @needs_shared
 def test_real_semeval_train_excludes_test(semeval_train: LabelledTexts, semeval_test: LabelledTexts) -> None:
-    from pipeline.datasets import match_key
+    from pipeline.data.datasets import match_key
 
     assert len(set(semeval_train.ids)) == len(semeval_train)
     assert set(semeval_train.ids).isdisjoint(semeval_test.ids)

@@ -1,4 +1,4 @@
-"""The snapshot of spaCy's English tokenizer replayed without spaCy (pipeline.en_tokenizer), against spaCy."""
+"""The snapshot of spaCy's English tokenizer replayed without spaCy (pipeline.text.en_tokenizer), against spaCy."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.en_tokenizer import SNAPSHOT_PATH, installed_spacy_version, load_snapshot_tokenizer, snapshot_of
-from pipeline.normalise import TweetNormaliser
+from pipeline.text.en_tokenizer import SNAPSHOT_PATH, installed_spacy_version, load_snapshot_tokenizer, snapshot_of
+from pipeline.text.normalise import TweetNormaliser
 
 from .test_behaviour import behaviour_texts
 from .test_score import _PIECES, _texts
@@ -23,7 +23,9 @@ _SNAPSHOT = json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8"))
 def _port() -> Any:
     port = load_snapshot_tokenizer()
     if port is None:
-        pytest.skip(f"no tokenizer snapshot for spaCy {installed_spacy_version()}: run python -m pipeline.en_tokenizer")
+        pytest.skip(
+            f"no tokenizer snapshot for spaCy {installed_spacy_version()}: run python -m pipeline.text.en_tokenizer"
+        )
     return port
 
 

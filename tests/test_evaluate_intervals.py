@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.evaluate import bootstrap_interval, classification_metrics, metric_intervals, percentile_interval
+from pipeline.training.evaluate import bootstrap_interval, classification_metrics, metric_intervals, percentile_interval
 
 CLASSES = ["a", "b", "c"]
 

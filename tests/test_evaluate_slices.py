@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.evaluate import classification_metrics, load_labelled_file, slice_metrics
+from pipeline.data.sources import load_labelled_file
+from pipeline.training.evaluate import classification_metrics, slice_metrics
 
 CLASSES = ["complaint", "other"]
 

@@ -1,4 +1,4 @@
-"""The vectorised topic scorer (pipeline.fast_topics) against the reference TopicAssigner, and the caches of the
+"""The vectorised topic scorer (pipeline.topics.fast) against the reference TopicAssigner, and the caches of the
 fast normaliser when they fill up mid-job."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.fast_topics import FastTopicScorer
-from pipeline.fastpath import CachedNormaliser
-from pipeline.normalise import TweetNormaliser
-from pipeline.topics import TopicAssigner, load_taxonomy
+from pipeline.models.fastpath import CachedNormaliser
+from pipeline.text.normalise import TweetNormaliser
+from pipeline.topics.assign import TopicAssigner, load_taxonomy
+from pipeline.topics.fast import FastTopicScorer
 from tests.test_score import _texts
 
 REPO = Path(__file__).resolve().parents[1]

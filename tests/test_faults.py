@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.io
+import pipeline.data.io
 from pipeline.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def test_full_disk_while_writing(
     def full_open(file: Any, *args: Any, **kwargs: Any) -> Any:
         return _FullDisk(real_open(file, *args, **kwargs), room)
 
-    monkeypatch.setattr(pipeline.io, "open", full_open, raising=False)
+    monkeypatch.setattr(pipeline.data.io, "open", full_open, raising=False)
     code, stderr = _score(["-i", str(source), "-o", str(output), "-m", str(tiny_bundle_dir), "--batch-size", "20"])
     _assert_one_error(code, stderr, "No space left on device")
     assert output.read_text() == GOOD
@@ -136,7 +136,7 @@ def test_full_disk_at_fsync(tiny_bundle_dir: Path, tmp_path: Path, monkeypatch: 
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(pipeline.io.os, "fsync", no_space)
+    monkeypatch.setattr(pipeline.data.io.os, "fsync", no_space)
     code, stderr = _score(["-i", str(source), "-o", str(output), "-m", str(tiny_bundle_dir)])
     _assert_one_error(code, stderr, "No space left on device")
     assert output.read_text() == GOOD
@@ -177,7 +177,7 @@ def test_failed_job_keeps_previous_rejected_file_consistent(
     def no_space(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(pipeline.io.os, "fsync", no_space)
+    monkeypatch.setattr(pipeline.data.io.os, "fsync", no_space)
     code, stderr = _score(["-i", str(source), "-o", str(output), "-m", str(tiny_bundle_dir)])
     _assert_one_error(code, stderr, "No space left on device")
     assert (output.read_bytes(), Path(f"{output}.rejected.jsonl").read_bytes()) == before

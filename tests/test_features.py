@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.features import NgramFeaturiser, char_ngrams, word_ngrams
+from pipeline.models.features import NgramFeaturiser, char_ngrams, word_ngrams
 
 TEXTS = [
     "my bag never arrived",

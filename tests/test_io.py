@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.data.io import AtomicWriter, RecordWriter, read_posts
 from pipeline.errors import InputError
-from pipeline.io import AtomicWriter, RecordWriter, read_posts
 
 from .conftest import write_jsonl
 
@@ -131,7 +131,7 @@ def test_record_writer_round_trip(tmp_path: Path, suffix: str) -> None:
 def test_jsonl_rows_orjson_refuses_are_parsed_by_json_and_both_parsers_agree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.io as pio
+    import pipeline.data.io as pio
 
     path = tmp_path / "posts.jsonl"
     lines = [

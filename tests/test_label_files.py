@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
-from pipeline.config import load_config
-from pipeline.datasets import DATASETS, ID_LABELS_PREFIX
+from pipeline.data.datasets import DATASETS
+from pipeline.data.sources import ID_LABELS_PREFIX
+from pipeline.training.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 LABEL_FILES = sorted((REPO / "data" / "labels").glob("*.jsonl"))

@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from pipeline.normalise import TweetNormaliser, normaliser_from_config
+from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.evaluate import classification_metrics
+from pipeline.training.evaluate import classification_metrics
 
 
 def _report() -> dict[str, object]:
@@ -19,7 +19,7 @@ def _report() -> dict[str, object]:
 
 def test_writes_pngs(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib", reason="needs the plots extra: pip install 'voc-pipeline[plots]'")
-    from pipeline.plots import write_evaluation_plots
+    from pipeline.training.plots import write_evaluation_plots
 
     files, note = write_evaluation_plots(_report(), tmp_path)
     assert note is None
@@ -29,7 +29,7 @@ def test_writes_pngs(tmp_path: Path) -> None:
 
 
 def test_without_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.plots as plots
+    import pipeline.training.plots as plots
 
     def missing() -> None:
         raise ImportError("No module named 'matplotlib'")

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.io import read_posts
-from pipeline.normalise import TweetNormaliser
+from pipeline.data.io import read_posts
+from pipeline.text.normalise import TweetNormaliser
 
 FAST = settings(
     max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]

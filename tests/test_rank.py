@@ -13,15 +13,15 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.rank import (
+from pipeline.ranking.rank import (
     RankConfig,
     load_rank_config,
     previous_topics,
-    rank_file,
     rank_posts,
     summary_markdown,
     write_ranking,
 )
+from pipeline.ranking.run import rank_file
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -309,14 +309,14 @@ def test_committed_rank_config_holds_the_defaults() -> None:
 
 
 def test_encoder_setting_is_resolved_without_loading_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import sentence_encoder
-    from pipeline.rank import resolve_encoder
+    from pipeline.ranking.rank import choose_encoder
+    from pipeline.topics import sentence_encoder
 
-    assert resolve_encoder(RankConfig(encoder="none"), 10) is None
-    assert resolve_encoder(RankConfig(encoder="/models/mine"), 10) == "/models/mine"
-    assert resolve_encoder(RankConfig(encoder="/models/mine", max_embed_posts=5), 10) is None  # too many posts
+    assert choose_encoder(RankConfig(encoder="none"), 10) is None
+    assert choose_encoder(RankConfig(encoder="/models/mine"), 10) == "/models/mine"
+    assert choose_encoder(RankConfig(encoder="/models/mine", max_embed_posts=5), 10) is None  # too many posts
     monkeypatch.setattr(sentence_encoder, "encoder_available", lambda: False)
-    assert resolve_encoder(RankConfig(), 10) is None  # auto, extra not installed: TF-IDF methods
+    assert choose_encoder(RankConfig(), 10) is None  # auto, extra not installed: TF-IDF methods
 
 
 def test_counts_are_also_expected_counts_from_the_probabilities() -> None:

@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.aggregate import PostStore, allocate
-from pipeline.rank import RankConfig, rank_file, rank_posts
-from pipeline.topics import TopicDiscoverer
+from pipeline.ranking.aggregate import PostStore, allocate
+from pipeline.ranking.rank import RankConfig, rank_posts
+from pipeline.ranking.run import rank_file
+from pipeline.topics.assign import TopicDiscoverer
 from tests.test_rank import NO_DISCOVERY, base_records, post
 
 
@@ -151,7 +152,7 @@ def test_sample_allocation_is_proportional_and_exact_in_total() -> None:
 
 
 def test_sample_does_not_depend_on_the_order_of_the_input() -> None:
-    from pipeline.aggregate import Windows, discovery_sample
+    from pipeline.ranking.aggregate import Windows, discovery_sample
 
     recs = _discovery_records(30)
     shuffled = list(recs)

@@ -32,8 +32,8 @@ def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_ray_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
-    from pipeline.engine_ray import score_posts_ray
-    from pipeline.score import score_posts
+    from pipeline.scoring.job import score_posts
+    from pipeline.scoring.ray_engine import score_posts_ray
 
     source = tmp_path / "posts"
     source.mkdir()
@@ -95,7 +95,8 @@ def test_ray_rank_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
     """`voc rank --engine ray` over Parquet shards: the local engine's ranking, discovery on a sample included."""
     import pyarrow as pa
 
-    from pipeline.rank import RankConfig, rank_file
+    from pipeline.ranking.rank import RankConfig
+    from pipeline.ranking.run import rank_file
     from tests.test_rank_aggregate import _discovery_records
 
     recs = _discovery_records(60)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.rank import RankConfig, rank_posts, write_ranking
-from pipeline.report import render_report
+from pipeline.ranking.rank import RankConfig, rank_posts, write_ranking
+from pipeline.ranking.report import render_report
 from tests.test_rank import base_records
 
 REPO = Path(__file__).resolve().parents[1]
+CHECK_REPORT_BROWSER = REPO / "scripts" / "checks" / "check_report_browser.py"
 EVIL = "<script>alert('x')</script> & <img src=x onerror=alert(1)>"
 
 
@@ -99,18 +101,19 @@ def test_report_without_dates_or_records() -> None:
 
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("check_report_browser", REPO / "scripts" / "check_report_browser.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    chromium = module.find_chromium(None)
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    def check(report: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, str(CHECK_REPORT_BROWSER), str(report), "--no-screenshot"]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
     recs = _records()
     result = rank_posts(recs, RankConfig(discover=False, n_bootstrap=50), by_brand=True)
     paths = write_ranking(result, tmp_path, recs)
-    assert module.check(paths["html"], None, chromium) == []
+    rendered = check(paths["html"])
+    if "chromium not found" in rendered.stderr:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr  # no problem found
     broken = tmp_path / "broken.html"
     broken.write_text(paths["html"].read_text(encoding="utf-8").replace(
         "</body>", "<script>undefinedFunction();</script></body>"), encoding="utf-8")
-    assert any("JavaScript error" in p for p in module.check(broken, None, chromium))
+    failed = check(broken)
+    assert any("JavaScript error" in line for line in failed.stdout.splitlines() if line.startswith("FAIL: "))

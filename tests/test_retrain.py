@@ -14,11 +14,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline.bundle import ModelBundle
 from pipeline.cli import app
-from pipeline.config import load_config
 from pipeline.errors import ConfigError, VocError
-from pipeline.train import train_bundle
+from pipeline.models.bundle import ModelBundle
+from pipeline.training.config import load_config
+from pipeline.training.train import train_bundle
 
 from .conftest import TINY_INTENT, write_jsonl
 
@@ -228,7 +228,7 @@ def test_training_over_an_existing_bundle_compares_and_keeps_it(labelled: Path, 
 
 
 def test_select_batch_skips_near_duplicates_and_favours_rare_classes() -> None:
-    from pipeline.active import select_batch
+    from pipeline.training.active import select_batch
 
     # Rows 0-4: the most uncertain, all the same post; rows 5-9: distinct, a bit less uncertain.
     proba = np.array([[0.5, 0.5, 0.0]] * 5 + [[0.6, 0.4, 0.0]] * 5 + [[0.9, 0.1, 0.0]] * 10)
@@ -392,7 +392,7 @@ def _onehot(pred: list[int], k: int = 3) -> np.ndarray:
 
 
 def test_paired_bootstrap_interval_sees_one_post_as_noise_and_many_as_a_difference() -> None:
-    from pipeline.promote import decide, paired_bootstrap_interval
+    from pipeline.training.promote import decide, paired_bootstrap_interval
 
     classes = ["a", "b", "c"]
     rng = np.random.default_rng(0)

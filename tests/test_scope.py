@@ -1,4 +1,5 @@
-"""Scope marks (``pipeline.scope``), identity masks (``pipeline.identity``) and the classifiers that use them: the
+"""Scope marks (``pipeline.text.scope``), identity masks (``pipeline.text.identity``) and the classifiers that
+use them: the
 rules, exact invariance to identity words, the marked features on the reference and the fast path alike."""
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.behaviour import IDENTITY_GROUPS
-from pipeline.bundle import ModelBundle
-from pipeline.classifiers import TfidfLogisticClassifier, TfidfStaticLogisticClassifier, prepare_texts
-from pipeline.features import char_ngrams
-from pipeline.identity import covers, mask_identity
-from pipeline.normalise import TweetNormaliser
-from pipeline.predict import Predictor
-from pipeline.scope import mark_scope, split_mark
-from pipeline.static_embeddings import StaticEmbeddingFeaturiser, write_table_file
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.features import char_ngrams
+from pipeline.models.linear import TfidfLogisticClassifier, TfidfStaticLogisticClassifier, prepare_texts
+from pipeline.models.predict import Predictor
+from pipeline.models.static_embeddings import StaticEmbeddingFeaturiser, write_table_file
+from pipeline.text.identity import covers, mask_identity
+from pipeline.text.normalise import TweetNormaliser
+from pipeline.text.scope import mark_scope, split_mark
+from pipeline.training.behaviour import IDENTITY_GROUPS
 from tests.conftest import TINY_INTENT, TINY_SENTIMENT
 
 NORMALISE = TweetNormaliser()

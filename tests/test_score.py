@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.datasets import default_shared_data_dir
+from pipeline.data.datasets import default_shared_data_dir
 from pipeline.errors import InputError
-from pipeline.manifest import OutputLock, parts_dir
-from pipeline.normalise import TweetNormaliser
-from pipeline.score import ScoreSummary, score_posts
+from pipeline.scoring.job import ScoreSummary, score_posts
+from pipeline.scoring.manifest import OutputLock, parts_dir
+from pipeline.text.normalise import TweetNormaliser
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "posts.jsonl"
@@ -60,8 +60,8 @@ def _texts() -> list[str]:
 
 # -- fast path -------------------------------------------------------------------------------------------
 def _fast_and_reference(bundle_dir: Path | None, texts: list[str]) -> None:
-    from pipeline.fastpath import FastPredictor
-    from pipeline.predict import Predictor
+    from pipeline.models.fastpath import FastPredictor
+    from pipeline.models.predict import Predictor
 
     predictor = Predictor.from_path(bundle_dir)
     fast = FastPredictor(predictor.bundle)
@@ -133,7 +133,7 @@ _NORMALISER = TweetNormaliser()  # settings only: the tokenizer is built on firs
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=6), max_size=12), st.sampled_from([" ", "", "  "]))
 def test_cached_normaliser_equals_spacy_on_generated_text(pieces: list[str], sep: str) -> None:
-    from pipeline.fastpath import CachedNormaliser
+    from pipeline.models.fastpath import CachedNormaliser
 
     normaliser = _NORMALISER  # one spaCy tokenizer for every example (building one takes ~0.3 s)
     text = sep.join(pieces)
@@ -141,7 +141,7 @@ def test_cached_normaliser_equals_spacy_on_generated_text(pieces: list[str], sep
 
 
 def test_fast_path_can_be_switched_off(tiny_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.predict import Predictor
+    from pipeline.models.predict import Predictor
 
     monkeypatch.setenv("VOC_FASTPATH", "0")
     predictor = Predictor.from_path(tiny_bundle_dir)

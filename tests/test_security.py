@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.bundle import ModelBundle, sha256_file
 from pipeline.cli import app
+from pipeline.data.io import sha256_file
 from pipeline.errors import BundleError
+from pipeline.models.bundle import ModelBundle
 
 _EVENTS: list[tuple[str, tuple[Any, ...]]] | None = None
 
@@ -185,9 +186,9 @@ def test_huge_listed_vocabulary_is_refused_unread(bundle_copy: Path) -> None:
 
 
 def test_npz_bomb_is_refused(bundle_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.bundle
+    import pipeline.models.bundle
 
-    monkeypatch.setattr(pipeline.bundle, "MAX_NPZ_UNCOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(pipeline.models.bundle, "MAX_NPZ_UNCOMPRESSED_BYTES", 1000)
     with pytest.raises(BundleError, match="would decompress to"):
         ModelBundle.load(bundle_copy)
 

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import sinks
 from pipeline.cli import app
-from pipeline.rank import RankConfig, rank_file
+from pipeline.ranking import sinks
+from pipeline.ranking.rank import RankConfig
+from pipeline.ranking.run import rank_file
 from tests.test_rank import base_records
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "posts.jsonl"

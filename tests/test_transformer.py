@@ -12,16 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.abstention import apply_threshold, tune_threshold
+from pipeline.models.abstention import apply_threshold, tune_threshold
 
 torch = pytest.importorskip("torch", reason="needs the transformer extra: pip install 'voc-pipeline[transformer]'")
 transformers = pytest.importorskip("transformers", reason="needs the transformer extra")
 pytest.importorskip("onnxruntime", reason="needs the transformer extra (onnxruntime)")
 pytest.importorskip("onnx", reason="needs the transformer extra (onnx)")
 
-from pipeline.bundle import ModelBundle  # noqa: E402
-from pipeline.normalise import TweetNormaliser  # noqa: E402
-from pipeline.transformer import TransformerClassifier, resolve_encoder, transformer_view  # noqa: E402
+from pipeline.models.bundle import ModelBundle  # noqa: E402
+from pipeline.models.encoders import resolve_encoder  # noqa: E402
+from pipeline.models.transformer import TransformerClassifier, transformer_view  # noqa: E402
+from pipeline.text.normalise import TweetNormaliser  # noqa: E402
 
 TEXTS = {
     "complaint": ["my bag never arrived", "flight delayed again", "app keeps crashing", "you lost my luggage",
@@ -156,13 +157,13 @@ def test_save_load_onnx_int8_round_trip(fitted: TransformerClassifier, tmp_path:
     agreement = np.mean(int8.argmax(axis=1) == fp32.argmax(axis=1))
     assert agreement >= 0.8  # int8 quantisation of a tiny random-ish model: most labels agree
     assert spec["quantisation"] == "static" and loaded.quantisation_used_ == "static"
-    from pipeline.model_card import render_model_card
+    from pipeline.training.model_card import render_model_card
 
     assert "ONNX (static int8 quantisation)" in render_model_card(ModelBundle.load(tmp_path / "bundle"))
     # The feed-forward output MatMuls (one per layer, fed by GELU) stay float: no int8 kernel reads their input.
     import onnx
 
-    from pipeline.transformer import activation_fed_matmuls
+    from pipeline.models.transformer import activation_fed_matmuls
 
     layers = fitted._network().encoder.config.num_hidden_layers
     assert spec["quantisation_check"]["float_matmuls"] == layers
@@ -180,7 +181,7 @@ def test_thread_count_can_be_set_at_load(
     fitted: TransformerClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``VOC_MODEL_THREADS`` (set by ``voc score`` for spawned workers) overrides the saved thread count."""
-    from pipeline.transformer import THREADS_ENV
+    from pipeline.models.transformer import THREADS_ENV
 
     ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": fitted}).save(tmp_path / "bundle")
     assert ModelBundle.load(tmp_path / "bundle").classifiers["intent"].threads == fitted.threads
@@ -261,7 +262,8 @@ def test_init_encoder_starts_from_another_task(
 
 
 def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_path: Path) -> None:
-    from pipeline.classifiers import EnsembleClassifier, softmax
+    from pipeline.models.calibration import softmax
+    from pipeline.models.ensemble import EnsembleClassifier
 
     texts, labels = _data()
     members = [
@@ -286,7 +288,7 @@ def test_ensemble_of_linear_and_transformer_round_trip(tiny_encoder: Path, tmp_p
     bundle = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": clf}, config={}, metadata={})
     loaded = ModelBundle.load(bundle.save(tmp_path / "bundle")).classifiers["intent"]
     assert loaded.name == "ensemble.v1" and loaded.classes_ == list(TEXTS)
-    from pipeline.predict import Predictor
+    from pipeline.models.predict import Predictor
 
     # Thread settings reach the ensemble's transformer member (the linear one has no thread pool).
     assert Predictor(ModelBundle.load(tmp_path / "bundle")).set_inference_threads(1) == 1
@@ -361,7 +363,7 @@ def test_inference_threads_rebuild_the_onnx_session_with_the_same_scores(
 ) -> None:
     """`voc score` gives forked workers their share of the cores by dropping the parent's ONNX sessions before the
     fork (a session made before a fork runs on one thread in the child); each worker rebuilds its own."""
-    from pipeline.predict import Predictor
+    from pipeline.models.predict import Predictor
 
     bundle_dir = ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": fitted}).save(tmp_path / "bundle")
     predictor = Predictor.from_path(bundle_dir)
@@ -395,8 +397,8 @@ def test_score_with_forked_workers_on_the_onnx_runtime(fitted: TransformerClassi
 
 
 def test_ray_actor_threads_leave_the_bundle_setting_outside_an_actor(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.engine_ray import actor_threads
-    from pipeline.transformer import THREADS_ENV
+    from pipeline.models.transformer import THREADS_ENV
+    from pipeline.scoring.ray_engine import actor_threads
 
     monkeypatch.setenv(THREADS_ENV, "4")
     assert actor_threads() is None  # the user's choice, already read at load
@@ -411,8 +413,8 @@ def test_static_table_from_a_fine_tuned_encoder(
     change what the static-table distillation gives; the pretrained weights give the plain table back."""
     from transformers import AutoModel
 
-    from pipeline.static_embeddings import distil_static_table
-    from pipeline.transformer import load_encoder_state
+    from pipeline.models.static_embeddings import distil_static_table
+    from pipeline.models.transformer import load_encoder_state
 
     fitted.save(tmp_path / "task")
     state = load_encoder_state(tmp_path / "task")

@@ -1,0 +1,1 @@
+"""Reading and writing posts, the labelled datasets and training sources."""

@@ -1,0 +1,1 @@
+"""Classifiers, their features and calibration, model bundles and prediction."""

@@ -1,0 +1,1 @@
+"""Batch scoring (`voc score`): the local job, its manifest, the Ray engine, class-mix adaptation."""

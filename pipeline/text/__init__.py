@@ -1,0 +1,1 @@
+"""Text preparation: the tweet normaliser, first-name swaps, spaCy import."""

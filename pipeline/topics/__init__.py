@@ -1,0 +1,1 @@
+"""Topics: taxonomies, guided assignment, discovery of new topics."""

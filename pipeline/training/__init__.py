@@ -1,0 +1,1 @@
+"""Training and retraining: train, evaluate, compare and promote bundles, label review and active learning."""
