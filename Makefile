@@ -53,6 +53,7 @@ test: install
 # Layering: imports flow one way (cli > training > scoring | ranking > topics > models > data > text > base), no circles.
 lint: install
 	$(VENV)/bin/ruff check pipeline tests scripts
+	$(VENV)/bin/ruff format --check pipeline tests scripts
 	$(PY) scripts/checks/check_layers.py
 	$(VENV)/bin/mypy
 

@@ -61,5 +61,3 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and every process it reaped
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"seconds": seconds, "cpu": cpu, "rss_one": peak_one, "rss_sum": peak_sum}
-
-

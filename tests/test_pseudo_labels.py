@@ -52,8 +52,18 @@ def test_written_file_has_ids_and_labels_only(tmp_path: Path, tiny_bundle_dir: P
     write_fake_ibm(tmp_path)
     out = tmp_path / "pseudo.jsonl"
     code = subprocess.run(
-        [sys.executable, str(MAKE_PSEUDO_LABELS), "--teacher", str(tiny_bundle_dir), "--data-dir", str(tmp_path),
-         "--out", str(out), "--threshold", "0"],
+        [
+            sys.executable,
+            str(MAKE_PSEUDO_LABELS),
+            "--teacher",
+            str(tiny_bundle_dir),
+            "--data-dir",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--threshold",
+            "0",
+        ],
         check=False,
     ).returncode
     assert code == 0

@@ -28,10 +28,17 @@ START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 def post(i: int, topic: str, intent: str, sentiment: str, day: float = 0.0, **extra: Any) -> dict[str, Any]:
     return {
-        "id": f"p{i}", "text": f"post {i} about {topic}", "intent": intent, "intent_scores": {intent: 1.0},
-        "sentiment": sentiment, "sentiment_scores": {sentiment: 1.0}, "topic": topic,
-        "topic_label": topic.replace("-", " ").title(), "topic_score": 0.5,
-        "created_at": (START + timedelta(days=day)).isoformat(), **extra,
+        "id": f"p{i}",
+        "text": f"post {i} about {topic}",
+        "intent": intent,
+        "intent_scores": {intent: 1.0},
+        "sentiment": sentiment,
+        "sentiment_scores": {sentiment: 1.0},
+        "topic": topic,
+        "topic_label": topic.replace("-", " ").title(),
+        "topic_score": 0.5,
+        "created_at": (START + timedelta(days=day)).isoformat(),
+        **extra,
     }
 
 
@@ -203,12 +210,12 @@ def test_discovery_turns_other_complaints_into_topics() -> None:
     discovered = [t for t in result["topics"] if t["source"] == "discovered"]
     assert len(discovered) >= 2
     assert all(t["topic"].startswith("d-") and t["keywords"] for t in discovered)
-    again = rank_posts(recs, RankConfig(n_bootstrap=100, max_topics=6, encoder="none"),
-                      previous=previous_topics(result))
+    again = rank_posts(
+        recs, RankConfig(n_bootstrap=100, max_topics=6, encoder="none"), previous=previous_topics(result)
+    )
     assert {t["topic"] for t in again["topics"]} == {t["topic"] for t in result["topics"]}
     assert result["discovery"]["k_selection"] == "stability" and result["discovery"]["stability"] > 0
-    by_silhouette = rank_posts(recs, RankConfig(n_bootstrap=0, max_topics=6, encoder="none",
-                                                k_selection="silhouette"))
+    by_silhouette = rank_posts(recs, RankConfig(n_bootstrap=0, max_topics=6, encoder="none", k_selection="silhouette"))
     assert by_silhouette["discovery"]["k_selection"] == "silhouette"
     assert len([t for t in by_silhouette["topics"] if t["source"] == "discovered"]) >= 2
 
@@ -224,8 +231,22 @@ def test_write_ranking_and_summary(tmp_path: Path) -> None:
     for key in ("generated_at", "n_posts", "parameters", "windows", "topics", "brands"):
         assert key in data
     for t in data["topics"]:
-        for key in ("topic", "label", "rank", "score", "ci_low", "ci_high", "n_posts", "n_complaints",
-                    "negative_share", "growth", "emergence", "source", "keywords", "examples"):
+        for key in (
+            "topic",
+            "label",
+            "rank",
+            "score",
+            "ci_low",
+            "ci_high",
+            "n_posts",
+            "n_complaints",
+            "negative_share",
+            "growth",
+            "emergence",
+            "source",
+            "keywords",
+            "examples",
+        ):
             assert key in t
     rows = list(csv.DictReader(paths["csv"].open(encoding="utf-8")))
     assert rows[0]["topic"] == "lost-luggage" and rows[0]["brand"] == ""

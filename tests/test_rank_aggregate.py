@@ -28,12 +28,19 @@ def _comparable(result: dict[str, Any]) -> dict[str, Any]:
 # -- the bootstrap on cells is the bootstrap over posts ----------------------------------------------------
 
 
-def _post_bootstrap(records: list[dict[str, Any]], topic: str, n: int, weighted: bool, seed: int = 1
-                    ) -> tuple[float, float]:
+def _post_bootstrap(
+    records: list[dict[str, Any]], topic: str, n: int, weighted: bool, seed: int = 1
+) -> tuple[float, float]:
     """The percentile interval of score(topic) = p(t) / W by resampling the posts themselves."""
     rng = np.random.default_rng(seed)
-    problem = np.array([r["intent"] == "complaint" or (r["sentiment"] == "negative" and r["intent"] not in
-                                                        ("favour-seeking", "praise")) for r in records], dtype=float)
+    problem = np.array(
+        [
+            r["intent"] == "complaint"
+            or (r["sentiment"] == "negative" and r["intent"] not in ("favour-seeking", "praise"))
+            for r in records
+        ],
+        dtype=float,
+    )
     in_topic = np.array([r["topic"] == topic for r in records], dtype=float)
     weight = np.array([1 + np.log1p(r["reach"]) if weighted else 1.0 for r in records])
     scores = []
@@ -62,8 +69,13 @@ def test_bootstrap_on_cells_gives_the_interval_of_resampling_posts(weighted: boo
 
 
 def _write_formats(recs: list[dict[str, Any]], tmp: Path) -> dict[str, Path]:
-    paths = {"jsonl": tmp / "scored.jsonl", "parquet": tmp / "scored.parquet", "csv": tmp / "scored.csv",
-             "jsonl-with-bad-line": tmp / "bad.jsonl", "shards": tmp / "shards"}
+    paths = {
+        "jsonl": tmp / "scored.jsonl",
+        "parquet": tmp / "scored.parquet",
+        "csv": tmp / "scored.csv",
+        "jsonl-with-bad-line": tmp / "bad.jsonl",
+        "shards": tmp / "shards",
+    }
     paths["jsonl"].write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
     pq.write_table(pa.Table.from_pylist(recs), paths["parquet"])
     with paths["csv"].open("w", newline="", encoding="utf-8") as handle:
@@ -110,9 +122,11 @@ def test_rejected_rows_and_fields_as_given(tmp_path: Path) -> None:
 
 # -- discovery on a bounded sample --------------------------------------------------------------------------
 
-VOCAB = {"wifi": ["wifi", "internet", "signal", "connection", "router"],
-         "meal": ["meal", "food", "cold", "sandwich", "snack"],
-         "seat": ["seat", "legroom", "cramped", "recline", "broken"]}
+VOCAB = {
+    "wifi": ["wifi", "internet", "signal", "connection", "router"],
+    "meal": ["meal", "food", "cold", "sandwich", "snack"],
+    "seat": ["seat", "legroom", "cramped", "recline", "broken"],
+}
 
 
 def _discovery_records(n_per_topic: int, seed: int = 3) -> list[dict[str, Any]]:
@@ -120,8 +134,9 @@ def _discovery_records(n_per_topic: int, seed: int = 3) -> list[dict[str, Any]]:
     recs = base_records()
     for name, words in VOCAB.items():
         for _ in range(n_per_topic):
-            r = post(len(recs), "other", "complaint", "negative", rng.uniform(0, 28),
-                     brand=rng.choice(["Alpha", "Beta"]))
+            r = post(
+                len(recs), "other", "complaint", "negative", rng.uniform(0, 28), brand=rng.choice(["Alpha", "Beta"])
+            )
             r["text"] = " ".join([*rng.sample(words, 3), rng.choice(["again", "today", "still", "now"]), name])
             recs.append(r)
     return recs
@@ -161,8 +176,13 @@ def test_sample_does_not_depend_on_the_order_of_the_input() -> None:
     for rows in (recs, shuffled):
         with PostStore(in_memory=True) as store:
             store.add_records(rows)
-            sample = discovery_sample(store.con, Windows(0.0, 1.0, 0), ["complaint", "question"],
-                                      {("Alpha", -1): 20, ("Beta", -1): 20}, seed=0)
+            sample = discovery_sample(
+                store.con,
+                Windows(0.0, 1.0, 0),
+                ["complaint", "question"],
+                {("Alpha", -1): 20, ("Beta", -1): 20},
+                seed=0,
+            )
             ids = store.con.execute("SELECT ord, id FROM posts").fetchall()
         by_ord = dict(ids)
         picked.append(sorted(by_ord[s.ord] for s in sample))
@@ -171,8 +191,9 @@ def test_sample_does_not_depend_on_the_order_of_the_input() -> None:
 
 def test_discoverer_assigns_new_posts_to_the_nearest_topic() -> None:
     rng = random.Random(5)
-    texts = [" ".join([*rng.sample(words, 3), rng.choice(["again", "today"])]) for words in VOCAB.values()
-             for _ in range(40)]
+    texts = [
+        " ".join([*rng.sample(words, 3), rng.choice(["again", "today"])]) for words in VOCAB.values() for _ in range(40)
+    ]
     disc = TopicDiscoverer(max_topics=6, random_state=0).fit(texts)
     labels, _ = disc.predict(texts)
     assert np.mean([a == b for a, b in zip(labels, disc.labels_)]) > 0.9
@@ -201,8 +222,10 @@ def test_examples_skip_copies_as_a_walk_over_every_post_would() -> None:
         recs.append(r)
     luggage = next(t for t in rank_posts(recs, NO_DISCOVERY)["topics"] if t["topic"] == "lost-luggage")
     # The walk: problem posts first (complaints first), then topic score, then input order; one per text.
-    ordered = sorted((i for i, r in enumerate(recs) if r["topic"] == "lost-luggage"),
-                     key=lambda i: (-(2 if recs[i]["intent"] == "complaint" else 0), -recs[i]["topic_score"], i))
+    ordered = sorted(
+        (i for i, r in enumerate(recs) if r["topic"] == "lost-luggage"),
+        key=lambda i: (-(2 if recs[i]["intent"] == "complaint" else 0), -recs[i]["topic_score"], i),
+    )
     walk: list[str] = []
     seen: set[str] = set()
     for i in ordered:

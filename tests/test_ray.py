@@ -106,7 +106,7 @@ def test_ray_rank_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
     shards = tmp_path / "scored"
     shards.mkdir()
     for k, start in enumerate(range(0, len(recs), 180)):
-        pq.write_table(pa.Table.from_pylist(recs[start: start + 180]), shards / f"part-{k:03d}.parquet")
+        pq.write_table(pa.Table.from_pylist(recs[start : start + 180]), shards / f"part-{k:03d}.parquet")
     cfg = RankConfig(n_bootstrap=200, max_topics=6, encoder="none", discovery_sample=90)
     local, _ = rank_file(shards, tmp_path / "local", config=cfg, by_brand=True)
     distributed, _ = rank_file(shards, tmp_path / "ray", config=cfg, by_brand=True, engine="ray", workers=2)

@@ -29,16 +29,29 @@ class _Collector(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
-        if tag not in {"meta", "br", "img", "input", "link", "hr", "line", "circle", "rect", "polyline",
-                       "polygon", "path"}:
+        if tag not in {
+            "meta",
+            "br",
+            "img",
+            "input",
+            "link",
+            "hr",
+            "line",
+            "circle",
+            "rect",
+            "polyline",
+            "polygon",
+            "path",
+        }:
             self.stack.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in {"line", "circle", "rect", "polyline", "polygon", "path"} and (not self.stack
-                                                                              or self.stack[-1] != tag):
+        if tag in {"line", "circle", "rect", "polyline", "polygon", "path"} and (
+            not self.stack or self.stack[-1] != tag
+        ):
             return
         if not self.stack or self.stack[-1] != tag:
             self.errors.append(f"unexpected </{tag}> (open: {self.stack[-3:]})")
@@ -113,7 +126,9 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     assert rendered.returncode == 0, rendered.stdout + rendered.stderr  # no problem found
     broken = tmp_path / "broken.html"
-    broken.write_text(paths["html"].read_text(encoding="utf-8").replace(
-        "</body>", "<script>undefinedFunction();</script></body>"), encoding="utf-8")
+    broken.write_text(
+        paths["html"].read_text(encoding="utf-8").replace("</body>", "<script>undefinedFunction();</script></body>"),
+        encoding="utf-8",
+    )
     failed = check(broken)
     assert any("JavaScript error" in line for line in failed.stdout.splitlines() if line.startswith("FAIL: "))

@@ -52,14 +52,33 @@ def postgres_url() -> Iterator[str]:
     data, port = base / "data", _free_port()
     started = False
     try:
-        init = subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "voc", "--auth=trust",
-                               "-E", "UTF8", "--no-sync"], capture_output=True, text=True, timeout=120)
+        init = subprocess.run(
+            [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "voc", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if init.returncode:
             pytest.skip(f"initdb failed: {init.stderr.strip().splitlines()[-1:]}")
-        start = subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l",
-                                str(base / "server.log"), "-o",
-                                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                               capture_output=True, text=True, timeout=120)
+        start = subprocess.run(
+            [
+                *prefix,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(base / "server.log"),
+                "-o",
+                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if start.returncode:
             log = (base / "server.log").read_text(errors="replace") if (base / "server.log").exists() else ""
             pytest.skip(f"PostgreSQL did not start: {(start.stderr + log).strip().splitlines()[-1:]}")
@@ -67,8 +86,11 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql://voc@127.0.0.1:{port}/postgres"
     finally:
         if started:
-            subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -106,8 +128,9 @@ def test_scored_posts_and_rankings_in_sql_reruns_replace(db_url: str, tmp_path: 
     mine = f"job_id = '{job}'"
     assert _query(db_url, f"SELECT count(*), count(DISTINCT id) FROM voc_posts WHERE {mine}") == [(350, 350)]
     assert _query(db_url, f"SELECT job_id, n_posts FROM voc_score_jobs WHERE {mine}") == [(job, 350)]
-    rows = _query(db_url, f"SELECT intent, sentiment, topic, brand, p_complaint FROM voc_posts WHERE {mine} "
-                          "AND id = 'p0'")
+    rows = _query(
+        db_url, f"SELECT intent, sentiment, topic, brand, p_complaint FROM voc_posts WHERE {mine} AND id = 'p0'"
+    )
     assert rows == [("complaint", "negative", "lost-luggage", "Beta", 1.0)]
     assert _query(db_url, f"SELECT count(*) FROM voc_posts WHERE {mine} AND created_at IS NULL") == [(0,)]
 
@@ -116,22 +139,32 @@ def test_scored_posts_and_rankings_in_sql_reruns_replace(db_url: str, tmp_path: 
         sinks.write_ranking(db_url, sinks.job_key(tmp_path / "ranking"), result)
     other, _ = rank_file(scored, tmp_path / "ranking-2", config=CONFIG)
     sinks.write_ranking(db_url, sinks.job_key(tmp_path / "ranking-2"), other)
-    runs = _query(db_url, "SELECT run_id, config_hash, by_brand, n_posts FROM voc_rankings WHERE run_id LIKE "
-                          f"'{tmp_path}%' ORDER BY run_id")
+    runs = _query(
+        db_url,
+        "SELECT run_id, config_hash, by_brand, n_posts FROM voc_rankings WHERE run_id LIKE "
+        f"'{tmp_path}%' ORDER BY run_id",
+    )
     assert [r[0] for r in runs] == sorted([sinks.job_key(tmp_path / "ranking"), sinks.job_key(tmp_path / "ranking-2")])
     assert runs[0][1] != runs[1][1] and [r[3] for r in runs] == [350, 350]  # by_brand differs: another hash
-    per_scope = _query(db_url, "SELECT brand, count(*) FROM voc_ranking_topics WHERE run_id = "
-                               f"'{sinks.job_key(tmp_path / 'ranking')}' GROUP BY brand ORDER BY brand")
+    per_scope = _query(
+        db_url,
+        "SELECT brand, count(*) FROM voc_ranking_topics WHERE run_id = "
+        f"'{sinks.job_key(tmp_path / 'ranking')}' GROUP BY brand ORDER BY brand",
+    )
     expected = [("", len(result["topics"]))] + sorted((b, len(e)) for b, e in result["brands"].items())
     assert per_scope == expected
-    top = _query(db_url, "SELECT topic, rank, score FROM voc_ranking_topics WHERE brand = '' AND rank = 1 AND "
-                         f"run_id = '{sinks.job_key(tmp_path / 'ranking')}'")
+    top = _query(
+        db_url,
+        "SELECT topic, rank, score FROM voc_ranking_topics WHERE brand = '' AND rank = 1 AND "
+        f"run_id = '{sinks.job_key(tmp_path / 'ranking')}'",
+    )
     assert top == [(result["topics"][0]["topic"], 1, result["topics"][0]["score"])]
     assert ("lost-luggage",) in _query(db_url, f"SELECT topic FROM voc_topics WHERE run_id LIKE '{tmp_path}%'")
 
 
-def test_a_failed_write_leaves_the_previous_run_whole(db_url: str, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_previous_run_whole(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scored = _scored(tmp_path)
     sinks.store_scored(db_url, scored, "posts.jsonl")
     result, _ = rank_file(scored, tmp_path / "ranking", config=CONFIG)
@@ -147,8 +180,13 @@ def test_a_failed_write_leaves_the_previous_run_whole(db_url: str, tmp_path: Pat
         raise RuntimeError("connection lost")
 
     monkeypatch.setattr(sinks, "_rows", broken_rows)
-    monkeypatch.setattr(sinks, "_post_select", lambda job: original_select(job).replace(  # DuckDB: the insert
-        "topic_score FROM posts", "CASE WHEN ord > 150 THEN error('disk full') ELSE topic_score END FROM posts"))
+    monkeypatch.setattr(
+        sinks,
+        "_post_select",
+        lambda job: original_select(job).replace(  # DuckDB: the insert
+            "topic_score FROM posts", "CASE WHEN ord > 150 THEN error('disk full') ELSE topic_score END FROM posts"
+        ),
+    )
     with pytest.raises(Exception, match=r"connection lost|disk full"):
         sinks.store_scored(db_url, _scored(tmp_path, 200), "posts.jsonl")
     monkeypatch.undo()
@@ -174,12 +212,36 @@ def test_cli_db_options(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     n_scored = sum(1 for _ in (tmp_path / "scored.jsonl").open(encoding="utf-8"))
     assert _query(str(db), "SELECT count(*) FROM voc_posts") == [(n_scored,)]
-    out = runner.invoke(app, ["rank", "-i", str(tmp_path / "scored.jsonl"), "-o", str(tmp_path / "ranking"),
-                              "--by", "brand", "--db", str(db), "-q"])
+    out = runner.invoke(
+        app,
+        [
+            "rank",
+            "-i",
+            str(tmp_path / "scored.jsonl"),
+            "-o",
+            str(tmp_path / "ranking"),
+            "--by",
+            "brand",
+            "--db",
+            str(db),
+            "-q",
+        ],
+    )
     assert out.exit_code == 0, out.output
     ranking = json.loads((tmp_path / "ranking" / "ranking.json").read_text(encoding="utf-8"))
     assert _query(str(db), "SELECT n_topics_ranked FROM voc_rankings") == [(ranking["n_topics_ranked"],)]
-    bad = runner.invoke(app, ["rank", "-i", str(tmp_path / "scored.jsonl"), "-o", str(tmp_path / "r2"), "--db",
-                              "postgresql://nobody@127.0.0.1:1/none", "-q"])
+    bad = runner.invoke(
+        app,
+        [
+            "rank",
+            "-i",
+            str(tmp_path / "scored.jsonl"),
+            "-o",
+            str(tmp_path / "r2"),
+            "--db",
+            "postgresql://nobody@127.0.0.1:1/none",
+            "-q",
+        ],
+    )
     assert bad.exit_code == 2 and bad.stderr.startswith("error: ")
     assert len(bad.stderr.strip().splitlines()) == 1

@@ -98,8 +98,11 @@ def test_assign_obvious_posts(taxonomy: Taxonomy) -> None:
 
 def test_longest_match_wins(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
-    path.write_text("topics:\n  - name: bags\n    label: Bags\n    seeds: [delayed bag]\n"
-                    "  - name: late\n    label: Late\n    seeds: [delayed]\n", encoding="utf-8")
+    path.write_text(
+        "topics:\n  - name: bags\n    label: Bags\n    seeds: [delayed bag]\n"
+        "  - name: late\n    label: Late\n    seeds: [delayed]\n",
+        encoding="utf-8",
+    )
     assigner = TopicAssigner(load_taxonomy(path)).fit()
     assert assigner.assign(["my delayed bag is still missing"])[0][0] == "bags"
     assert assigner.assign(["the flight is delayed"])[0][0] == "late"
@@ -184,8 +187,29 @@ def test_discovery_on_too_few_posts_is_all_other() -> None:
 # Sentence embeddings: a tiny random-init BERT built in tmp (never a hub download)
 # ---------------------------------------------------------------------------------------------------------
 
-TINY_WORDS = ["bag", "lost", "luggage", "delay", "delayed", "late", "refund", "money", "flight", "my", "the",
-              "is", "again", "suitcase", "back", "hours", "tarmac", "claim", "baggage", "never", "arrived"]
+TINY_WORDS = [
+    "bag",
+    "lost",
+    "luggage",
+    "delay",
+    "delayed",
+    "late",
+    "refund",
+    "money",
+    "flight",
+    "my",
+    "the",
+    "is",
+    "again",
+    "suitcase",
+    "back",
+    "hours",
+    "tarmac",
+    "claim",
+    "baggage",
+    "never",
+    "arrived",
+]
 
 
 @pytest.fixture(scope="module")
@@ -198,14 +222,21 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = transformers.BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(path))
     torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     transformers.BertModel(config).save_pretrained(str(path))
     return path
 
 
-def test_sentence_encoder_unit_vectors_and_cache(tiny_encoder_dir: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sentence_encoder_unit_vectors_and_cache(
+    tiny_encoder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pipeline.topics.sentence_encoder import SentenceEncoder, encoder_text
 
     cleaned = encoder_text("@united my bag is Cancelled Flightled http://t.co/x #LostBag")
@@ -226,8 +257,11 @@ def test_sentence_encoder_unit_vectors_and_cache(tiny_encoder_dir: Path, tmp_pat
 def test_assigner_and_discoverer_with_encoder(taxonomy: Taxonomy, tiny_encoder_dir: Path) -> None:
     lexical = TopicAssigner(taxonomy).fit()
     assigner = TopicAssigner(taxonomy, encoder=str(tiny_encoder_dir), weight_embedding=0.05).fit()
-    posts = ["my bag never arrived at baggage claim", "flight delayed again, hours on the tarmac",
-             "refund money back please"]
+    posts = [
+        "my bag never arrived at baggage claim",
+        "flight delayed again, hours on the tarmac",
+        "refund money back please",
+    ]
     emb = assigner.embed(posts)
     assert emb is not None and emb.shape == (3, 16)
     scores = assigner.score_matrix(posts, embeddings=emb)
@@ -240,8 +274,9 @@ def test_assigner_and_discoverer_with_encoder(taxonomy: Taxonomy, tiny_encoder_d
     assert len(disc.labels_) == len(texts) and disc.k_ >= 2
 
 
-def test_missing_extra_falls_back_with_a_message(taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_extra_falls_back_with_a_message(
+    taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pipeline.topics.assign as topics_module
     from pipeline.extras import MissingExtraError
     from pipeline.topics import sentence_encoder
@@ -294,8 +329,9 @@ def test_assign_corpus_keeps_posts_without_evidence_in_other(taxonomy: Taxonomy)
 
 def _vector_assigner(taxonomy: Taxonomy) -> TopicAssigner:
     """An assigner whose topic and seed vectors are set by hand: topic k = shared direction + e_k."""
-    assigner = TopicAssigner(taxonomy, weight_match=0.0, weight_word=0.0, weight_char=0.0,
-                             min_refine_posts=50, refine_iterations=0).fit()
+    assigner = TopicAssigner(
+        taxonomy, weight_match=0.0, weight_word=0.0, weight_char=0.0, min_refine_posts=50, refine_iterations=0
+    ).fit()
     dim = 16
     shared = np.zeros(dim)
     shared[5] = 2.0

@@ -55,5 +55,3 @@ def make_posts(path: Path, n: int, texts: list[str]) -> None:
             }
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     tmp.rename(path)
-
-

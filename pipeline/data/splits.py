@@ -34,9 +34,7 @@ def holdout_indices(ids: Sequence[str], fraction: float, salt: str = HOLDOUT_SAL
     return train, test
 
 
-def stratified_holdout(
-    y: np.ndarray, rows: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def stratified_holdout(y: np.ndarray, rows: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``rows`` split into sorted (train, held-out) rows: a seeded draw of ``fraction``, stratified by label.
 
     Used where rows have no stable ids to hash (a classifier's own calibration split); with no fraction or

@@ -122,7 +122,6 @@ LABELLING_FUNCTIONS: dict[str, dict[str, list[list[dict[str, Any]]]]] = {
 }  # fmt: skip
 
 
-
 @lru_cache(maxsize=1)
 def _matcher() -> tuple[Any, Any]:
     spacy = import_spacy()

@@ -25,7 +25,6 @@ def apply_threshold(proba: np.ndarray, classes: Sequence[str], threshold: float 
     return pred
 
 
-
 def decide_labels(
     proba: np.ndarray, classes: Sequence[str], threshold: float | None, fallback: str | None
 ) -> list[str]:

@@ -229,9 +229,7 @@ def open_bundle(directory: str | Path | None = None, keep: Callable[[str], bool]
     return VerifiedBundle(path=path, metadata=metadata, data=data)
 
 
-def verify_files(
-    path: Path, metadata: dict[str, Any], keep: Callable[[str], bool] | None = None
-) -> dict[str, bytes]:
+def verify_files(path: Path, metadata: dict[str, Any], keep: Callable[[str], bool] | None = None) -> dict[str, bytes]:
     """Refuse a bundle whose files are missing or differ from the hashes recorded at training.
 
     Returns the bytes of the files that ``keep`` selects (see :func:`open_bundle`)."""

@@ -49,7 +49,6 @@ from pipeline.text.ngrams import char_ngrams, word_ngrams
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 
 if TYPE_CHECKING:
-
     from pipeline.text.en_tokenizer import SnapshotTokenizer
 
 # Up to this many texts (and characters in all), ``voc predict`` takes this path; more go to the batch path. Measured

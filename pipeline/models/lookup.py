@@ -89,5 +89,3 @@ def build_lookup(vocabulary_text: str, vocabulary_sha256: str) -> dict[str, np.n
         if order != list(range(len(order))):
             arrays[f"columns_{kind}"] = np.asarray(order, dtype=np.int32)
     return arrays
-
-

@@ -189,8 +189,9 @@ class Presence:
         self.brand += other.brand
 
 
-def project_rows(rows: Sequence[dict[str, Any]], first_ord: int, *, time_field: str = "created_at",
-                 brand_field: str = "brand") -> tuple[Any, Presence]:
+def project_rows(
+    rows: Sequence[dict[str, Any]], first_ord: int, *, time_field: str = "created_at", brand_field: str = "brand"
+) -> tuple[Any, Presence]:
     """The posts-table columns of ``rows`` (dicts as :func:`pipeline.data.io.read_posts` gives them) as an Arrow
     table, and how many rows have an intent, a time and a brand."""
     import pyarrow as pa
@@ -238,8 +239,10 @@ _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 
 def _json_str(col: str) -> str:
     """A JSON value as Python's str() of it would read for strings and integers (NULL for null)."""
-    return (f"CASE WHEN json_type({col}) = 'VARCHAR' THEN {col} ->> '$' WHEN {col} IS NULL THEN NULL "
-            f"ELSE {col}::VARCHAR END")
+    return (
+        f"CASE WHEN json_type({col}) = 'VARCHAR' THEN {col} ->> '$' WHEN {col} IS NULL THEN NULL "
+        f"ELSE {col}::VARCHAR END"
+    )
 
 
 def _json_num(col: str) -> str:
@@ -247,8 +250,10 @@ def _json_num(col: str) -> str:
 
 
 def _time_sql(text: str) -> str:
-    return (f"coalesce(epoch(TRY_CAST(trim({text}) AS TIMESTAMPTZ)), "
-            f"epoch(try_strptime(trim({text}), '%Y-%m-%d %H:%M:%S %z')))")
+    return (
+        f"coalesce(epoch(TRY_CAST(trim({text}) AS TIMESTAMPTZ)), "
+        f"epoch(try_strptime(trim({text}), '%Y-%m-%d %H:%M:%S %z')))"
+    )
 
 
 def _finish_select(raw: str) -> str:
@@ -258,17 +263,33 @@ def _finish_select(raw: str) -> str:
     probs = ", ".join(
         f"CASE WHEN ({total}) > 0 THEN coalesce(v_{j}, 0) / ({total}) "
         f"ELSE ({label} = {_lit(name)})::DOUBLE END AS {P_COLUMNS[j]}"
-        for j, name in enumerate(INTENT_LABELS))
+        for j, name in enumerate(INTENT_LABELS)
+    )
     reach = "CASE WHEN reach >= 0 AND isfinite(reach) THEN reach END"
-    return (f"SELECT ord, id, text, intent, sentiment, nullif(topic, '') AS topic, nullif(topic_label, '') AS "
-            f"topic_label, coalesce(topic_score, 0.0) AS topic_score, CASE WHEN isfinite(t) THEN t END AS t, "
-            f"nullif(created_at, '') AS created_at, nullif(brand, '') AS brand, {reach} AS reach, {probs} "
-            f"FROM ({raw})")
+    return (
+        f"SELECT ord, id, text, intent, sentiment, nullif(topic, '') AS topic, nullif(topic_label, '') AS "
+        f"topic_label, coalesce(topic_score, 0.0) AS topic_score, CASE WHEN isfinite(t) THEN t END AS t, "
+        f"nullif(created_at, '') AS created_at, nullif(brand, '') AS brand, {reach} AS reach, {probs} "
+        f"FROM ({raw})"
+    )
 
 
 def _jsonl_sql(path: Path, first_ord: int, text_field: str, time_field: str, brand_field: str) -> str:
-    fields = dict.fromkeys(["id", text_field, "intent", "sentiment", "topic", "topic_label", "topic_score",
-                            time_field, brand_field, "reach", "intent_scores"])
+    fields = dict.fromkeys(
+        [
+            "id",
+            text_field,
+            "intent",
+            "sentiment",
+            "topic",
+            "topic_label",
+            "topic_score",
+            time_field,
+            brand_field,
+            "reach",
+            "intent_scores",
+        ]
+    )
     columns = "{" + ", ".join(f"{_lit(f)}: 'JSON'" for f in fields) + "}"
     c = {f: _ident(f) for f in fields}
     scores = c["intent_scores"]
@@ -276,7 +297,8 @@ def _jsonl_sql(path: Path, first_ord: int, text_field: str, time_field: str, bra
         f"CASE WHEN json_type({scores}) = 'OBJECT' AND json_type({scores}, {_lit('$.' + _ident(name))}) IN "
         f"{_NUMERIC_JSON} THEN TRY_CAST(json_extract_string({scores}, {_lit('$.' + _ident(name))}) AS DOUBLE) "
         f"END AS v_{j}"
-        for j, name in enumerate(INTENT_LABELS))
+        for j, name in enumerate(INTENT_LABELS)
+    )
     time_text = f"CASE WHEN json_type({c[time_field]}) = 'VARCHAR' THEN {c[time_field]} ->> '$' END"
     raw = (
         f"SELECT {first_ord} + rn - 1 AS ord, "
@@ -288,7 +310,8 @@ def _jsonl_sql(path: Path, first_ord: int, text_field: str, time_field: str, bra
         f"{_time_sql(time_text)} AS t, {_json_str(c[time_field])} AS created_at, "
         f"{_json_str(c[brand_field])} AS brand, {_json_num(c['reach'])} AS reach, {values} "
         f"FROM (SELECT *, row_number() OVER () AS rn FROM read_json({_lit(str(path))}, "
-        f"format = 'newline_delimited', columns = {columns}, maximum_object_size = 16777216))")
+        f"format = 'newline_delimited', columns = {columns}, maximum_object_size = 16777216))"
+    )
     return _finish_select(raw)
 
 
@@ -369,7 +392,8 @@ def _parquet_sql(path: Path, first_ord: int, text_field: str, time_field: str, b
         f"{strings['intent']} AS intent, {strings['sentiment']} AS sentiment, {strings['topic']} AS topic, "
         f"{strings['topic_label']} AS topic_label, {topic_score} AS topic_score, {t} AS t, "
         f"{created} AS created_at, {strings[brand_field]} AS brand, {reach} AS reach, {', '.join(values)} "
-        f"FROM read_parquet({_lit(str(path))}, file_row_number = true)")
+        f"FROM read_parquet({_lit(str(path))}, file_row_number = true)"
+    )
     return _finish_select(raw)
 
 
@@ -398,8 +422,9 @@ class PostStore:
             self._dir = Path(tempfile.mkdtemp(prefix=".voc-rank-", dir=base))
         self.con = duckdb_connect(":memory:", str(self._dir / "spill") if self._dir is not None else None)
         self.con.execute(f"CREATE TABLE posts_rows ({', '.join(f'{n} {k}' for n, k in POSTS_SCHEMA)})")
-        self.con.execute("CREATE TABLE posts_overlay (ord BIGINT, topic VARCHAR, topic_score DOUBLE, "
-                         "topic_label VARCHAR)")
+        self.con.execute(
+            "CREATE TABLE posts_overlay (ord BIGINT, topic VARCHAR, topic_score DOUBLE, topic_label VARCHAR)"
+        )
         self._scans: list[str] = []
         self.presence = Presence()
         self.n_files = 0
@@ -414,8 +439,10 @@ class PostStore:
             "topic_score": "CASE WHEN o.ord IS NULL THEN b.topic_score ELSE o.topic_score END AS topic_score",
         }
         columns = ", ".join(overlaid.get(name, f"b.{name}") for name in COLUMNS)
-        self.con.execute(f"CREATE OR REPLACE VIEW posts AS SELECT {columns} FROM posts_base b "
-                         "LEFT JOIN posts_overlay o ON b.ord = o.ord")
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW posts AS SELECT {columns} FROM posts_base b "
+            "LEFT JOIN posts_overlay o ON b.ord = o.ord"
+        )
 
     def count(self) -> int:
         return int(self.con.execute("SELECT count(*) FROM posts_base").fetchall()[0][0])
@@ -447,12 +474,20 @@ class PostStore:
     def add_records(self, records: Sequence[dict[str, Any]], *, batch_size: int = 50_000) -> None:
         """Posts already in memory (dicts as ``voc score`` writes them), in order."""
         for start in range(0, len(records), batch_size):
-            table, presence = project_rows(records[start: start + batch_size], start)
+            table, presence = project_rows(records[start : start + batch_size], start)
             self.add_table(table, presence)
 
-    def add_input(self, spec: str | Path, *, text_field: str = "text", time_field: str = "created_at",
-                  brand_field: str = "brand", on_rejected: Callable[[list[Any]], None] | None = None,
-                  batch_size: int = 20_000, files: Sequence[tuple[int, Path]] | None = None) -> None:
+    def add_input(
+        self,
+        spec: str | Path,
+        *,
+        text_field: str = "text",
+        time_field: str = "created_at",
+        brand_field: str = "brand",
+        on_rejected: Callable[[list[Any]], None] | None = None,
+        batch_size: int = 20_000,
+        files: Sequence[tuple[int, Path]] | None = None,
+    ) -> None:
         """Every file of ``spec`` (a file, directory or glob), each straight into DuckDB where it can be read
         exactly that way, else through :func:`pipeline.data.io.read_posts`; rejected rows go to ``on_rejected``.
         ``files``: (index, path) pairs to read instead (a shard of the input, as a Ray task reads it)."""
@@ -463,8 +498,7 @@ class PostStore:
             self.n_files += 1
             first = index << ORD_SHIFT
             kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
-            if kind in ("jsonl", "parquet") and self._add_fast(path, kind, first, text_field, time_field,
-                                                                brand_field):
+            if kind in ("jsonl", "parquet") and self._add_fast(path, kind, first, text_field, time_field, brand_field):
                 continue
             self._add_rows(path, first, text_field, time_field, brand_field, on_rejected, batch_size)
 
@@ -472,18 +506,21 @@ class PostStore:
         """Rows the fast read would take wrongly (no usable text or id), and the presence counts."""
         row = self.con.execute(
             f"SELECT count(*) FILTER (WHERE text IS NULL OR NOT regexp_matches(text, {_lit(_NON_BLANK)}) "
-            f"OR id IS NULL OR id = ''), count(intent), count(created_at), count(brand) FROM {relation}").fetchall()[0]
+            f"OR id IS NULL OR id = ''), count(intent), count(created_at), count(brand) FROM {relation}"
+        ).fetchall()[0]
         return int(row[0]), Presence(intent=int(row[1]), time=int(row[2]), brand=int(row[3]))
 
-    def _add_fast(self, path: Path, kind: str, first: int, text_field: str, time_field: str,
-                  brand_field: str) -> bool:
+    def _add_fast(self, path: Path, kind: str, first: int, text_field: str, time_field: str, brand_field: str) -> bool:
         import duckdb
 
         if kind == "jsonl" and not _utf8_without_bom(path):
             return False
         try:
-            sql = (_jsonl_sql(path, first, text_field, time_field, brand_field) if kind == "jsonl"
-                   else _parquet_sql(path, first, text_field, time_field, brand_field))
+            sql = (
+                _jsonl_sql(path, first, text_field, time_field, brand_field)
+                if kind == "jsonl"
+                else _parquet_sql(path, first, text_field, time_field, brand_field)
+            )
         except OSError:
             return False
         if sql is None:
@@ -509,8 +546,16 @@ class PostStore:
         self.presence.add(presence)
         return True
 
-    def _add_rows(self, path: Path, first: int, text_field: str, time_field: str, brand_field: str,
-                  on_rejected: Callable[[list[Any]], None] | None, batch_size: int) -> None:
+    def _add_rows(
+        self,
+        path: Path,
+        first: int,
+        text_field: str,
+        time_field: str,
+        brand_field: str,
+        on_rejected: Callable[[list[Any]], None] | None,
+        batch_size: int,
+    ) -> None:
         from pipeline.data.io import read_posts
 
         offset = first
@@ -557,14 +602,20 @@ class Stats:
 
 
 def scan_stats(con: Any) -> Stats:
-    row = con.execute("SELECT count(*), min(t), max(t), count(reach), count(*) FILTER (WHERE topic IS NULL) "
-                      "FROM posts").fetchall()[0]
-    stats = Stats(n=int(row[0]), t_min=math.inf if row[1] is None else float(row[1]),
-                  t_max=-math.inf if row[2] is None else float(row[2]), n_reach=int(row[3]),
-                  n_missing_topic=int(row[4]))
+    row = con.execute(
+        "SELECT count(*), min(t), max(t), count(reach), count(*) FILTER (WHERE topic IS NULL) FROM posts"
+    ).fetchall()[0]
+    stats = Stats(
+        n=int(row[0]),
+        t_min=math.inf if row[1] is None else float(row[1]),
+        t_max=-math.inf if row[2] is None else float(row[2]),
+        n_reach=int(row[3]),
+        n_missing_topic=int(row[4]),
+    )
     for topic, first, label in con.execute(
-            "SELECT topic, min(ord), arg_min(topic_label, ord) FROM posts WHERE topic IS NOT NULL AND "
-            "topic_label IS NOT NULL GROUP BY topic").fetchall():
+        "SELECT topic, min(ord), arg_min(topic_label, ord) FROM posts WHERE topic IS NOT NULL AND "
+        "topic_label IS NOT NULL GROUP BY topic"
+    ).fetchall():
         stats.labels[str(topic)] = (int(first), str(label))
     return stats
 
@@ -621,8 +672,9 @@ def _candidates(intents: Sequence[str]) -> str:
 
 def candidate_strata(con: Any, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]:
     """Posts that discovery may cluster (``other`` posts of the discovery intents) per (brand, window)."""
-    rows = con.execute(f"SELECT brand, {windows.sql()} AS w, count(*) FROM {SCORED} WHERE {_candidates(intents)} "
-                       "GROUP BY ALL").fetchall()
+    rows = con.execute(
+        f"SELECT brand, {windows.sql()} AS w, count(*) FROM {SCORED} WHERE {_candidates(intents)} GROUP BY ALL"
+    ).fetchall()
     return {(b, int(w)): int(n) for b, w, n in rows}
 
 
@@ -662,24 +714,30 @@ class SampleRow:
     text: str
 
 
-def discovery_sample(con: Any, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int],
-                     seed: int) -> list[SampleRow]:
+def discovery_sample(
+    con: Any, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int], seed: int
+) -> list[SampleRow]:
     """Per stratum, the ``quota`` candidate posts with the smallest hash of (id, seed) (ties by ord)."""
     import pyarrow as pa
 
     if not quotas:
         return []
     keys = sorted(quotas, key=_stratum_order)
-    table = pa.table({"q_brand": pa.array([k[0] for k in keys], pa.string()),
-                      "q_w": pa.array([k[1] for k in keys], pa.int64()),
-                      "q_n": pa.array([quotas[k] for k in keys], pa.int64())})
+    table = pa.table(
+        {
+            "q_brand": pa.array([k[0] for k in keys], pa.string()),
+            "q_w": pa.array([k[1] for k in keys], pa.int64()),
+            "q_n": pa.array([quotas[k] for k in keys], pa.int64()),
+        }
+    )
     con.register("_voc_quota", table)
     try:
         rows = con.execute(
             f"SELECT brand, w, h, ord, text FROM (SELECT brand, {windows.sql()} AS w, "
             f"hash(id || {_lit(':' + str(seed))}) AS h, ord, text FROM {SCORED} WHERE {_candidates(intents)}) c "
             "JOIN _voc_quota q ON c.brand IS NOT DISTINCT FROM q.q_brand AND c.w = q.q_w "
-            "QUALIFY row_number() OVER (PARTITION BY brand, w ORDER BY h, ord) <= q.q_n ORDER BY ord").fetchall()
+            "QUALIFY row_number() OVER (PARTITION BY brand, w ORDER BY h, ord) <= q.q_n ORDER BY ord"
+        ).fetchall()
     finally:
         con.unregister("_voc_quota")
     return [SampleRow(b, int(w), int(h), int(o), str(t)) for b, w, h, o, t in rows]
@@ -708,27 +766,40 @@ def _overlay(con: Any, relation: str) -> None:
         con.execute("DROP TABLE _voc_new")
 
 
-def assign_by_ord(con: Any, ords: Sequence[int], topics: Sequence[str], scores: Sequence[float],
-                  labels: Sequence[str] | None = None) -> None:
+def assign_by_ord(
+    con: Any, ords: Sequence[int], topics: Sequence[str], scores: Sequence[float], labels: Sequence[str] | None = None
+) -> None:
     """Set the topic (and score, and label if given) of the posts at ``ords``."""
     import pyarrow as pa
 
     if not len(ords):
         return
-    data = {"a_ord": pa.array(list(ords), pa.int64()), "a_topic": pa.array(list(topics), pa.string()),
-            "a_score": pa.array(list(scores), pa.float64()),
-            "a_label": pa.array(list(labels) if labels is not None else [None] * len(ords), pa.string())}
+    data = {
+        "a_ord": pa.array(list(ords), pa.int64()),
+        "a_topic": pa.array(list(topics), pa.string()),
+        "a_score": pa.array(list(scores), pa.float64()),
+        "a_label": pa.array(list(labels) if labels is not None else [None] * len(ords), pa.string()),
+    }
     con.register("_voc_assigned", pa.table(data))
     try:
-        _overlay(con, "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
-                      "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
-                      "JOIN _voc_assigned a ON p.ord = a.a_ord")
+        _overlay(
+            con,
+            "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
+            "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
+            "JOIN _voc_assigned a ON p.ord = a.a_ord",
+        )
     finally:
         con.unregister("_voc_assigned")
 
 
-def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[list[str], list[float],
-                   list[str] | None]], *, batch_size: int = 20_000, skip: Sequence[int] = ()) -> int:
+def assign_by_text(
+    con: Any,
+    where: str,
+    assign: Callable[[list[str]], tuple[list[str], list[float], list[str] | None]],
+    *,
+    batch_size: int = 20_000,
+    skip: Sequence[int] = (),
+) -> int:
     """Assign the posts selected by ``where`` (over the ``posts`` view) one distinct text at a time.
 
     ``assign(texts)`` gives (topic, score, label or None) per text; texts whose topic is ``other`` keep
@@ -738,32 +809,46 @@ def assign_by_text(con: Any, where: str, assign: Callable[[list[str]], tuple[lis
 
     con.register("_voc_skip", pa.table({"s_ord": pa.array(list(skip), pa.int64())}))
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _voc_todo AS SELECT text, row_number() OVER (ORDER BY text) AS k "
-                    f"FROM (SELECT DISTINCT text FROM posts WHERE {where} AND ord NOT IN (SELECT s_ord FROM "
-                    "_voc_skip))")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _voc_todo AS SELECT text, row_number() OVER (ORDER BY text) AS k "
+            f"FROM (SELECT DISTINCT text FROM posts WHERE {where} AND ord NOT IN (SELECT s_ord FROM "
+            "_voc_skip))"
+        )
         total = int(con.execute("SELECT count(*) FROM _voc_todo").fetchall()[0][0])
-        con.execute("CREATE OR REPLACE TEMP TABLE _voc_text_topic (k BIGINT, a_topic VARCHAR, a_score DOUBLE, "
-                    "a_label VARCHAR)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _voc_text_topic (k BIGINT, a_topic VARCHAR, a_score DOUBLE, a_label VARCHAR)"
+        )
         for start in range(0, total, batch_size):
-            texts = [r[0] for r in con.execute("SELECT text FROM _voc_todo WHERE k > ? AND k <= ? ORDER BY k",
-                                               [start, start + batch_size]).fetchall()]
+            texts = [
+                r[0]
+                for r in con.execute(
+                    "SELECT text FROM _voc_todo WHERE k > ? AND k <= ? ORDER BY k", [start, start + batch_size]
+                ).fetchall()
+            ]
             topics, scores, labels = assign(texts)
             keep = [i for i, t in enumerate(topics) if t != "other"]
-            table = pa.table({
-                "k": pa.array([start + 1 + i for i in keep], pa.int64()),
-                "a_topic": pa.array([topics[i] for i in keep], pa.string()),
-                "a_score": pa.array([scores[i] for i in keep], pa.float64()),
-                "a_label": pa.array([labels[i] for i in keep] if labels is not None else [None] * len(keep),
-                                    pa.string())})
+            table = pa.table(
+                {
+                    "k": pa.array([start + 1 + i for i in keep], pa.int64()),
+                    "a_topic": pa.array([topics[i] for i in keep], pa.string()),
+                    "a_score": pa.array([scores[i] for i in keep], pa.float64()),
+                    "a_label": pa.array(
+                        [labels[i] for i in keep] if labels is not None else [None] * len(keep), pa.string()
+                    ),
+                }
+            )
             con.register("_voc_batch_topics", table)
             try:
                 con.execute("INSERT INTO _voc_text_topic SELECT * FROM _voc_batch_topics")
             finally:
                 con.unregister("_voc_batch_topics")
-        _overlay(con, "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
-                      "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
-                      "JOIN (SELECT text, a_topic, a_score, a_label FROM _voc_todo JOIN _voc_text_topic USING (k)) a "
-                      f"ON p.text = a.text WHERE {where} AND p.ord NOT IN (SELECT s_ord FROM _voc_skip)")
+        _overlay(
+            con,
+            "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
+            "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
+            "JOIN (SELECT text, a_topic, a_score, a_label FROM _voc_todo JOIN _voc_text_topic USING (k)) a "
+            f"ON p.text = a.text WHERE {where} AND p.ord NOT IN (SELECT s_ord FROM _voc_skip)",
+        )
         con.execute("DROP TABLE _voc_todo")
         con.execute("DROP TABLE _voc_text_topic")
     finally:
@@ -786,9 +871,12 @@ def cells(con: Any, windows: Windows, weighted: bool, where: str = "true") -> An
     Arrow table (what a shard sends back; :func:`cell_arrays` makes numpy columns of it)."""
     weight = "CASE WHEN reach IS NOT NULL THEN 1 + ln(1 + reach) ELSE 1.0 END" if weighted else "1.0"
     sums = ", ".join(f"sum({p}) AS s_{j}, sum({p} * (1 - {p})) AS v_{j}" for j, p in enumerate(P_COLUMNS))
-    return query_arrow(con, f"SELECT brand, topic, w, intent, sentiment, count(*) AS n, sum(wt) AS w_sum, "
-                            f"sum(wt * wt) AS w_sq, min(ord) AS first, {sums} FROM (SELECT *, {windows.sql()} AS w, "
-                            f"{weight} AS wt FROM {SCORED} WHERE {where}) GROUP BY ALL")
+    return query_arrow(
+        con,
+        f"SELECT brand, topic, w, intent, sentiment, count(*) AS n, sum(wt) AS w_sum, "
+        f"sum(wt * wt) AS w_sq, min(ord) AS first, {sums} FROM (SELECT *, {windows.sql()} AS w, "
+        f"{weight} AS wt FROM {SCORED} WHERE {where}) GROUP BY ALL",
+    )
 
 
 def cell_arrays(table: Any) -> dict[str, np.ndarray]:
@@ -814,9 +902,13 @@ def merge_cells(parts: Sequence[Any]) -> dict[str, np.ndarray]:
     con = duckdb.connect()
     try:
         con.register("_voc_cells", table)
-        merged = query_arrow(con, (
-            f"SELECT brand, topic, w, intent, sentiment, sum(n)::BIGINT AS n, sum(w_sum) AS w_sum, sum(w_sq) AS w_sq, "
-            f"min(first) AS first, {sums} FROM _voc_cells GROUP BY ALL ORDER BY first"))
+        merged = query_arrow(
+            con,
+            (
+                "SELECT brand, topic, w, intent, sentiment, sum(n)::BIGINT AS n, sum(w_sum) AS w_sum, "
+                f"sum(w_sq) AS w_sq, min(first) AS first, {sums} FROM _voc_cells GROUP BY ALL ORDER BY first"
+            ),
+        )
     finally:
         con.close()
     return cell_arrays(merged)
@@ -844,8 +936,14 @@ class Example:
         return (-self.priority, -self.score, self.ord)
 
     def record(self) -> dict[str, Any]:
-        return {"id": self.id, "text": self.text, "intent": self.intent, "sentiment": self.sentiment,
-                "brand": self.brand, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "intent": self.intent,
+            "sentiment": self.sentiment,
+            "brand": self.brand,
+            "created_at": self.created_at,
+        }
 
 
 Scope = str | None  # None: all posts; else a brand
@@ -858,9 +956,17 @@ Scope = str | None  # None: all posts; else a brand
 _SQL_DEDUP = "hash(text)"
 
 
-def evidence(con: Any, flags: Flags, by_brand: bool, depth: int, *, offset: int = 0,
-             only: Sequence[tuple[Scope, str]] | None = None, distinct: bool = False, where: str = "true"
-             ) -> dict[tuple[Scope, str], list[Example]]:
+def evidence(
+    con: Any,
+    flags: Flags,
+    by_brand: bool,
+    depth: int,
+    *,
+    offset: int = 0,
+    only: Sequence[tuple[Scope, str]] | None = None,
+    distinct: bool = False,
+    where: str = "true",
+) -> dict[tuple[Scope, str], list[Example]]:
     """Per topic but ``other`` (and per brand and topic with ``by_brand``), the candidate examples ranked
     ``offset`` to ``offset + depth`` in the order examples are chosen: problem posts first (complaints
     before other problems), then topic score, then input order. ``only``: just these (scope, topic);
@@ -879,34 +985,57 @@ def evidence(con: Any, flags: Flags, by_brand: bool, depth: int, *, offset: int 
     dk = f", {_SQL_DEDUP} AS dk" if distinct else ""
     keyed = f"SELECT *, {priority} AS prio{dk} FROM ({rows})"
     n = offset + depth
-    g, groups = ("grouping(brand)", "GROUP BY GROUPING SETS ((topic{0}), (brand, topic{0}))") if brands else \
-        ("1", "GROUP BY topic{0}")
+    g, groups = (
+        ("grouping(brand)", "GROUP BY GROUPING SETS ((topic{0}), (brand, topic{0}))")
+        if brands
+        else ("1", "GROUP BY topic{0}")
+    )
     if distinct:
-        grouped = (f"SELECT g, brand, topic, max_by(-key.o, key, {n}) AS ords FROM (SELECT {g} AS g, "
-                   f"{'brand' if brands else 'NULL'} AS brand, topic, max({key}) AS key FROM ({keyed}) "
-                   f"{groups.format(', dk')}) GROUP BY g, brand, topic")
+        grouped = (
+            f"SELECT g, brand, topic, max_by(-key.o, key, {n}) AS ords FROM (SELECT {g} AS g, "
+            f"{'brand' if brands else 'NULL'} AS brand, topic, max({key}) AS key FROM ({keyed}) "
+            f"{groups.format(', dk')}) GROUP BY g, brand, topic"
+        )
     else:
-        grouped = (f"SELECT {g} AS g, {'brand' if brands else 'NULL'} AS brand, topic, max_by(ord, {key}, {n}) "
-                   f"AS ords FROM ({keyed}) {groups.format('')}")
-    top = (f"SELECT CASE WHEN g = 1 THEN NULL ELSE brand END AS scope, topic, ords FROM ({grouped}) "
-           "WHERE g = 1 OR brand IS NOT NULL")
+        grouped = (
+            f"SELECT {g} AS g, {'brand' if brands else 'NULL'} AS brand, topic, max_by(ord, {key}, {n}) "
+            f"AS ords FROM ({keyed}) {groups.format('')}"
+        )
+    top = (
+        f"SELECT CASE WHEN g = 1 THEN NULL ELSE brand END AS scope, topic, ords FROM ({grouped}) "
+        "WHERE g = 1 OR brand IS NOT NULL"
+    )
     if only is not None:
-        top = (f"SELECT t.* FROM ({top}) t JOIN _voc_wanted w ON t.scope IS NOT DISTINCT FROM w.w_scope "
-               "AND t.topic = w.w_topic")
+        top = (
+            f"SELECT t.* FROM ({top}) t JOIN _voc_wanted w ON t.scope IS NOT DISTINCT FROM w.w_scope "
+            "AND t.topic = w.w_topic"
+        )
     out: dict[tuple[Scope, str], list[Example]] = {}
     if only is not None:
         if not only:
             return out
-        con.register("_voc_wanted", pa.table({"w_scope": pa.array([s for s, _ in only], pa.string()),
-                                              "w_topic": pa.array([t for _, t in only], pa.string())}))
+        con.register(
+            "_voc_wanted",
+            pa.table(
+                {
+                    "w_scope": pa.array([s for s, _ in only], pa.string()),
+                    "w_topic": pa.array([t for _, t in only], pa.string()),
+                }
+            ),
+        )
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _voc_ev AS {top}")
         group = _SQL_DEDUP if distinct else "NULL"
         fetched = con.execute(
             f"SELECT ord, {priority} AS prio, topic_score, id, text, intent, sentiment, brand, created_at, {group} "
-            f"FROM {SCORED} WHERE ord IN (SELECT unnest(ords) FROM _voc_ev)").fetchall()
-        by_ord = {int(r[0]): Example(int(r[1]), float(r[2]), int(r[0]), str(r[3]), str(r[4]), str(r[5]), str(r[6]),
-                                     r[7], r[8], r[9]) for r in fetched}
+            f"FROM {SCORED} WHERE ord IN (SELECT unnest(ords) FROM _voc_ev)"
+        ).fetchall()
+        by_ord = {
+            int(r[0]): Example(
+                int(r[1]), float(r[2]), int(r[0]), str(r[3]), str(r[4]), str(r[5]), str(r[6]), r[7], r[8], r[9]
+            )
+            for r in fetched
+        }
         for scope, topic, ords in con.execute("SELECT scope, topic, ords FROM _voc_ev").fetchall():
             chosen = sorted((by_ord[int(o)] for o in ords), key=Example.sort_key)
             out[(scope, str(topic))] = chosen[offset:]
@@ -917,8 +1046,9 @@ def evidence(con: Any, flags: Flags, by_brand: bool, depth: int, *, offset: int 
     return out
 
 
-def merge_evidence(parts: Iterable[dict[tuple[Scope, str], list[Example]]], depth: int, distinct: bool = False
-                   ) -> dict[tuple[Scope, str], list[Example]]:
+def merge_evidence(
+    parts: Iterable[dict[tuple[Scope, str], list[Example]]], depth: int, distinct: bool = False
+) -> dict[tuple[Scope, str], list[Example]]:
     """The best ``depth`` candidates of several shards' :func:`evidence` (with ``distinct``, the best post of
     each text group: a group's best overall is among its shard's best ``depth`` groups when it makes the
     overall best ``depth``, so merging the shards' lists is exact)."""

@@ -209,8 +209,9 @@ def expected_counts(proba: np.ndarray, labels: Sequence[str] = INTENT_LABELS) ->
     return _expected(proba.sum(axis=0), (proba * (1 - proba)).sum(axis=0), labels)
 
 
-def _expected(sums: np.ndarray, variances: np.ndarray, labels: Sequence[str] = INTENT_LABELS
-              ) -> dict[str, dict[str, Any]]:
+def _expected(
+    sums: np.ndarray, variances: np.ndarray, labels: Sequence[str] = INTENT_LABELS
+) -> dict[str, dict[str, Any]]:
     """:func:`expected_counts` from each label's sum of p and of p(1 - p)."""
     out: dict[str, dict[str, Any]] = {}
     for j, label in enumerate(labels):
@@ -225,8 +226,9 @@ def _expected(sums: np.ndarray, variances: np.ndarray, labels: Sequence[str] = I
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _impact(w_t: np.ndarray, p_t: np.ndarray, w_all: np.ndarray, p_all: np.ndarray,
-            formula: str = "removed") -> np.ndarray:
+def _impact(
+    w_t: np.ndarray, p_t: np.ndarray, w_all: np.ndarray, p_all: np.ndarray, formula: str = "removed"
+) -> np.ndarray:
     """r(all) - r(all without t), broadcasting over topics (last axis) and resamples (first axis).
 
     ``formula`` is ``RankConfig.score_formula``: ``removed`` drops the topic's posts, ``resolved`` turns its
@@ -242,8 +244,15 @@ def _impact(w_t: np.ndarray, p_t: np.ndarray, w_all: np.ndarray, p_all: np.ndarr
     return np.where((rest_w > 1e-12) & (w_all > 0), out, 0.0)
 
 
-def _bootstrap(counts: np.ndarray, w_sum: np.ndarray, w_sq: np.ndarray, n_topics: int, weighted: bool,
-               config: RankConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _bootstrap(
+    counts: np.ndarray,
+    w_sum: np.ndarray,
+    w_sq: np.ndarray,
+    n_topics: int,
+    weighted: bool,
+    config: RankConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of the impact of every topic code from its (topic, is problem) cells: the number
     of posts ``counts`` (index ``topic * 2 + problem``) and, with reach weights, their weights' sums and sums
     of squares (see the module docstring)."""
@@ -295,32 +304,35 @@ class _Timeline:
         out = []
         for k in reversed(range(self.n_windows)):  # oldest first, as charts read
             hi = self.end - k * self.window_s
-            out.append({
-                "index": k,
-                "start": datetime.fromtimestamp(hi - self.window_s, tz=timezone.utc).isoformat(),
-                "end": datetime.fromtimestamp(hi, tz=timezone.utc).isoformat(),
-                "coverage": _r(self.coverage[k], 3),
-            })
+            out.append(
+                {
+                    "index": k,
+                    "start": datetime.fromtimestamp(hi - self.window_s, tz=timezone.utc).isoformat(),
+                    "end": datetime.fromtimestamp(hi, tz=timezone.utc).isoformat(),
+                    "coverage": _r(self.coverage[k], 3),
+                }
+            )
         return out
 
 
-def _growth_emergence(per_topic: np.ndarray, topic_volume: np.ndarray, totals: np.ndarray,
-                      timeline: _Timeline, config: RankConfig) -> tuple[np.ndarray, np.ndarray]:
+def _growth_emergence(
+    per_topic: np.ndarray, topic_volume: np.ndarray, totals: np.ndarray, timeline: _Timeline, config: RankConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Growth and emergence per topic from (topic, window) problem weights; column 0 is the latest."""
     n_topics = per_topic.shape[0]
     base_k = min(config.n_baseline_windows, timeline.n_windows - 1)
     if base_k < 1:
         return np.zeros(n_topics), np.zeros(n_topics)
-    cov = timeline.coverage[1: base_k + 1].sum()
+    cov = timeline.coverage[1 : base_k + 1].sum()
     a = config.growth_smoothing
     latest = per_topic[:, 0]
     # Mean per full window over the baseline windows, rescaling partial coverage.
-    baseline = per_topic[:, 1: base_k + 1].sum(axis=1) / cov
+    baseline = per_topic[:, 1 : base_k + 1].sum(axis=1) / cov
     growth = (latest + a) / (baseline + a) - 1.0
     # Traffic of everything outside the topic, latest window against baseline: a burst of one topic must
     # not raise the expectation (and lower the z-score) of the others.
     rest_latest = totals[0] - topic_volume[:, 0]
-    rest_base = (totals[1: base_k + 1].sum() - topic_volume[:, 1: base_k + 1].sum(axis=1)) / cov
+    rest_base = (totals[1 : base_k + 1].sum() - topic_volume[:, 1 : base_k + 1].sum(axis=1)) / cov
     volume = (rest_latest + a) / (rest_base + a)
     expected = baseline * volume
     emergence = (latest - expected) / np.sqrt(expected + max(a, 1e-9))
@@ -343,19 +355,23 @@ class Source(Protocol):
 
     def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]: ...
 
-    def sample(self, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int],
-               seed: int) -> list[SampleRow]: ...
+    def sample(
+        self, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int], seed: int
+    ) -> list[SampleRow]: ...
 
-    def apply_discovery(self, discoverer: TopicDiscoverer, sample_ords: list[int], intents: Sequence[str],
-                        normaliser: Any) -> None: ...
+    def apply_discovery(
+        self, discoverer: TopicDiscoverer, sample_ords: list[int], intents: Sequence[str], normaliser: Any
+    ) -> None: ...
 
     def labels(self) -> dict[str, tuple[int, str]]: ...
 
-    def aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
-                  ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]: ...
+    def aggregate(
+        self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
+    ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]: ...
 
-    def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
-                 offset: int = 0) -> dict[tuple[Scope, str], list[Example]]: ...
+    def examples(
+        self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool, offset: int = 0
+    ) -> dict[tuple[Scope, str], list[Example]]: ...
 
 
 class LocalSource:
@@ -377,13 +393,19 @@ class LocalSource:
         n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchall()[0][0])
         if not n_missing:
             return
-        assigner = TopicAssigner(taxonomy, encoder=choose_encoder(config, n_missing),
-                                 embedding_cache=config.embedding_cache).fit()
+        assigner = TopicAssigner(
+            taxonomy, encoder=choose_encoder(config, n_missing), embedding_cache=config.embedding_cache
+        ).fit()
         if n_missing <= config.discovery_sample:
             rows = self.con.execute("SELECT ord, text FROM posts WHERE topic IS NULL ORDER BY ord").fetchall()
             assigned = assigner.assign_corpus([str(r[1]) for r in rows])
-            assign_by_ord(self.con, [int(r[0]) for r in rows], [a[0] for a in assigned], [a[2] for a in assigned],
-                          [a[1] for a in assigned])
+            assign_by_ord(
+                self.con,
+                [int(r[0]) for r in rows],
+                [a[0] for a in assigned],
+                [a[2] for a in assigned],
+                [a[1] for a in assigned],
+            )
             return
 
         def assign(texts: list[str]) -> tuple[list[str], list[float], list[str] | None]:
@@ -395,35 +417,46 @@ class LocalSource:
     def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]:
         return candidate_strata(self.con, windows, intents)
 
-    def sample(self, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int],
-               seed: int) -> list[SampleRow]:
+    def sample(
+        self, windows: Windows, intents: Sequence[str], quotas: dict[tuple[str | None, int], int], seed: int
+    ) -> list[SampleRow]:
         return discovery_sample(self.con, windows, intents, quotas, seed)
 
-    def apply_discovery(self, discoverer: TopicDiscoverer, sample_ords: list[int], intents: Sequence[str],
-                        normaliser: Any) -> None:
+    def apply_discovery(
+        self, discoverer: TopicDiscoverer, sample_ords: list[int], intents: Sequence[str], normaliser: Any
+    ) -> None:
         keep = [j for j, label in enumerate(discoverer.labels_) if label != OTHER_ID]
-        assign_by_ord(self.con, [sample_ords[j] for j in keep], [discoverer.labels_[j] for j in keep],
-                      [discoverer.scores_[j] for j in keep])
-        assign_by_text(self.con, candidate_filter(intents), discovery_assigner(discoverer, normaliser),
-                       skip=sample_ords)
+        assign_by_ord(
+            self.con,
+            [sample_ords[j] for j in keep],
+            [discoverer.labels_[j] for j in keep],
+            [discoverer.scores_[j] for j in keep],
+        )
+        assign_by_text(
+            self.con, candidate_filter(intents), discovery_assigner(discoverer, normaliser), skip=sample_ords
+        )
 
     def labels(self) -> dict[str, tuple[int, str]]:
         return scan_stats(self.con).labels
 
-    def start_aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int,
-                        intents: Sequence[str]) -> None:
+    def start_aggregate(
+        self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int, intents: Sequence[str]
+    ) -> None:
         """Aggregate the posts discovery will not touch on another connection, while discovery runs."""
         from concurrent.futures import ThreadPoolExecutor
 
-        self.con.execute(f"CREATE OR REPLACE TABLE _voc_candidates AS SELECT ord FROM posts WHERE "
-                         f"{candidate_filter(intents)}")
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE _voc_candidates AS SELECT ord FROM posts WHERE {candidate_filter(intents)}"
+        )
         cursor = self.con.cursor()
         settled = "ord NOT IN (SELECT ord FROM _voc_candidates)"
 
         def run() -> tuple[Any, dict[tuple[Scope, str], list[Example]]]:
             try:
-                return (cells(cursor, windows, weighted, settled),
-                        evidence(cursor, flags, by_brand, depth, where=settled))
+                return (
+                    cells(cursor, windows, weighted, settled),
+                    evidence(cursor, flags, by_brand, depth, where=settled),
+                )
             finally:
                 cursor.close()
 
@@ -436,8 +469,9 @@ class LocalSource:
         if self._settled is not None:
             self._settled.exception()
 
-    def aggregate(self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
-                  ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]:
+    def aggregate(
+        self, windows: Windows, weighted: bool, flags: Flags, by_brand: bool, depth: int
+    ) -> tuple[dict[str, np.ndarray], dict[tuple[Scope, str], list[Example]]]:
         settled, self._settled = self._settled, None
         if settled is None:
             return cell_arrays(cells(self.con, windows, weighted)), evidence(self.con, flags, by_brand, depth)
@@ -446,13 +480,15 @@ class LocalSource:
         parts.append(settled.result())
         return merge_cells([p[0] for p in parts]), merge_evidence((p[1] for p in parts), depth)
 
-    def examples(self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool,
-                 offset: int = 0) -> dict[tuple[Scope, str], list[Example]]:
+    def examples(
+        self, pairs: list[tuple[Scope, str]], flags: Flags, depth: int, *, distinct: bool, offset: int = 0
+    ) -> dict[tuple[Scope, str], list[Example]]:
         return evidence(self.con, flags, False, depth, offset=offset, only=pairs, distinct=distinct)
 
 
-def discovery_assigner(discoverer: TopicDiscoverer, normaliser: Any
-                       ) -> Callable[[list[str]], tuple[list[str], list[float], list[str] | None]]:
+def discovery_assigner(
+    discoverer: TopicDiscoverer, normaliser: Any
+) -> Callable[[list[str]], tuple[list[str], list[float], list[str] | None]]:
     """Nearest fitted topic per text (for :func:`pipeline.ranking.aggregate.assign_by_text`)."""
 
     def assign(texts: list[str]) -> tuple[list[str], list[float], list[str] | None]:
@@ -494,10 +530,16 @@ class _Cells:
         self.w = arrays.get("w", np.zeros(0, dtype=np.int64))
         self.w_sum = arrays.get("w_sum", np.zeros(0))
         self.w_sq = arrays.get("w_sq", np.zeros(0))
-        self.p_sum = np.stack([arrays.get(f"s_{j}", np.zeros(n_cells)) for j in range(len(INTENT_LABELS))], axis=1) \
-            if n_cells else np.zeros((0, len(INTENT_LABELS)))
-        self.p_var = np.stack([arrays.get(f"v_{j}", np.zeros(n_cells)) for j in range(len(INTENT_LABELS))], axis=1) \
-            if n_cells else np.zeros((0, len(INTENT_LABELS)))
+        self.p_sum = (
+            np.stack([arrays.get(f"s_{j}", np.zeros(n_cells)) for j in range(len(INTENT_LABELS))], axis=1)
+            if n_cells
+            else np.zeros((0, len(INTENT_LABELS)))
+        )
+        self.p_var = (
+            np.stack([arrays.get(f"v_{j}", np.zeros(n_cells)) for j in range(len(INTENT_LABELS))], axis=1)
+            if n_cells
+            else np.zeros((0, len(INTENT_LABELS)))
+        )
         complaint = np.isin(self.intent, config.complaint_intents)
         excluded = np.isin(self.intent, config.excluded_intents)
         self.negative = self.sentiment == "negative"
@@ -538,8 +580,9 @@ class _Examples:
     post of the topic (tested), at the cost of one more query for the topics that need it.
     """
 
-    def __init__(self, source: Source, rows: dict[tuple[Scope, str], list[Example]], flags: Flags, n: int,
-                 depth: int) -> None:
+    def __init__(
+        self, source: Source, rows: dict[tuple[Scope, str], list[Example]], flags: Flags, n: int, depth: int
+    ) -> None:
         self.source, self.rows, self.flags, self.n, self.depth = source, rows, flags, n, depth
         self.chosen: dict[tuple[Scope, str], list[str]] = {}
         self._seen: dict[tuple[Scope, str], set[str]] = {}
@@ -561,8 +604,9 @@ class _Examples:
             self._choose(pair, rows)
             offset = len(rows)
             while len(self.chosen[pair]) < self.n and len(rows) >= self.depth:
-                rows = self.source.examples([pair], self.flags, 4 * self.depth, distinct=True,
-                                            offset=offset).get(pair, [])
+                rows = self.source.examples([pair], self.flags, 4 * self.depth, distinct=True, offset=offset).get(
+                    pair, []
+                )
                 offset += len(rows)
                 self._choose(pair, rows, keep=True)
 
@@ -585,9 +629,18 @@ class _Examples:
         return self.chosen.get((scope, topic), [])
 
 
-def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_names: list[str],
-                meta: dict[str, dict[str, Any]], timeline: _Timeline, weighted: bool, config: RankConfig,
-                rng: np.random.Generator, examples: Callable[[str], list[str]]) -> list[dict[str, Any]]:
+def _rank_scope(
+    c: _Cells,
+    mask: np.ndarray,
+    topic_codes: np.ndarray,
+    topic_names: list[str],
+    meta: dict[str, dict[str, Any]],
+    timeline: _Timeline,
+    weighted: bool,
+    config: RankConfig,
+    rng: np.random.Generator,
+    examples: Callable[[str], list[str]],
+) -> list[dict[str, Any]]:
     """Ranked topic entries for the cells selected by ``mask`` (all posts, or one brand's)."""
     sel = np.flatnonzero(mask)
     n_codes = len(topic_names)
@@ -608,10 +661,15 @@ def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_name
     score = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), config.score_formula)
     removed = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), "removed")
     boot = codes * 2 + prob.astype(np.int64)
-    ci_low, ci_high = _bootstrap(np.bincount(boot, weights=n, minlength=2 * n_codes),
-                                 np.bincount(boot, weights=w_sum, minlength=2 * n_codes),
-                                 np.bincount(boot, weights=c.w_sq[sel], minlength=2 * n_codes),
-                                 n_codes, weighted, config, rng)
+    ci_low, ci_high = _bootstrap(
+        np.bincount(boot, weights=n, minlength=2 * n_codes),
+        np.bincount(boot, weights=w_sum, minlength=2 * n_codes),
+        np.bincount(boot, weights=c.w_sq[sel], minlength=2 * n_codes),
+        n_codes,
+        weighted,
+        config,
+        rng,
+    )
 
     intent_names = _first_order(c.intent, c.first, mask)
     sent_names = _first_order(c.sentiment, c.first, mask)
@@ -619,10 +677,12 @@ def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_name
     sent_index = {v: j for j, v in enumerate(sent_names)}
     intent_codes = np.array([intent_index[v] for v in c.intent[sel]], dtype=np.int64)
     sent_codes = np.array([sent_index[v] for v in c.sentiment[sel]], dtype=np.int64)
-    intent_counts = np.rint(np.bincount(codes * len(intent_names) + intent_codes, weights=n,
-                                        minlength=n_codes * len(intent_names))).reshape(n_codes, -1)
-    sent_counts = np.rint(np.bincount(codes * len(sent_names) + sent_codes, weights=n,
-                                      minlength=n_codes * len(sent_names))).reshape(n_codes, -1)
+    intent_counts = np.rint(
+        np.bincount(codes * len(intent_names) + intent_codes, weights=n, minlength=n_codes * len(intent_names))
+    ).reshape(n_codes, -1)
+    sent_counts = np.rint(
+        np.bincount(codes * len(sent_names) + sent_codes, weights=n, minlength=n_codes * len(sent_names))
+    ).reshape(n_codes, -1)
 
     trend: np.ndarray = np.zeros((n_codes, timeline.n_windows))
     trend_posts: np.ndarray = np.zeros((n_codes, timeline.n_windows))
@@ -648,44 +708,62 @@ def _rank_scope(c: _Cells, mask: np.ndarray, topic_codes: np.ndarray, topic_name
         latest_problems = trend[code, 0] if timeline.n_windows else 0.0
         info = meta.get(name, {})
         half = 1.96 * math.sqrt(max(expected_compl_var[code], 0.0))
-        entries.append({
-            "topic": name,
-            "label": info.get("label", name),
-            "source": info.get("source", "taxonomy"),
-            "score": _r(score[code]),
-            "impact_removed": _r(removed[code]),
-            "ci_low": _r(lo),
-            "ci_high": _r(hi),
-            "n_posts": int(n_posts[code]),
-            "n_complaints": _count(n_compl[code]),
-            "expected_complaints": _r(expected_compl[code], 1),
-            "expected_complaints_ci": [_r(max(expected_compl[code] - half, 0.0), 1),
-                                       _r(expected_compl[code] + half, 1)],
-            "n_problems": _r(p_t[code], 3),
-            "negative_share": _r(n_neg[code] / n_posts[code], 4),
-            "problem_rate": _r(p_t[code] / w_t[code] if w_t[code] else 0.0, 4),
-            "complaint_rate": _r(n_compl[code] / n_posts[code], 4),
-            "share": _r(w_t[code] / w_t.sum(), 4),
-            "growth": _r(growth[code], 4),
-            "emergence": _r(emergence[code], 3),
-            "emerging": bool(emergence[code] >= config.emergence_threshold
-                             and latest_problems >= config.min_support),
-            "intents": {str(intent_names[j]): int(intent_counts[code, j]) for j in range(len(intent_names))
-                        if intent_counts[code, j]},
-            "sentiments": {str(sent_names[j]): int(sent_counts[code, j]) for j in range(len(sent_names))
-                           if sent_counts[code, j]},
-            "trend": [int(x) for x in trend[code, ::-1]],  # problem posts per window, oldest first
-            "trend_posts": [int(x) for x in trend_posts[code, ::-1]],
-            "keywords": list(info.get("keywords", []))[: config.n_keywords],
-            "examples": examples(name),
-        })
+        entries.append(
+            {
+                "topic": name,
+                "label": info.get("label", name),
+                "source": info.get("source", "taxonomy"),
+                "score": _r(score[code]),
+                "impact_removed": _r(removed[code]),
+                "ci_low": _r(lo),
+                "ci_high": _r(hi),
+                "n_posts": int(n_posts[code]),
+                "n_complaints": _count(n_compl[code]),
+                "expected_complaints": _r(expected_compl[code], 1),
+                "expected_complaints_ci": [
+                    _r(max(expected_compl[code] - half, 0.0), 1),
+                    _r(expected_compl[code] + half, 1),
+                ],
+                "n_problems": _r(p_t[code], 3),
+                "negative_share": _r(n_neg[code] / n_posts[code], 4),
+                "problem_rate": _r(p_t[code] / w_t[code] if w_t[code] else 0.0, 4),
+                "complaint_rate": _r(n_compl[code] / n_posts[code], 4),
+                "share": _r(w_t[code] / w_t.sum(), 4),
+                "growth": _r(growth[code], 4),
+                "emergence": _r(emergence[code], 3),
+                "emerging": bool(
+                    emergence[code] >= config.emergence_threshold and latest_problems >= config.min_support
+                ),
+                "intents": {
+                    str(intent_names[j]): int(intent_counts[code, j])
+                    for j in range(len(intent_names))
+                    if intent_counts[code, j]
+                },
+                "sentiments": {
+                    str(sent_names[j]): int(sent_counts[code, j])
+                    for j in range(len(sent_names))
+                    if sent_counts[code, j]
+                },
+                "trend": [int(x) for x in trend[code, ::-1]],  # problem posts per window, oldest first
+                "trend_posts": [int(x) for x in trend_posts[code, ::-1]],
+                "keywords": list(info.get("keywords", []))[: config.n_keywords],
+                "examples": examples(name),
+            }
+        )
     key = "score" if config.rank_by == "score" else "ci_low"
     entries.sort(key=lambda e: (-e[key], -e["score"], -e["n_problems"], e["topic"]))
     for rank, e in enumerate(entries, start=1):
         e["rank"] = rank
     # Put `rank` first for readability of the JSON.
-    return [{"topic": e["topic"], "label": e["label"], "rank": e["rank"],
-             **{k: v for k, v in e.items() if k not in ("topic", "label", "rank")}} for e in entries]
+    return [
+        {
+            "topic": e["topic"],
+            "label": e["label"],
+            "rank": e["rank"],
+            **{k: v for k, v in e.items() if k not in ("topic", "label", "rank")},
+        }
+        for e in entries
+    ]
 
 
 def _ranked_sizes(c: _Cells, by_brand: bool, min_support: int) -> dict[tuple[Scope, str], int]:
@@ -702,8 +780,13 @@ def _ranked_sizes(c: _Cells, by_brand: bool, min_support: int) -> dict[tuple[Sco
     return {key: _count(n) for key, n in sizes.items() if n >= min_support}
 
 
-def _discover(source: Source, windows: Windows, cfg: RankConfig, previous: dict[str, list[str]] | None,
-              meta: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _discover(
+    source: Source,
+    windows: Windows,
+    cfg: RankConfig,
+    previous: dict[str, list[str]] | None,
+    meta: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
     """Cluster the ``other`` complaints and questions (a bounded sample), assign the rest, describe."""
     discovery: dict[str, Any] = {"enabled": cfg.discover, "n_posts": 0, "k": 0, "n_topics": 0}
     if not cfg.discover:
@@ -718,22 +801,39 @@ def _discover(source: Source, windows: Windows, cfg: RankConfig, previous: dict[
     encoder = choose_encoder(cfg, n_candidates) if len(sample) == n_candidates else None
     normaliser = make_normaliser()
     texts = [row.text for row in sample]
-    disc = TopicDiscoverer(min_topic_size=cfg.min_topic_size, max_topics=cfg.max_topics, random_state=cfg.seed,
-                           previous=previous, encoder=encoder, embedding_cache=cfg.embedding_cache,
-                           k_selection=cfg.k_selection).fit(texts, normalised=normaliser.normalise_many(texts))
+    disc = TopicDiscoverer(
+        min_topic_size=cfg.min_topic_size,
+        max_topics=cfg.max_topics,
+        random_state=cfg.seed,
+        previous=previous,
+        encoder=encoder,
+        embedding_cache=cfg.embedding_cache,
+        k_selection=cfg.k_selection,
+    ).fit(texts, normalised=normaliser.normalise_many(texts))
     source.apply_discovery(disc, [row.ord for row in sample], cfg.discover_intents, normaliser)
     for tid, info in disc.topics_.items():
         meta[tid] = {"label": info["label"], "source": "discovered", "keywords": info["keywords"]}
-    discovery.update(k=disc.k_, n_topics=len(disc.topics_), space=getattr(disc, "space_", None),
-                     k_selection=cfg.k_selection, silhouette=_r(getattr(disc, "silhouette_", 0.0), 4),
-                     stability=_r(getattr(disc, "stabilities_", {}).get(disc.k_, 0.0), 4),
-                     n_sampled=len(sample))
+    discovery.update(
+        k=disc.k_,
+        n_topics=len(disc.topics_),
+        space=getattr(disc, "space_", None),
+        k_selection=cfg.k_selection,
+        silhouette=_r(getattr(disc, "silhouette_", 0.0), 4),
+        stability=_r(getattr(disc, "stabilities_", {}).get(disc.k_, 0.0), 4),
+        n_sampled=len(sample),
+    )
     return discovery
 
 
-def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: bool = False,
-                taxonomy: Taxonomy | None = None, previous: dict[str, list[str]] | None = None,
-                assign_missing: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def rank_source(
+    source: Source,
+    config: RankConfig | None = None,
+    *,
+    by_brand: bool = False,
+    taxonomy: Taxonomy | None = None,
+    previous: dict[str, list[str]] | None = None,
+    assign_missing: bool = True,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Rank from the aggregates of ``source``; returns the result and the example posts' records.
 
     ``assign_missing``: posts without a topic get one from ``taxonomy`` (when given) before discovery.
@@ -771,8 +871,9 @@ def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: b
     topic_codes = np.array([topic_index[t] for t in c.topic], dtype=np.int64)
     rng = np.random.default_rng(cfg.seed)
     everything = np.ones(c.size, dtype=bool)
-    ranked = _rank_scope(c, everything, topic_codes, topic_names, meta, timeline, weighted, cfg, rng,
-                         lambda topic: examples(None, topic))
+    ranked = _rank_scope(
+        c, everything, topic_codes, topic_names, meta, timeline, weighted, cfg, rng, lambda topic: examples(None, topic)
+    )
 
     windows_out = timeline.windows()
     if timeline.n_windows:
@@ -817,16 +918,30 @@ def rank_source(source: Source, config: RankConfig | None = None, *, by_brand: b
             for bi, b in enumerate(brand_names):
                 brng = np.random.default_rng([cfg.seed, bi + 1])
                 result["brands"][b] = _rank_scope(
-                    c, masks[b], topic_codes, topic_names, meta, timeline, weighted, cfg, brng,
-                    lambda topic, b=b: examples(b, topic))  # type: ignore[misc]
+                    c,
+                    masks[b],
+                    topic_codes,
+                    topic_names,
+                    meta,
+                    timeline,
+                    weighted,
+                    cfg,
+                    brng,
+                    lambda topic, b=b: examples(b, topic),
+                )  # type: ignore[misc]
     elif by_brand:
         result["brands"] = {}
     return result, list(examples.records.values())
 
 
-def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, *, by_brand: bool = False,
-               taxonomy: Taxonomy | None = None, previous: dict[str, list[str]] | None = None
-               ) -> dict[str, Any]:
+def rank_posts(
+    records: list[dict[str, Any]],
+    config: RankConfig | None = None,
+    *,
+    by_brand: bool = False,
+    taxonomy: Taxonomy | None = None,
+    previous: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """Rank the topics of scored posts (see the module docstring for the formula).
 
     ``previous`` maps discovered topic ids of an earlier run to their keywords (see
@@ -835,8 +950,9 @@ def rank_posts(records: list[dict[str, Any]], config: RankConfig | None = None, 
     """
     with PostStore(in_memory=True) as store:
         store.add_records(records)
-        result, _ = rank_source(LocalSource(store), config, by_brand=by_brand, taxonomy=taxonomy, previous=previous,
-                                assign_missing=False)
+        result, _ = rank_source(
+            LocalSource(store), config, by_brand=by_brand, taxonomy=taxonomy, previous=previous, assign_missing=False
+        )
     return result
 
 
@@ -861,8 +977,11 @@ def attach_mix_estimates(result: dict[str, Any], mix_file: Path) -> None:
             entry["far_from_training"] = bool(estimate.get("far_from_training"))
     whole = groups.get("")
     if whole and whole.get("mix"):
-        result["mix_estimates"]["feed"] = {"mix": whole["mix"], "interval_95": whole["interval_95"],
-                                           "far_from_training": bool(whole.get("far_from_training"))}
+        result["mix_estimates"]["feed"] = {
+            "mix": whole["mix"],
+            "interval_95": whole["interval_95"],
+            "far_from_training": bool(whole.get("far_from_training")),
+        }
 
 
 def previous_topics(ranking: dict[str, Any]) -> dict[str, list[str]]:
@@ -923,8 +1042,24 @@ def check_fields(input_path: str | Path, n_rows: int, presence: Presence, time_f
 # ---------------------------------------------------------------------------------------------------------
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "brand", "rank", "topic", "label", "source", "score", "ci_low", "ci_high", "impact_removed", "n_posts",
-    "n_complaints", "negative_share", "problem_rate", "share", "growth", "emergence", "emerging", "keywords",
+    "brand",
+    "rank",
+    "topic",
+    "label",
+    "source",
+    "score",
+    "ci_low",
+    "ci_high",
+    "impact_removed",
+    "n_posts",
+    "n_complaints",
+    "negative_share",
+    "problem_rate",
+    "share",
+    "growth",
+    "emergence",
+    "emerging",
+    "keywords",
     "examples",
 )
 
@@ -938,13 +1073,20 @@ def ranking_csv(result: dict[str, Any]) -> str:
     scopes += sorted((result.get("brands") or {}).items())
     for brand, entries in scopes:
         for e in entries:
-            writer.writerow({**e, "brand": brand, "keywords": "; ".join(e.get("keywords", [])),
-                             "examples": " ".join(e.get("examples", []))})
+            writer.writerow(
+                {
+                    **e,
+                    "brand": brand,
+                    "keywords": "; ".join(e.get("keywords", [])),
+                    "examples": " ".join(e.get("examples", [])),
+                }
+            )
     return buf.getvalue()
 
 
-def write_ranking(result: dict[str, Any], output_dir: Path, records: list[dict[str, Any]] | None = None
-                  ) -> dict[str, Path]:
+def write_ranking(
+    result: dict[str, Any], output_dir: Path, records: list[dict[str, Any]] | None = None
+) -> dict[str, Path]:
     """Write ``ranking.json``, ``ranking.csv`` and ``report.html`` into ``output_dir``, each atomically.
 
     ``records`` (the scored posts) give the report its example texts; without them the report shows ids.
@@ -993,7 +1135,8 @@ def summary_markdown(result: dict[str, Any], top: int = 10) -> str:
         lines.append(
             f"| {e['rank']} | {_md(e['label'])} (`{_md(e['topic'])}`) | {ci} | {e['n_posts']:,} | "
             f"{e['n_complaints']:,} | {_pct(e['negative_share'])} | {e['growth'] * 100:+.0f}%{flag} | "
-            f"{e.get('source', '')} |")
+            f"{e.get('source', '')} |"
+        )
     if not topics:
         lines.append("| – | no topic reaches the minimum support | | | | | | |")
     return "\n".join(lines) + "\n"

@@ -27,9 +27,14 @@ class _Shard:
         self.rejected: list[dict[str, Any]] = []
         self.store = PostStore(in_memory=True)
         text_field, time_field, brand_field = fields
-        self.store.add_input(path, text_field=text_field, time_field=time_field, brand_field=brand_field,
-                             on_rejected=lambda rows: self.rejected.extend(r.to_dict() for r in rows),
-                             files=[(index, Path(path))])
+        self.store.add_input(
+            path,
+            text_field=text_field,
+            time_field=time_field,
+            brand_field=brand_field,
+            on_rejected=lambda rows: self.rejected.extend(r.to_dict() for r in rows),
+            files=[(index, Path(path))],
+        )
         if discovery is not None:
             from pipeline.ranking.aggregate import ORD_SHIFT
             from pipeline.ranking.rank import discovery_assigner, make_normaliser
@@ -40,8 +45,12 @@ class _Shard:
             from pipeline.ranking.aggregate import assign_by_ord, assign_by_text, candidate_filter
 
             assign_by_ord(self.store.con, [m[0] for m in mine], [m[1] for m in mine], [m[2] for m in mine])
-            assign_by_text(self.store.con, candidate_filter(intents), discovery_assigner(discoverer, make_normaliser()),
-                           skip=[o for o, _, _ in sample if first <= o < last])
+            assign_by_text(
+                self.store.con,
+                candidate_filter(intents),
+                discovery_assigner(discoverer, make_normaliser()),
+                skip=[o for o, _, _ in sample if first <= o < last],
+            )
 
     def __enter__(self) -> _Shard:
         return self
@@ -96,8 +105,9 @@ class RaySource:
     def stats(self) -> Any:
         from pipeline.ranking.aggregate import Presence, merge_stats, scan_stats
 
-        parts = self._map(lambda shard: (scan_stats(shard.store.con), shard.store.presence, shard.store.count(),
-                                         shard.rejected))
+        parts = self._map(
+            lambda shard: (scan_stats(shard.store.con), shard.store.presence, shard.store.count(), shard.rejected)
+        )
         self.presence = Presence()
         for _stats, presence, n, rejected in parts:
             self.presence.add(presence)
@@ -107,8 +117,10 @@ class RaySource:
         return self._stats
 
     def assign_missing(self, taxonomy: Any, config: Any) -> None:
-        raise InputError("posts without a topic are given one from the taxonomy by --engine local only; "
-                         "score them with `voc score` first, or rank them with --engine local")
+        raise InputError(
+            "posts without a topic are given one from the taxonomy by --engine local only; "
+            "score them with `voc score` first, or rank them with --engine local"
+        )
 
     def strata(self, windows: Any, intents: Any) -> dict[tuple[str | None, int], int]:
         from pipeline.ranking.aggregate import candidate_strata, merge_counts
@@ -118,8 +130,9 @@ class RaySource:
     def sample(self, windows: Any, intents: Any, quotas: dict[tuple[str | None, int], int], seed: int) -> list[Any]:
         from pipeline.ranking.aggregate import discovery_sample, merge_samples
 
-        return merge_samples(self._map(lambda shard: discovery_sample(shard.store.con, windows, intents, quotas,
-                                                                      seed)), quotas)
+        return merge_samples(
+            self._map(lambda shard: discovery_sample(shard.store.con, windows, intents, quotas, seed)), quotas
+        )
 
     def apply_discovery(self, discoverer: Any, sample_ords: list[int], intents: Any, normaliser: Any) -> None:
         import ray
@@ -135,18 +148,19 @@ class RaySource:
     def aggregate(self, windows: Any, weighted: bool, flags: Any, by_brand: bool, depth: int) -> tuple[Any, Any]:
         from pipeline.ranking.aggregate import cells, evidence, merge_cells, merge_evidence
 
-        parts = self._map(lambda shard: (cells(shard.store.con, windows, weighted),
-                                         evidence(shard.store.con, flags, by_brand, depth)))
+        parts = self._map(
+            lambda shard: (cells(shard.store.con, windows, weighted), evidence(shard.store.con, flags, by_brand, depth))
+        )
         return merge_cells([p[0] for p in parts]), merge_evidence((p[1] for p in parts), depth)
 
-    def examples(self, pairs: list[tuple[str | None, str]], flags: Any, depth: int, *, distinct: bool,
-                 offset: int = 0) -> dict[tuple[str | None, str], list[Any]]:
+    def examples(
+        self, pairs: list[tuple[str | None, str]], flags: Any, depth: int, *, distinct: bool, offset: int = 0
+    ) -> dict[tuple[str | None, str], list[Any]]:
         from pipeline.ranking.aggregate import evidence, merge_evidence
 
         if offset:
             return {}  # the deep search reads one topic down its order: not worth a distributed pass
-        parts = self._map(lambda shard: evidence(shard.store.con, flags, False, depth, only=pairs,
-                                                 distinct=distinct))
+        parts = self._map(lambda shard: evidence(shard.store.con, flags, False, depth, only=pairs, distinct=distinct))
         return merge_evidence(parts, depth, distinct=distinct)
 
 

@@ -15,8 +15,13 @@ from typing import Any
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
 
-INTENT_COLOURS = {"complaint": "#c8414b", "question": "#e3a33b", "favour-seeking": "#2f7f93",
-                  "praise": "#5a9e6f", "other": "#a3acb6"}
+INTENT_COLOURS = {
+    "complaint": "#c8414b",
+    "question": "#e3a33b",
+    "favour-seeking": "#2f7f93",
+    "praise": "#5a9e6f",
+    "other": "#a3acb6",
+}
 SENTIMENT_COLOURS = {"negative": "#c8414b", "neutral": "#c4cad1", "positive": "#5a9e6f"}
 SOURCE_COLOURS = {"taxonomy": "#2d5d9f", "discovered": "#8a4fb0"}
 LINE_COLOURS = ("#2d5d9f", "#c8414b", "#5a9e6f", "#e3a33b", "#8a4fb0", "#2f7f93", "#7a5c3e", "#d4669b")
@@ -96,36 +101,46 @@ def ci_chart(topics: Sequence[dict[str, Any]], width: int = 860) -> str:
     def x(v: float) -> float:
         return label_w + (v - lo) / (hi - lo) * plot_w
 
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="Topic scores with confidence intervals">']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Topic scores with confidence intervals">'
+    ]
     for tv in ticks:
         xv = x(tv)
-        parts.append(f'<line x1="{xv:.1f}" y1="{top - 4}" x2="{xv:.1f}" y2="{height - bottom}" '
-                     f'class="{"zero" if abs(tv) < 1e-12 else "grid"}"/>')
-        parts.append(f'<text x="{xv:.1f}" y="{height - bottom + 16}" class="tick" text-anchor="middle">'
-                     f'{tv * 100:+.1f}</text>')
-    parts.append(f'<text x="{label_w + plot_w / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">'
-                 'impact on the problem rate (percentage points)</text>')
+        parts.append(
+            f'<line x1="{xv:.1f}" y1="{top - 4}" x2="{xv:.1f}" y2="{height - bottom}" '
+            f'class="{"zero" if abs(tv) < 1e-12 else "grid"}"/>'
+        )
+        parts.append(
+            f'<text x="{xv:.1f}" y="{height - bottom + 16}" class="tick" text-anchor="middle">{tv * 100:+.1f}</text>'
+        )
+    parts.append(
+        f'<text x="{label_w + plot_w / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">'
+        "impact on the problem rate (percentage points)</text>"
+    )
     for i, t in enumerate(topics):
         y = top + i * row_h + row_h / 2
         colour = SOURCE_COLOURS.get(t.get("source", ""), _FALLBACK)
         if i % 2 == 0:
             parts.append(f'<rect x="0" y="{y - row_h / 2:.1f}" width="{width}" height="{row_h}" class="band"/>')
-        label = f'{t["rank"]}. {_truncate(str(t["label"]), 38)}'
-        parts.append(f'<text x="{label_w - 10}" y="{y + 4:.1f}" class="label" text-anchor="end">'
-                     f'{esc(label)}</text>')
+        label = f"{t['rank']}. {_truncate(str(t['label']), 38)}"
+        parts.append(f'<text x="{label_w - 10}" y="{y + 4:.1f}" class="label" text-anchor="end">{esc(label)}</text>')
         x0, x1, xs = x(t["ci_low"]), x(t["ci_high"]), x(t["score"])
-        tip = (f'{t["label"]}: {_pp(t["score"])} pp, CI [{_pp(t["ci_low"])}, {_pp(t["ci_high"])}], '
-               f'{t["n_posts"]} posts, {t["n_complaints"]} complaints')
-        parts.append(f'<g><title>{esc(tip)}</title>'
-                     f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="{colour}" '
-                     f'stroke-width="2"/>'
-                     f'<line x1="{x0:.1f}" y1="{y - 5:.1f}" x2="{x0:.1f}" y2="{y + 5:.1f}" stroke="{colour}" '
-                     f'stroke-width="2"/>'
-                     f'<line x1="{x1:.1f}" y1="{y - 5:.1f}" x2="{x1:.1f}" y2="{y + 5:.1f}" stroke="{colour}" '
-                     f'stroke-width="2"/>'
-                     f'<circle cx="{xs:.1f}" cy="{y:.1f}" r="5.5" fill="{colour}" stroke="#fff" '
-                     f'stroke-width="1.5"/></g>')
+        tip = (
+            f"{t['label']}: {_pp(t['score'])} pp, CI [{_pp(t['ci_low'])}, {_pp(t['ci_high'])}], "
+            f"{t['n_posts']} posts, {t['n_complaints']} complaints"
+        )
+        parts.append(
+            f"<g><title>{esc(tip)}</title>"
+            f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="{colour}" '
+            f'stroke-width="2"/>'
+            f'<line x1="{x0:.1f}" y1="{y - 5:.1f}" x2="{x0:.1f}" y2="{y + 5:.1f}" stroke="{colour}" '
+            f'stroke-width="2"/>'
+            f'<line x1="{x1:.1f}" y1="{y - 5:.1f}" x2="{x1:.1f}" y2="{y + 5:.1f}" stroke="{colour}" '
+            f'stroke-width="2"/>'
+            f'<circle cx="{xs:.1f}" cy="{y:.1f}" r="5.5" fill="{colour}" stroke="#fff" '
+            f'stroke-width="1.5"/></g>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -141,19 +156,23 @@ def sparkline(values: Sequence[float], width: int = 110, height: int = 26, colou
     area = f"3,{height - 3} {path} {pts[-1][0]:.1f},{height - 3}"
     lx, ly = pts[-1]
     tip = "problem posts per window: " + ", ".join(f"{v:g}" for v in values)
-    return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-            f'<title>{esc(tip)}</title>'
-            f'<polygon points="{area}" fill="{colour}" opacity="0.12"/>'
-            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"/>'
-            f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.6" fill="{colour}"/></svg>')
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f"<title>{esc(tip)}</title>"
+        f'<polygon points="{area}" fill="{colour}" opacity="0.12"/>'
+        f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"/>'
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.6" fill="{colour}"/></svg>'
+    )
 
 
-def trend_chart(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, Any]], width: int = 860,
-                height: int = 300) -> str:
+def trend_chart(
+    topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, Any]], width: int = 860, height: int = 300
+) -> str:
     """Lines of problem posts per window for the given topics, with a legend."""
     if len(windows) < 2 or not topics:
-        return ('<p class="muted">Not enough dated posts for a trend: it needs posts spread over at least two '
-                'windows.</p>')
+        return (
+            '<p class="muted">Not enough dated posts for a trend: it needs posts spread over at least two windows.</p>'
+        )
     left, right, top, bottom = 48, 240, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     vmax = max(1.0, *(max(t.get("trend", [0]) or [0]) for t in topics))
@@ -169,58 +188,74 @@ def trend_chart(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, An
 
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Topic trends">']
     for tv in ticks:
-        parts.append(f'<line x1="{left}" y1="{y(tv):.1f}" x2="{left + plot_w}" y2="{y(tv):.1f}" class="grid"/>'
-                     f'<text x="{left - 8}" y="{y(tv) + 4:.1f}" class="tick" text-anchor="end">{tv:g}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y(tv):.1f}" x2="{left + plot_w}" y2="{y(tv):.1f}" class="grid"/>'
+            f'<text x="{left - 8}" y="{y(tv) + 4:.1f}" class="tick" text-anchor="end">{tv:g}</text>'
+        )
     label_every = max(1, math.ceil(n / 8))
     for i, w in enumerate(windows):
         if i % label_every == 0 or i == n - 1:
-            parts.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 18}" class="tick" text-anchor="middle">'
-                         f'{esc(_short_date(w["end"]))}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">'
-                 'end of window</text>')
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{top + plot_h + 18}" class="tick" text-anchor="middle">'
+                f"{esc(_short_date(w['end']))}</text>"
+            )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" class="axis" text-anchor="middle">end of window</text>'
+    )
     for k, t in enumerate(topics):
         colour = LINE_COLOURS[k % len(LINE_COLOURS)]
         vals = list(t.get("trend", []))[-n:]
         vals = [0.0] * (n - len(vals)) + vals
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vals))
-        parts.append(f'<g><title>{esc(t["label"])}: {esc(", ".join(f"{v:g}" for v in vals))}</title>'
-                     f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2.2" '
-                     f'stroke-linejoin="round"/>'
-                     + "".join(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.8" fill="{colour}"/>'
-                               for i, v in enumerate(vals)) + "</g>")
+        parts.append(
+            f"<g><title>{esc(t['label'])}: {esc(', '.join(f'{v:g}' for v in vals))}</title>"
+            f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2.2" '
+            f'stroke-linejoin="round"/>'
+            + "".join(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.8" fill="{colour}"/>' for i, v in enumerate(vals))
+            + "</g>"
+        )
         ly = top + 10 + k * 20
-        parts.append(f'<rect x="{left + plot_w + 16}" y="{ly - 8}" width="12" height="12" rx="2" '
-                     f'fill="{colour}"/><text x="{left + plot_w + 34}" y="{ly + 2}" class="legend">'
-                     f'{esc(_truncate(str(t["label"]), 30))}</text>')
+        parts.append(
+            f'<rect x="{left + plot_w + 16}" y="{ly - 8}" width="12" height="12" rx="2" '
+            f'fill="{colour}"/><text x="{left + plot_w + 34}" y="{ly + 2}" class="legend">'
+            f"{esc(_truncate(str(t['label']), 30))}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def stacked_bar(counts: dict[str, int], order: Sequence[str], colours: dict[str, str], width: int = 260,
-                height: int = 16) -> str:
+def stacked_bar(
+    counts: dict[str, int], order: Sequence[str], colours: dict[str, str], width: int = 260, height: int = 16
+) -> str:
     """A 100% stacked bar of category counts (tooltips give counts and shares)."""
     total = sum(counts.get(k, 0) for k in order) + sum(v for k, v in counts.items() if k not in order)
     if total <= 0:
         return '<span class="muted">–</span>'
     keys = list(order) + sorted(k for k in counts if k not in order)
-    parts = [f'<svg class="bar" width="100%" height="{height}" viewBox="0 0 {width} {height}" '
-             'preserveAspectRatio="none">']
+    parts = [
+        f'<svg class="bar" width="100%" height="{height}" viewBox="0 0 {width} {height}" preserveAspectRatio="none">'
+    ]
     x0 = 0.0
     for k in keys:
         v = counts.get(k, 0)
         if v <= 0:
             continue
         w = v / total * width
-        parts.append(f'<rect x="{x0:.2f}" y="0" width="{w:.2f}" height="{height}" '
-                     f'fill="{colours.get(k, _FALLBACK)}"><title>{esc(k)}: {v:,} ({v / total:.0%})</title></rect>')
+        parts.append(
+            f'<rect x="{x0:.2f}" y="0" width="{w:.2f}" height="{height}" '
+            f'fill="{colours.get(k, _FALLBACK)}"><title>{esc(k)}: {v:,} ({v / total:.0%})</title></rect>'
+        )
         x0 += w
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _legend(order: Sequence[str], colours: dict[str, str]) -> str:
-    return '<div class="legend-row">' + "".join(
-        f'<span><i style="background:{colours[k]}"></i>{esc(k)}</span>' for k in order) + "</div>"
+    return (
+        '<div class="legend-row">'
+        + "".join(f'<span><i style="background:{colours[k]}"></i>{esc(k)}</span>' for k in order)
+        + "</div>"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -327,11 +362,14 @@ def _ranking_table(topics: Sequence[dict[str, Any]], conf: float) -> str:
             f'<td class="num">{_growth_cell(float(t.get("growth", 0.0)))}</td>'
             f'<td class="num">{float(t.get("emergence", 0.0)):+.1f}</td>'
             f"<td>{sparkline(t.get('trend', []))}</td>"
-            "</tr>")
-    head = ("<tr><th class='num'>#</th><th>Topic</th><th class='num'>Score (pp)</th>"
-            f"<th class='num'>{conf:.0f}% CI</th><th class='num'>Posts</th><th class='num'>Complaints</th>"
-            "<th class='num'>Negative</th><th class='num'>Growth</th><th class='num'>Emergence</th>"
-            "<th>Trend</th></tr>")
+            "</tr>"
+        )
+    head = (
+        "<tr><th class='num'>#</th><th>Topic</th><th class='num'>Score (pp)</th>"
+        f"<th class='num'>{conf:.0f}% CI</th><th class='num'>Posts</th><th class='num'>Complaints</th>"
+        "<th class='num'>Negative</th><th class='num'>Growth</th><th class='num'>Emergence</th>"
+        "<th>Trend</th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -340,10 +378,13 @@ def _mix_table(rows: Sequence[tuple[str, str, dict[str, int], dict[str, int], in
         f"<tr><td>{name}{sub}</td><td class='num'>{n:,}</td>"
         f"<td>{stacked_bar(intents, INTENT_LABELS, INTENT_COLOURS)}</td>"
         f"<td>{stacked_bar(sents, SENTIMENT_LABELS, SENTIMENT_COLOURS)}</td></tr>"
-        for name, sub, intents, sents, n in rows)
-    return ("<table class='mix'><tr><th></th><th class='num'>Posts</th>"
-            f"<th>Intent mix{_legend(INTENT_LABELS, INTENT_COLOURS)}</th>"
-            f"<th>Sentiment mix{_legend(SENTIMENT_LABELS, SENTIMENT_COLOURS)}</th></tr>{body}</table>")
+        for name, sub, intents, sents, n in rows
+    )
+    return (
+        "<table class='mix'><tr><th></th><th class='num'>Posts</th>"
+        f"<th>Intent mix{_legend(INTENT_LABELS, INTENT_COLOURS)}</th>"
+        f"<th>Sentiment mix{_legend(SENTIMENT_LABELS, SENTIMENT_COLOURS)}</th></tr>{body}</table>"
+    )
 
 
 def _estimated_mix_table(brand_mix: dict[str, Any]) -> str:
@@ -360,41 +401,53 @@ def _estimated_mix_table(brand_mix: dict[str, Any]) -> str:
         if estimate:
             share = estimate["mix"]["complaint"]
             low, high = estimate["interval_95"]["complaint"]
-            flag = (" <strong title='far from the mix the model was calibrated on'>out of the model's "
-                    "experience</strong>") if m.get("far_from_training") else ""
+            flag = (
+                (" <strong title='far from the mix the model was calibrated on'>out of the model's experience</strong>")
+                if m.get("far_from_training")
+                else ""
+            )
             est_cell = f"<td>{share * 100:.1f}% [{low * 100:.1f}, {high * 100:.1f}]{flag}</td>"
         expected_cell = f"{expected / n * 100:.1f}%" if isinstance(expected, (int, float)) else "–"
-        rows.append(f"<tr><td>{esc(brand)}</td><td class='num'>{n:,}</td><td class='num'>{labelled * 100:.1f}%"
-                    f"</td><td class='num'>{expected_cell}</td>{est_cell}</tr>")
+        rows.append(
+            f"<tr><td>{esc(brand)}</td><td class='num'>{n:,}</td><td class='num'>{labelled * 100:.1f}%"
+            f"</td><td class='num'>{expected_cell}</td>{est_cell}</tr>"
+        )
     if not rows:
         return ""
-    return ("<h2 style='margin-top:18px'>Complaint share per brand</h2><p class='sub'>From the labels; expected "
-            "from the probabilities; and the brand's class mix estimated under label shift, with its 95% "
-            "interval (<code>voc score</code>'s .mix.json).</p><table class='mix'><tr><th></th>"
-            "<th class='num'>Posts</th><th class='num'>Labelled</th><th class='num'>Expected</th>"
-            f"<th>Estimated mix</th></tr>{''.join(rows)}</table>")
+    return (
+        "<h2 style='margin-top:18px'>Complaint share per brand</h2><p class='sub'>From the labels; expected "
+        "from the probabilities; and the brand's class mix estimated under label shift, with its 95% "
+        "interval (<code>voc score</code>'s .mix.json).</p><table class='mix'><tr><th></th>"
+        "<th class='num'>Posts</th><th class='num'>Labelled</th><th class='num'>Expected</th>"
+        f"<th>Estimated mix</th></tr>{''.join(rows)}</table>"
+    )
 
 
 def _emerging(topics: Sequence[dict[str, Any]], windows: Sequence[dict[str, Any]]) -> str:
     if len(windows) < 2:
-        return ('<p class="muted">Emergence needs dated posts over at least two windows; this input has '
-                f'{len(windows)} window(s).</p>')
+        return (
+            '<p class="muted">Emergence needs dated posts over at least two windows; this input has '
+            f"{len(windows)} window(s).</p>"
+        )
     flagged = [t for t in topics if t.get("emerging")]
     note = ""
     shown = flagged
     if not flagged:
         shown = sorted((t for t in topics if t.get("emergence", 0) > 0), key=lambda t: -t["emergence"])[:4]
-        note = ('<p class="sub">No topic passes the emergence threshold in the latest window; the topics '
-                'rising most against their own baseline are shown.</p>')
+        note = (
+            '<p class="sub">No topic passes the emergence threshold in the latest window; the topics '
+            "rising most against their own baseline are shown.</p>"
+        )
     if not shown:
         return '<p class="muted">No topic is rising against its baseline in the latest window.</p>'
     shown = sorted(shown, key=lambda t: -t["emergence"])[:8]
     cards = "".join(
         f'<div class="card"><h3>{esc(t["label"])}</h3>'
-        f'<p>Emergence z = <b>{t["emergence"]:+.1f}</b> · growth {_growth_cell(float(t["growth"]))}</p>'
-        f'<p>{(t.get("trend") or [0])[-1]:g} problem posts in the latest window · rank {t["rank"]}</p>'
-        f'<div>{sparkline(t.get("trend", []), width=220, height=34, colour="#c8414b")}</div></div>'
-        for t in shown)
+        f"<p>Emergence z = <b>{t['emergence']:+.1f}</b> · growth {_growth_cell(float(t['growth']))}</p>"
+        f"<p>{(t.get('trend') or [0])[-1]:g} problem posts in the latest window · rank {t['rank']}</p>"
+        f"<div>{sparkline(t.get('trend', []), width=220, height=34, colour='#c8414b')}</div></div>"
+        for t in shown
+    )
     return f'{note}<div class="cards">{cards}</div>'
 
 
@@ -413,12 +466,15 @@ def _evidence(topics: Sequence[dict[str, Any]], by_id: dict[str, dict[str, Any]]
                 meta.append(str(rec["brand"]))
             if rec.get("created_at"):
                 meta.append(_date(str(rec["created_at"])))
-            quotes.append(f'<blockquote>{esc(_truncate(str(rec.get("text", "")), 600))}'
-                          f'<span class="meta">{esc(" · ".join(m for m in meta if m))}</span></blockquote>')
+            quotes.append(
+                f"<blockquote>{esc(_truncate(str(rec.get('text', '')), 600))}"
+                f'<span class="meta">{esc(" · ".join(m for m in meta if m))}</span></blockquote>'
+            )
         blocks.append(
-            f'<details{" open" if i < 3 else ""}><summary>{t["rank"]}. {esc(t["label"])} '
+            f"<details{' open' if i < 3 else ''}><summary>{t['rank']}. {esc(t['label'])} "
             f'<span class="muted">· {t["n_complaints"]:,} complaints of {t["n_posts"]:,} posts</span></summary>'
-            f'<div>{kws}</div>{"".join(quotes) or "<p class=muted>No example posts.</p>"}</details>')
+            f"<div>{kws}</div>{''.join(quotes) or '<p class=muted>No example posts.</p>'}</details>"
+        )
     return "".join(blocks)
 
 
@@ -435,8 +491,7 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
 
     n_posts = int(result.get("n_posts", 0))
     emerging = [t for t in topics if t.get("emerging")]
-    period = (f"{_date(windows[0]['start'])} – {_date(windows[-1]['end'])}" if windows
-              else "no dates in the input")
+    period = f"{_date(windows[0]['start'])} – {_date(windows[-1]['end'])}" if windows else "no dates in the input"
     kpis = [
         (f"{n_posts:,}", "posts analysed"),
         (_pct(float(result.get("problem_rate", 0.0))), "problem rate"),
@@ -459,41 +514,65 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
         f"{conf:.0f}% bootstrap interval. Colour: "
         f"<b style='color:{SOURCE_COLOURS['taxonomy']}'>taxonomy topic</b>, "
         f"<b style='color:{SOURCE_COLOURS['discovered']}'>discovered topic</b>.</p>"
-        f"{ci_chart(top)}</section>")
+        f"{ci_chart(top)}</section>"
+    )
     sections.append(
         "<section><h2>Ranking</h2><p class='sub'>All topics with at least "
         f"{esc(params.get('min_support', ''))} posts. Growth and trend: problem posts per "
         f"{esc(params.get('window_days', ''))}-day window; emergence: Poisson z-score of the latest window "
-        f"against the topic's own baseline.</p>{_ranking_table(topics, conf)}</section>")
+        f"against the topic's own baseline.</p>{_ranking_table(topics, conf)}</section>"
+    )
     sections.append(f"<section><h2>Emerging topics</h2>{_emerging(topics, windows)}</section>")
     sections.append(
         "<section><h2>Trends</h2><p class='sub'>Problem posts per window for the top topics.</p>"
-        f"{trend_chart(topics[:6], windows)}</section>")
-    mix_rows = [(esc(t["label"]), f'<span class="tid">{esc(t["topic"])}</span>', t.get("intents", {}),
-                 t.get("sentiments", {}), int(t["n_posts"])) for t in top]
+        f"{trend_chart(topics[:6], windows)}</section>"
+    )
+    mix_rows = [
+        (
+            esc(t["label"]),
+            f'<span class="tid">{esc(t["topic"])}</span>',
+            t.get("intents", {}),
+            t.get("sentiments", {}),
+            int(t["n_posts"]),
+        )
+        for t in top
+    ]
     sections.append(
         "<section><h2>Intent and sentiment by topic</h2><p class='sub'>Only complaints and negative posts "
         "raise a topic's score; requests (favour-seeking) and praise do not.</p>"
-        f"{_mix_table(mix_rows)}</section>")
+        f"{_mix_table(mix_rows)}</section>"
+    )
     brand_mix: dict[str, Any] = dict(result.get("brand_mix") or {})
     if brand_mix:
-        rows = [(esc(b), "", m.get("intents", {}), m.get("sentiments", {}), int(m.get("n_posts", 0)))
-                for b, m in sorted(brand_mix.items(), key=lambda kv: -int(kv[1].get("n_posts", 0)))]
+        rows = [
+            (esc(b), "", m.get("intents", {}), m.get("sentiments", {}), int(m.get("n_posts", 0)))
+            for b, m in sorted(brand_mix.items(), key=lambda kv: -int(kv[1].get("n_posts", 0)))
+        ]
         brand_tops = ""
         for b, entries in sorted((result.get("brands") or {}).items()):
-            items = "".join(f"<li>{esc(t['label'])} <span class='muted'>({_pp(t['score'])} pp, "
-                            f"{t['n_complaints']:,} complaints)</span></li>" for t in entries[:5])
-            brand_tops += (f'<div class="card" style="border-left-color:var(--accent)"><h3>{esc(b)}</h3>'
-                           f'<ol style="margin:4px 0 0 18px;padding:0">{items or "<li>none</li>"}</ol></div>')
+            items = "".join(
+                f"<li>{esc(t['label'])} <span class='muted'>({_pp(t['score'])} pp, "
+                f"{t['n_complaints']:,} complaints)</span></li>"
+                for t in entries[:5]
+            )
+            brand_tops += (
+                f'<div class="card" style="border-left-color:var(--accent)"><h3>{esc(b)}</h3>'
+                f'<ol style="margin:4px 0 0 18px;padding:0">{items or "<li>none</li>"}</ol></div>'
+            )
         sections.append(
             "<section><h2>Brands</h2><p class='sub'>What people write to each brand.</p>"
             f"{_mix_table(rows)}{_estimated_mix_table(brand_mix)}"
-            + (f"<h2 style='margin-top:18px'>Top problems per brand</h2><div class='cards'>{brand_tops}</div>"
-               if brand_tops else "")
-            + "</section>")
+            + (
+                f"<h2 style='margin-top:18px'>Top problems per brand</h2><div class='cards'>{brand_tops}</div>"
+                if brand_tops
+                else ""
+            )
+            + "</section>"
+        )
     sections.append(
         "<section><h2>Evidence</h2><p class='sub'>Keywords and the most representative complaint posts of "
-        f"each topic.</p>{_evidence(top, by_id)}</section>")
+        f"each topic.</p>{_evidence(top, by_id)}</section>"
+    )
     disc = result.get("discovery", {})
     param_items = ", ".join(f"<code>{esc(k)}={esc(v)}</code>" for k, v in sorted(params.items()))
     sections.append(
@@ -504,17 +583,19 @@ def render_report(result: dict[str, Any], records: list[dict[str, Any]]) -> str:
         "complaints and questions that fit no taxonomy topic (k chosen by "
         f"{esc(_K_RULES.get(str(disc.get('k_selection')), 'the data'))}; "
         f"clustering space: {esc(disc.get('space') or 'none')}).</p>"
-        f"<p class='sub'>{param_items}</p></section>")
+        f"<p class='sub'>{param_items}</p></section>"
+    )
 
     kpi_html = "".join(f'<div class="kpi"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for v, k in kpis)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Voice of the customer: problems to fix first</title>"
         f"<style>{_CSS}</style><script>{_JS}</script></head><body>"
-        "<header><div class=\"wrap\"><h1>Voice of the customer: problems to fix first</h1>"
+        '<header><div class="wrap"><h1>Voice of the customer: problems to fix first</h1>'
         f"<p>{n_posts:,} posts · {esc(period)} · generated {esc(result.get('generated_at', ''))}</p>"
         "</div></header>"
-        f"<main class=\"wrap\"><div class=\"kpis\">{kpi_html}</div>{''.join(sections)}</main>"
-        "<footer class=\"wrap\">voc-pipeline report · self-contained file, no external resources</footer>"
-        "</body></html>\n")
+        f'<main class="wrap"><div class="kpis">{kpi_html}</div>{"".join(sections)}</main>'
+        '<footer class="wrap">voc-pipeline report · self-contained file, no external resources</footer>'
+        "</body></html>\n"
+    )

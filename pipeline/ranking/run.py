@@ -22,10 +22,19 @@ from pipeline.ranking.rank import (
 from pipeline.topics.assign import Taxonomy
 
 
-def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankConfig | None = None,
-              taxonomy: str | Path | Taxonomy | None = None, by_brand: bool = False, text_field: str = "text",
-              time_field: str = "created_at", brand_field: str = "brand", engine: str = "local",
-              workers: int | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+def rank_file(
+    input_path: str | Path,
+    output_dir: str | Path,
+    *,
+    config: RankConfig | None = None,
+    taxonomy: str | Path | Taxonomy | None = None,
+    by_brand: bool = False,
+    text_field: str = "text",
+    time_field: str = "created_at",
+    brand_field: str = "brand",
+    engine: str = "local",
+    workers: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Path]]:
     """``voc rank``: read scored posts, rank, and write ranking.json, ranking.csv and report.html.
 
     ``time_field`` and ``brand_field`` name the input's timestamp and brand columns when they are not
@@ -58,26 +67,40 @@ def rank_file(input_path: str | Path, output_dir: str | Path, *, config: RankCon
         from pipeline.ranking.ray_rank import rank_source_ray
 
         result, examples, n_rejected, rejected_file = rank_source_ray(
-            input_path, out, cfg, by_brand=by_brand, taxonomy=tax, previous=previous, text_field=text_field,
-            time_field=time_field, brand_field=brand_field, workers=workers)
+            input_path,
+            out,
+            cfg,
+            by_brand=by_brand,
+            taxonomy=tax,
+            previous=previous,
+            text_field=text_field,
+            time_field=time_field,
+            brand_field=brand_field,
+            workers=workers,
+        )
     else:
         rejected = RejectedWriter(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         with PostStore(directory=os.environ.get("VOC_TMPDIR") or out.parent) as store:
             failed = True
             try:
-                store.add_input(input_path, text_field=text_field, time_field=time_field, brand_field=brand_field,
-                                on_rejected=rejected.add)
+                store.add_input(
+                    input_path,
+                    text_field=text_field,
+                    time_field=time_field,
+                    brand_field=brand_field,
+                    on_rejected=rejected.add,
+                )
                 failed = False
             finally:
                 rejected_file = rejected.close(failed=failed)
             check_fields(input_path, store.count(), store.presence, time_field, brand_field)
-            result, examples = rank_source(LocalSource(store), cfg, by_brand=by_brand, taxonomy=tax,
-                                           previous=previous)
+            result, examples = rank_source(LocalSource(store), cfg, by_brand=by_brand, taxonomy=tax, previous=previous)
         n_rejected = rejected.count
     attach_mix_estimates(result, Path(f"{input_path}.mix.json"))
-    result["input"] = {"path": str(input_path), "n_rejected": n_rejected,
-                       "rejected_file": str(rejected_file) if rejected_file else None}
+    result["input"] = {
+        "path": str(input_path),
+        "n_rejected": n_rejected,
+        "rejected_file": str(rejected_file) if rejected_file else None,
+    }
     return result, write_ranking(result, out, examples)
-
-

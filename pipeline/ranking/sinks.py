@@ -103,7 +103,7 @@ def is_postgres(url: str) -> bool:
 
 
 def duckdb_path(url: str) -> Path:
-    return Path(url[len("duckdb://"):] if url.startswith("duckdb://") else url)
+    return Path(url[len("duckdb://") :] if url.startswith("duckdb://") else url)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -115,33 +115,53 @@ def _post_select(job: str) -> str:
     """The ``voc_posts`` columns from the ``posts`` view of a :class:`pipeline.ranking.aggregate.PostStore`."""
     probabilities = ", ".join(f"p_{j}" for j in range(len(INTENT_LABELS)))
     lit = "'" + job.replace("'", "''") + "'"
-    return (f"SELECT {lit} AS job_id, row_number() OVER (ORDER BY ord) - 1 AS row_number, id, text, brand, "
-            "to_timestamp(t) AS created_at, reach, coalesce(nullif(intent, ''), 'other') AS intent, "
-            f"{probabilities}, coalesce(nullif(sentiment, ''), 'neutral') AS sentiment, "
-            "coalesce(topic, 'other') AS topic, topic_label, topic_score FROM posts")
+    return (
+        f"SELECT {lit} AS job_id, row_number() OVER (ORDER BY ord) - 1 AS row_number, id, text, brand, "
+        "to_timestamp(t) AS created_at, reach, coalesce(nullif(intent, ''), 'other') AS intent, "
+        f"{probabilities}, coalesce(nullif(sentiment, ''), 'neutral') AS sentiment, "
+        "coalesce(topic, 'other') AS topic, topic_label, topic_score FROM posts"
+    )
 
 
-def ranking_rows(run: str, result: dict[str, Any]) -> tuple[tuple[Any, ...], list[tuple[Any, ...]],
-                                                             list[tuple[Any, ...]]]:
+def ranking_rows(
+    run: str, result: dict[str, Any]
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(the run's row, its ranked topics, its topics) as tuples in the tables' column order."""
     params = dict(result.get("parameters") or {})
-    generated = datetime.fromisoformat(str(result.get("generated_at"))) if result.get("generated_at") \
+    generated = (
+        datetime.fromisoformat(str(result.get("generated_at")))
+        if result.get("generated_at")
         else datetime.now(timezone.utc)
-    run_row = (run, generated, config_hash(params), json.dumps(params, sort_keys=True, default=str),
-               str((result.get("input") or {}).get("path", "")), bool(params.get("by_brand")),
-               int(result.get("n_posts", 0)), int(result.get("n_problems", 0)), float(result.get("problem_rate", 0.0)),
-               int(result.get("n_topics_ranked", 0)))
+    )
+    run_row = (
+        run,
+        generated,
+        config_hash(params),
+        json.dumps(params, sort_keys=True, default=str),
+        str((result.get("input") or {}).get("path", "")),
+        bool(params.get("by_brand")),
+        int(result.get("n_posts", 0)),
+        int(result.get("n_problems", 0)),
+        float(result.get("problem_rate", 0.0)),
+        int(result.get("n_topics_ranked", 0)),
+    )
     scopes: list[tuple[str, list[dict[str, Any]]]] = [("", list(result.get("topics", [])))]
     scopes += sorted((str(b), list(entries)) for b, entries in (result.get("brands") or {}).items())
     topic_rows = []
     topics: dict[str, tuple[Any, ...]] = {}
     for brand, entries in scopes:
         for e in entries:
-            values = {**e, "run_id": run, "brand": brand, "keywords": "; ".join(e.get("keywords", [])),
-                      "examples": " ".join(str(x) for x in e.get("examples", []))}
+            values = {
+                **e,
+                "run_id": run,
+                "brand": brand,
+                "keywords": "; ".join(e.get("keywords", [])),
+                "examples": " ".join(str(x) for x in e.get("examples", [])),
+            }
             topic_rows.append(tuple(values.get(name) for name, _ in RANKING_TOPIC_COLUMNS))
-            topics.setdefault(str(e["topic"]), (run, str(e["topic"]), e.get("label"), e.get("source"),
-                                                values["keywords"]))
+            topics.setdefault(
+                str(e["topic"]), (run, str(e["topic"]), e.get("label"), e.get("source"), values["keywords"])
+            )
     return run_row, topic_rows, list(topics.values())
 
 
@@ -174,8 +194,10 @@ def write_posts(url: str, store: Any, job: str, input_spec: str) -> int:
             with conn.cursor().copy(f"COPY voc_posts ({names}) FROM STDIN") as copy:
                 for row in _rows(store, job):
                     copy.write_row(row)
-            conn.execute("INSERT INTO voc_score_jobs VALUES (%s, %s, %s, %s, %s)",
-                         (job, input_spec, job, datetime.now(timezone.utc), n))
+            conn.execute(
+                "INSERT INTO voc_score_jobs VALUES (%s, %s, %s, %s, %s)",
+                (job, input_spec, job, datetime.now(timezone.utc), n),
+            )
         return n
     import duckdb
 
@@ -194,8 +216,10 @@ def write_posts(url: str, store: Any, job: str, input_spec: str) -> int:
             con.execute("DELETE FROM voc_sink.voc_posts WHERE job_id = ?", [job])
             con.execute("DELETE FROM voc_sink.voc_score_jobs WHERE job_id = ?", [job])
             con.execute(f"INSERT INTO voc_sink.voc_posts {_post_select(job)}")
-            con.execute("INSERT INTO voc_sink.voc_score_jobs VALUES (?, ?, ?, ?, ?)",
-                        [job, input_spec, job, datetime.now(timezone.utc), n])
+            con.execute(
+                "INSERT INTO voc_sink.voc_score_jobs VALUES (?, ?, ?, ?, ?)",
+                [job, input_spec, job, datetime.now(timezone.utc), n],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -217,8 +217,34 @@ def _stop_words() -> frozenset[str]:
     import_spacy()
     from spacy.lang.en.stop_words import STOP_WORDS  # deferred: importing spaCy is slow
 
-    extra = {"xxuser", "xxurl", "xxhashtag", "xxcaps", "n't", "'s", "'m", "'re", "'ve", "'ll", "'d", "amp",
-             "u", "im", "pls", "plz", "thx", "thank", "thanks", "hi", "hello", "hey", "dm", "rt", "yes", "ok"}
+    extra = {
+        "xxuser",
+        "xxurl",
+        "xxhashtag",
+        "xxcaps",
+        "n't",
+        "'s",
+        "'m",
+        "'re",
+        "'ve",
+        "'ll",
+        "'d",
+        "amp",
+        "u",
+        "im",
+        "pls",
+        "plz",
+        "thx",
+        "thank",
+        "thanks",
+        "hi",
+        "hello",
+        "hey",
+        "dm",
+        "rt",
+        "yes",
+        "ok",
+    }
     return frozenset(STOP_WORDS) | frozenset(extra)
 
 
@@ -334,8 +360,7 @@ class TopicAssigner:
             raise ConfigError(f"invalid topic assigner config: {exc}".splitlines()[0]) from None
         normaliser = normaliser_from_config(settings.pop("normaliser", {"name": TweetNormaliser.name}))
         char_ngrams = settings.pop("char_ngrams", (3, 5))
-        return cls(taxonomy, normaliser=normaliser, char_ngrams=(int(char_ngrams[0]), int(char_ngrams[1])),
-                   **settings)
+        return cls(taxonomy, normaliser=normaliser, char_ngrams=(int(char_ngrams[0]), int(char_ngrams[1])), **settings)
 
     # -- fitting -----------------------------------------------------------------------------------------
 
@@ -460,7 +485,7 @@ class TopicAssigner:
             padded = f" {tok} "
             for n in range(lo, hi + 1):
                 for i in range(len(padded) - n + 1):
-                    counts[padded[i: i + n]] += 1
+                    counts[padded[i : i + n]] += 1
         return counts
 
     @staticmethod
@@ -471,8 +496,9 @@ class TopicAssigner:
             indices.extend(vocab[f] for f in d if f in vocab)
             indptr.append(len(indices))
         data = np.ones(len(indices))
-        mat = sparse.csr_matrix((data, np.array(indices, dtype=np.int64), np.array(indptr)),
-                                shape=(len(docs), len(vocab)))
+        mat = sparse.csr_matrix(
+            (data, np.array(indices, dtype=np.int64), np.array(indptr)), shape=(len(docs), len(vocab))
+        )
         mat.sum_duplicates()
         return mat
 
@@ -540,8 +566,9 @@ class TopicAssigner:
         sims = (desc + best_seed) / 2.0
         return np.asarray(sims - sims.mean(axis=1, keepdims=True))
 
-    def score_matrix(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
-                     embeddings: np.ndarray | None = None) -> np.ndarray:
+    def score_matrix(
+        self, texts: Sequence[str], normalised: Sequence[str] | None = None, embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
         """Dense (n_posts, n_topics) matrix of combined scores.
 
         With an encoder, ``embeddings`` (from :meth:`embed`) may be passed when the caller already has them.
@@ -571,7 +598,7 @@ class TopicAssigner:
             in_vocab = np.diff(counts.indptr)  # distinct in-vocabulary features per post
             n_oov = np.array([len(set(f)) for f in feats], dtype=np.float64) - in_vocab
             weighted = self._weighted(counts, self.word_idf_)
-            post = l2_rows(weighted, np.maximum(n_oov, 0.0) * self.word_oov_idf_ ** 2)
+            post = l2_rows(weighted, np.maximum(n_oov, 0.0) * self.word_oov_idf_**2)
             # Cosine-like: the normalised post against each topic's membership weights p(topic | word),
             # so one word that belongs wholly to a topic in a post of n equally weighted words gives
             # 1/sqrt(n).
@@ -655,28 +682,28 @@ class TopicAssigner:
         oov_counts = post_tok @ tok_oov
         weighted = self._weighted(counts, self.char_idf_)
         # Out-of-vocabulary n-grams approximated as distinct dimensions of weight oov_idf (tf 1 each).
-        post = l2_rows(weighted, oov_counts * self.char_oov_idf_ ** 2)
+        post = l2_rows(weighted, oov_counts * self.char_oov_idf_**2)
         return np.asarray((post @ self.topic_char_.T).todense())
 
-    def assign(self, texts: Sequence[str], normalised: Sequence[str] | None = None
-               ) -> list[tuple[str, str, float]]:
+    def assign(self, texts: Sequence[str], normalised: Sequence[str] | None = None) -> list[tuple[str, str, float]]:
         """(topic id, topic label, score) per post; ``("other", "Other", score)`` below ``min_score``.
 
         ``normalised`` may pass the normaliser's output for ``texts`` when the caller already has it.
         """
         return self.decide(self.score_matrix(texts, normalised), None)
 
-
-    def assign_corpus(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
-                      embeddings: np.ndarray | None = None) -> list[tuple[str, str, float]]:
+    def assign_corpus(
+        self, texts: Sequence[str], normalised: Sequence[str] | None = None, embeddings: np.ndarray | None = None
+    ) -> list[tuple[str, str, float]]:
         """Like :meth:`assign`, over a whole corpus at once (see :meth:`corpus_scores`); the result for a post
         depends on the other posts, so this is for ranking and evaluation over a data set, not for scoring
         posts one batch at a time."""
         scores, refined = self.corpus_scores(texts, normalised, embeddings)
         return self.decide(scores, refined)
 
-    def corpus_scores(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
-                      embeddings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def corpus_scores(
+        self, texts: Sequence[str], normalised: Sequence[str] | None = None, embeddings: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """(scores, refined scores) of a whole corpus; refined is None below ``min_refine_posts`` posts.
 
         From ``min_refine_posts`` posts up, two corpus-level steps use the unlabelled corpus, no labels:
@@ -692,15 +719,21 @@ class TopicAssigner:
         if embeddings is None and self.encoder_ is not None:
             embeddings = self.embed(texts)
         scores = self.score_matrix(texts, normalised, embeddings)
-        if (self.encoder_ is not None and embeddings is not None and len(embeddings) >= self.min_refine_posts
-                and self.weight_embedding):
+        if (
+            self.encoder_ is not None
+            and embeddings is not None
+            and len(embeddings) >= self.min_refine_posts
+            and self.weight_embedding
+        ):
             centre = np.asarray(embeddings, dtype=np.float64).mean(axis=0)
-            scores = scores + self.weight_embedding * (self.embedding_scores(embeddings, centre)
-                                                       - self.embedding_scores(embeddings))
+            scores = scores + self.weight_embedding * (
+                self.embedding_scores(embeddings, centre) - self.embedding_scores(embeddings)
+            )
         return scores, self.refine(scores, normalised, embeddings)
 
-    def refine(self, scores: np.ndarray, normalised: Sequence[str], embeddings: np.ndarray | None = None
-               ) -> np.ndarray | None:
+    def refine(
+        self, scores: np.ndarray, normalised: Sequence[str], embeddings: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """Scores smoothed over the corpus's nearest-neighbour graph, or None when the corpus is too small.
 
         Guided clustering without labels, as label spreading (Zhou et al., 2004): posts that are close in
@@ -716,8 +749,11 @@ class TopicAssigner:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):
-            space = _centred_unit(embeddings) if embeddings is not None else _lsa([" ".join(content_stems(t))
-                                                                                   for t in normalised])
+            space = (
+                _centred_unit(embeddings)
+                if embeddings is not None
+                else _lsa([" ".join(content_stems(t)) for t in normalised])
+            )
             if space is None:
                 return None
             neighbours = nearest_neighbours(space, min(self.refine_neighbours, n - 1))
@@ -766,8 +802,16 @@ def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> 
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
-    vectorizer = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
-                                 min_df=2, max_df=0.5, sublinear_tf=True, max_features=20_000)
+    vectorizer = TfidfVectorizer(
+        tokenizer=str.split,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(1, 2),
+        min_df=2,
+        max_df=0.5,
+        sublinear_tf=True,
+        max_features=20_000,
+    )
     try:
         x = vectorizer.fit_transform(stemmed)
     except ValueError:  # empty vocabulary: nothing in common between posts
@@ -835,10 +879,10 @@ def nearest_neighbours(x: np.ndarray, k: int, chunk: int | None = None) -> np.nd
     out = np.zeros((n, k), dtype=np.int64)
 
     def one(start: int) -> None:
-        sims = x[start: start + chunk] @ x.T
+        sims = x[start : start + chunk] @ x.T
         rows = np.arange(sims.shape[0])
         sims[rows, start + rows] = -np.inf  # not its own neighbour
-        out[start: start + chunk] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out[start : start + chunk] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
 
     parallel_map(one, list(range(0, n, chunk)))
     return out
@@ -917,8 +961,9 @@ class TopicDiscoverer:
         self.k_selection = k_selection
         self.stability_rounds = stability_rounds
 
-    def fit(self, texts: Sequence[str], normalised: Sequence[str] | None = None,
-            embeddings: np.ndarray | None = None) -> TopicDiscoverer:
+    def fit(
+        self, texts: Sequence[str], normalised: Sequence[str] | None = None, embeddings: np.ndarray | None = None
+    ) -> TopicDiscoverer:
         """Cluster ``texts``; ``normalised`` may pass the normaliser's output, and ``embeddings`` the
         encoder's vectors of ``texts``, when the caller already has them."""
         normaliser = self.normaliser or TweetNormaliser()
@@ -1021,9 +1066,16 @@ class TopicDiscoverer:
         from sklearn.preprocessing import normalize
 
         n = len(stemmed)
-        vectorizer = TfidfVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False,
-                                     ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True,
-                                     max_features=20_000)
+        vectorizer = TfidfVectorizer(
+            tokenizer=str.split,
+            token_pattern=None,
+            lowercase=False,
+            ngram_range=(1, 2),
+            min_df=2,
+            max_df=0.5,
+            sublinear_tf=True,
+            max_features=20_000,
+        )
         try:
             x = vectorizer.fit_transform(stemmed)
         except ValueError:  # empty vocabulary: nothing in common between posts
@@ -1054,8 +1106,11 @@ class TopicDiscoverer:
         # with the distance matrix computed once. Both keep discovery fast on large inputs.
         search_idx = rng.choice(n, self.search_sample, replace=False) if n > self.search_sample else np.arange(n)
         search = emb[search_idx]
-        sil_pos = (rng.choice(len(search_idx), self.silhouette_sample, replace=False)
-                   if len(search_idx) > self.silhouette_sample else np.arange(len(search_idx)))
+        sil_pos = (
+            rng.choice(len(search_idx), self.silhouette_sample, replace=False)
+            if len(search_idx) > self.silhouette_sample
+            else np.arange(len(search_idx))
+        )
         judged = emb if judge is None else judge
         dist = pairwise_distances(judged[search_idx][sil_pos], metric="cosine")
         candidates = sorted({*range(k_lo, min(k_hi, 12) + 1), *range(12, k_hi + 1, 3), k_hi})
@@ -1123,7 +1178,7 @@ class TopicDiscoverer:
 
         def partition(task: tuple[int, int, int]) -> np.ndarray:
             k, r, h = task
-            idx = splits[r][: m // 2] if h == 0 else splits[r][m // 2:]
+            idx = splits[r][: m // 2] if h == 0 else splits[r][m // 2 :]
             model = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=self.random_state + 2 * r + h)
             return np.asarray(model.fit(search[idx]).predict(search))
 
@@ -1152,8 +1207,7 @@ class TopicDiscoverer:
             for t, st in pairs:
                 surface.setdefault(st, Counter())[t] += 1
             stem_docs.append(" ".join(st for _, st in pairs))
-        cv = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
-                             min_df=2)
+        cv = CountVectorizer(tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=(1, 2), min_df=2)
         try:
             counts = cv.fit_transform(stem_docs)
         except ValueError:
@@ -1163,8 +1217,9 @@ class TopicDiscoverer:
             return " ".join(surface[w].most_common(1)[0][0] if w in surface else w for w in term.split())
 
         terms = np.asarray(cv.get_feature_names_out())
-        onehot = sparse.csr_matrix((np.ones(len(cluster)), (cluster, np.arange(len(cluster)))),
-                                   shape=(self.k_, len(cluster)))
+        onehot = sparse.csr_matrix(
+            (np.ones(len(cluster)), (cluster, np.arange(len(cluster)))), shape=(self.k_, len(cluster))
+        )
         class_counts = np.asarray((onehot @ counts).todense())
         tf = class_counts / np.maximum(class_counts.sum(axis=1, keepdims=True), 1)
         avg_words = class_counts.sum() / max(len(clusters), 1)
@@ -1206,8 +1261,12 @@ class TopicDiscoverer:
                 self.labels_[i] = topic_id
                 self.scores_[i] = round(float(sims[i]), 4)
 
-    def predict(self, texts: Sequence[str] | None = None, normalised: Sequence[str] | None = None,
-                embeddings: np.ndarray | None = None) -> tuple[list[str], list[float]]:
+    def predict(
+        self,
+        texts: Sequence[str] | None = None,
+        normalised: Sequence[str] | None = None,
+        embeddings: np.ndarray | None = None,
+    ) -> tuple[list[str], list[float]]:
         """Topic id (``"other"`` where none) and cosine to its centre for posts the discoverer was not fitted on.
 
         Each post goes to its nearest k-means centre in the fitted space (LSA of the fitted vocabulary, joined

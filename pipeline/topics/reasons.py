@@ -73,17 +73,23 @@ def reason_map(taxonomy: Taxonomy, reasons: list[str], overrides: list[str]) -> 
     return out
 
 
-def records_for_ranking(rows: list[dict[str, str]], topics: list[tuple[str, str, float]],
-                        scored: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
+def records_for_ranking(
+    rows: list[dict[str, str]], topics: list[tuple[str, str, float]], scored: dict[str, dict[str, Any]] | None
+) -> list[dict[str, Any]]:
     """Ranking records of the tweets with their assigned ``topics``; intent and sentiment from the crowd's
     sentiment (negative -> complaint, positive -> praise, neutral -> other), or from ``scored`` predictions."""
     intent_of = {"negative": "complaint", "positive": "praise", "neutral": "other"}
     recs = []
     for row, (topic, label, score) in zip(rows, topics):
         rec: dict[str, Any] = {
-            "id": row["tweet_id"], "text": row["text"], "brand": row["airline"],
-            "intent": intent_of[row["airline_sentiment"]], "sentiment": row["airline_sentiment"],
-            "topic": topic, "topic_label": label, "topic_score": score,
+            "id": row["tweet_id"],
+            "text": row["text"],
+            "brand": row["airline"],
+            "intent": intent_of[row["airline_sentiment"]],
+            "sentiment": row["airline_sentiment"],
+            "topic": topic,
+            "topic_label": label,
+            "topic_score": score,
             "created_at": row["tweet_created"] or None,
         }
         if scored is not None and row["tweet_id"] in scored:

@@ -79,8 +79,15 @@ def resolve_model_dir(model: str) -> Path:
 class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings with an optional on-disk cache (see module docstring)."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64, max_length: int = 128,
-                 cache_dir: str | Path | None = None, num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        batch_size: int = 64,
+        max_length: int = 128,
+        cache_dir: str | Path | None = None,
+        num_threads: int | None = None,
+    ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.max_length = max_length
@@ -122,9 +129,14 @@ class SentenceEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                idx = order[start: start + self.batch_size]
-                enc = tokenizer([texts[i] or "." for i in idx], padding=True, truncation=True,
-                                max_length=self.max_length, return_tensors="pt")
+                idx = order[start : start + self.batch_size]
+                enc = tokenizer(
+                    [texts[i] or "." for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 hidden = net(**enc).last_hidden_state
                 out[idx] = mean_pool(hidden, enc["attention_mask"]).float().numpy()
         norms = np.linalg.norm(out, axis=1, keepdims=True)

@@ -131,9 +131,7 @@ def load_cv_data(
     )
 
 
-def grouped_folds(
-    labels: list[str], texts: list[str], folds: int, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def grouped_folds(labels: list[str], texts: list[str], folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (train, test) indices of the CV folds on brand-intent: stratified by label, and near-duplicates (same
     text once URLs, mentions, case and punctuation are gone) share a fold. Every experiment uses these folds."""
     from sklearn.model_selection import StratifiedGroupKFold

@@ -53,9 +53,7 @@ def _content_words(text: str) -> int:
 SLICES: dict[str, Callable[[str], bool]] = {
     "negation": lambda t: bool(_NEGATION_RE.search(t)),
     "sarcasm_markers": lambda t: bool(_SARCASM_RE.search(t)),
-    "question_without_mark": lambda t: (
-        "?" not in t and bool(_QUESTION_WORD_RE.search(TAG_OR_HTTP_URL.sub(" ", t)))
-    ),
+    "question_without_mark": lambda t: "?" not in t and bool(_QUESTION_WORD_RE.search(TAG_OR_HTTP_URL.sub(" ", t))),
     "emoji_only": _is_emoji_only,
     "hashtags_only": _is_hashtags_only,
     "very_short": lambda t: _content_words(t) <= 4,

@@ -77,8 +77,10 @@ def replicate(base: Path, target: Path, n: int, days: float, seed: int = SEED) -
 
 
 def line(row: dict[str, Any]) -> str:
-    return (f"{row['seconds']:7.1f} s {row['rate']:9,.0f}/s cpu {row['cpu']:7.1f} s rss {row['rss_one'] / 2**20:6.0f} "
-            f"MiB (tree PSS {row['rss_sum'] / 2**20:6.0f} MiB)")
+    return (
+        f"{row['seconds']:7.1f} s {row['rate']:9,.0f}/s cpu {row['cpu']:7.1f} s rss {row['rss_one'] / 2**20:6.0f} "
+        f"MiB (tree PSS {row['rss_sum'] / 2**20:6.0f} MiB)"
+    )
 
 
 def main() -> None:
@@ -86,8 +88,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000,10000000", help="scored posts to rank (comma-separated)")
     parser.add_argument("--score-sizes", default="100000,1000000", help="posts to score (comma-separated)")
     parser.add_argument("--workers", type=int, default=2, help="voc score --workers")
-    parser.add_argument("--base-size", type=int, default=None,
-                        help="the scored run whose output the rank inputs replicate (default: the largest)")
+    parser.add_argument(
+        "--base-size",
+        type=int,
+        default=None,
+        help="the scored run whose output the rank inputs replicate (default: the largest)",
+    )
     parser.add_argument("--days", type=float, default=80.0, help="the replicated posts' time span")
     parser.add_argument("--rank-args", default="--by brand", help="extra voc rank arguments")
     parser.add_argument("--work-dir", type=Path, default=None, help="for the generated files (default: temp)")
@@ -105,8 +111,10 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     load = os.getloadavg()[0]
     texts = source_texts()
-    print(f"# {len(texts):,} source texts ({len(set(texts)):,} distinct); {os.cpu_count()} CPUs; load {load:.2f}",
-          flush=True)
+    print(
+        f"# {len(texts):,} source texts ({len(set(texts)):,} distinct); {os.cpu_count()} CPUs; load {load:.2f}",
+        flush=True,
+    )
 
     score_rows: dict[int, dict[str, Any]] = {}
     for n in score_sizes:
@@ -115,8 +123,7 @@ def main() -> None:
         scored = work / f"scored-{n}.parquet"
         for leftover in (scored, Path(f"{scored}.mix.json"), Path(f"{scored}.rejected.jsonl")):
             leftover.unlink(missing_ok=True)
-        result = measure([*voc, "score", "-i", str(posts), "-o", str(scored), "-w", str(args.workers),
-                                      "-q"], env)
+        result = measure([*voc, "score", "-i", str(posts), "-o", str(scored), "-w", str(args.workers), "-q"], env)
         score_rows[n] = {**result, "rate": n / result["seconds"]}
         print(f"  voc score n={n:>11,} w={args.workers}: {line(score_rows[n])}", file=sys.stderr, flush=True)
     base_n = args.base_size or score_sizes[-1]
@@ -130,8 +137,7 @@ def main() -> None:
         replicate(base, data, n, args.days)
         out = work / f"ranking-{n}"
         shutil.rmtree(out, ignore_errors=True)
-        result = measure([*voc, "rank", "-i", str(data), "-o", str(out), "-q", *args.rank_args.split()],
-                                     env)
+        result = measure([*voc, "rank", "-i", str(data), "-o", str(out), "-q", *args.rank_args.split()], env)
         rank_rows[n] = {**result, "rate": n / result["seconds"]}
         print(f"  voc rank  n={n:>11,}: {line(rank_rows[n])}", file=sys.stderr, flush=True)
 
@@ -140,23 +146,31 @@ def main() -> None:
     print("| posts | seconds | posts/s | CPU s | peak RSS, largest | peak PSS, all |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n, r in score_rows.items():
-        print(f"| {n:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['cpu']:.1f} | {r['rss_one'] / 2**20:,.0f} MiB "
-              f"| {r['rss_sum'] / 2**20:,.0f} MiB |")
-    print(f"\nvoc rank {args.rank_args} (Parquet in; replicated from {base_n:,} scored posts over {args.days:g} "
-          "days):\n")
+        print(
+            f"| {n:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['cpu']:.1f} | {r['rss_one'] / 2**20:,.0f} MiB "
+            f"| {r['rss_sum'] / 2**20:,.0f} MiB |"
+        )
+    print(
+        f"\nvoc rank {args.rank_args} (Parquet in; replicated from {base_n:,} scored posts over {args.days:g} days):\n"
+    )
     print("| posts | seconds | posts/s | × voc score | CPU s | peak RSS, largest | peak PSS, all |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for n, r in rank_rows.items():
         largest = max(score_rows)
         reference = score_rows.get(n) or score_rows[largest]
         mark = "" if n in score_rows else f" (vs {largest:,})"
-        print(f"| {n:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rate'] / reference['rate']:.1f}{mark} "
-              f"| {r['cpu']:.1f} | {r['rss_one'] / 2**20:,.0f} MiB | {r['rss_sum'] / 2**20:,.0f} MiB |")
+        print(
+            f"| {n:,} | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['rate'] / reference['rate']:.1f}{mark} "
+            f"| {r['cpu']:.1f} | {r['rss_one'] / 2**20:,.0f} MiB | {r['rss_sum'] / 2**20:,.0f} MiB |"
+        )
     ordered = sorted(rank_rows)
     for low, high in zip(ordered, ordered[1:]):
         a, b = rank_rows[low], rank_rows[high]
-        print(f"\n{low:,} -> {high:,} posts: time x{b['seconds'] / a['seconds']:.2f} for x{high / low:g} posts; "
-              f"peak RSS {100 * (b['rss_one'] / a['rss_one'] - 1):+.0f}%", end="")
+        print(
+            f"\n{low:,} -> {high:,} posts: time x{b['seconds'] / a['seconds']:.2f} for x{high / low:g} posts; "
+            f"peak RSS {100 * (b['rss_one'] / a['rss_one'] - 1):+.0f}%",
+            end="",
+        )
     print(f"\n\nload average at the end: {os.getloadavg()[0]:.2f} (at the start: {load:.2f})")
 
 

@@ -67,19 +67,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--map", action="append", default=[], metavar="REASON=TOPIC")
     parser.add_argument("--scored", type=Path, default=None, help="voc score output (JSONL) for intents")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--encoder", default=DEFAULT_MODEL,
-                        help="sentence encoder for topics (model dir or all-MiniLM-L6-v2); default %(default)s")
+    parser.add_argument(
+        "--encoder",
+        default=DEFAULT_MODEL,
+        help="sentence encoder for topics (model dir or all-MiniLM-L6-v2); default %(default)s",
+    )
     parser.add_argument("--no-encoder", action="store_true", help="lexical scores and TF-IDF clustering only")
-    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "voc-pipeline" / "embeddings",
-                        help="embedding cache (vectors keyed by text hash); default %(default)s")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path.home() / ".cache" / "voc-pipeline" / "embeddings",
+        help="embedding cache (vectors keyed by text hash); default %(default)s",
+    )
     parser.add_argument("--output", type=Path, default=None, help="write the metrics as JSON here")
     args = parser.parse_args(argv)
 
     try:
         taxonomy = load_taxonomy(args.taxonomy)
         rows = load_tweets(find_csv(args.data_dir))
-        negatives = [r for r in rows if r["airline_sentiment"] == "negative" and r["negativereason"]
-                     and r["negativereason"] != CANT_TELL]
+        negatives = [
+            r
+            for r in rows
+            if r["airline_sentiment"] == "negative" and r["negativereason"] and r["negativereason"] != CANT_TELL
+        ]
         reasons = sorted({r["negativereason"] for r in negatives})
         mapping = reason_map(taxonomy, reasons, args.map)
     except VocError as exc:
@@ -90,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     # (a) guided assignment on all tweets (the ranking needs them too); accuracy on the negatives.
     encoder = None if args.no_encoder else args.encoder
     if encoder and not encoder_available():
-        print(f"note: torch/transformers missing, evaluating without embeddings: "
-              f"pip install 'voc-pipeline[{EXTRA}]'", file=sys.stderr)
+        print(
+            f"note: torch/transformers missing, evaluating without embeddings: pip install 'voc-pipeline[{EXTRA}]'",
+            file=sys.stderr,
+        )
         encoder = None
     cache = str(args.cache_dir) if encoder else None
     assigner = TopicAssigner(taxonomy, encoder=encoder, embedding_cache=cache).fit()
@@ -143,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             scored = {str(o["id"]): o for o in map(json.loads, fh)}
     records = records_for_ranking(rows, topics, scored)
     t0 = time.perf_counter()
-    ranking = rank_posts(records, RankConfig(discover=False, min_support=1, seed=args.seed), by_brand=True,
-                         taxonomy=taxonomy)
+    ranking = rank_posts(
+        records, RankConfig(discover=False, min_support=1, seed=args.seed), by_brand=True, taxonomy=taxonomy
+    )
     timings["rank_s"] = time.perf_counter() - t0
     topic_of_reason = mapping
     spearman: dict[str, Any] = {}
@@ -153,10 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         ranked = {e["topic"]: e for e in entries}
         # Order score: position in the ranking (topics absent from it share the last place).
         worst = len(entries) + 1
-        rank_score = [-(ranked[topic_of_reason[r]]["rank"] if topic_of_reason[r] in ranked else worst)
-                      for r in reasons]
-        problems = [ranked[topic_of_reason[r]]["n_problems"] if topic_of_reason[r] in ranked else 0.0
-                    for r in reasons]
+        rank_score = [-(ranked[topic_of_reason[r]]["rank"] if topic_of_reason[r] in ranked else worst) for r in reasons]
+        problems = [ranked[topic_of_reason[r]]["n_problems"] if topic_of_reason[r] in ranked else 0.0 for r in reasons]
         counts = [true_counts.get(r, 0) for r in reasons]
         rho = spearmanr(rank_score, counts).statistic
         rho_counts = spearmanr(problems, counts).statistic
@@ -168,9 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         }
     mean_rho = float(np.mean([v["spearman"] for v in spearman.values()]))
     # The same order from Thematic's leave-the-posts-out formula, for comparison (rank.py's docstring).
-    removed = rank_posts(records, RankConfig(discover=False, min_support=1, seed=args.seed,
-                                             score_formula="removed", n_bootstrap=0), by_brand=True,
-                         taxonomy=taxonomy)
+    removed = rank_posts(
+        records,
+        RankConfig(discover=False, min_support=1, seed=args.seed, score_formula="removed", n_bootstrap=0),
+        by_brand=True,
+        taxonomy=taxonomy,
+    )
     rho_removed = []
     for airline, entries in sorted(removed["brands"].items()):
         true_counts = Counter(r["negativereason"] for r in negatives if r["airline"] == airline)
@@ -184,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     neg_norm = [normalised[i] for i in neg_idx]
     t0 = time.perf_counter()
     disc = TopicDiscoverer(random_state=args.seed, encoder=encoder, embedding_cache=cache).fit(
-        [r["text"] for r in negatives], normalised=neg_norm,
-        embeddings=None if embeddings is None else embeddings[neg_idx])
+        [r["text"] for r in negatives],
+        normalised=neg_norm,
+        embeddings=None if embeddings is None else embeddings[neg_idx],
+    )
     timings["discover_s"] = time.perf_counter() - t0
     reasons_true = [r["negativereason"] for r in negatives]
     nmi = float(normalized_mutual_info_score(reasons_true, disc.labels_))
@@ -197,17 +213,24 @@ def main(argv: list[str] | None = None) -> int:
         "reason_to_topic": mapping,
         "intent_source": "voc score predictions" if scored else "crowd sentiment labels",
         "a_guided_accuracy": accuracy,
-        "b_spearman": {"mean": round(mean_rho, 4), "mean_problem_counts": round(mean_rho_counts, 4),
-                       "mean_formula_removed": round(mean_rho_removed, 4),
-                       "per_airline": spearman},
+        "b_spearman": {
+            "mean": round(mean_rho, 4),
+            "mean_problem_counts": round(mean_rho_counts, 4),
+            "mean_formula_removed": round(mean_rho_removed, 4),
+            "per_airline": spearman,
+        },
         "encoder": encoder,
-        "c_discovery": {"nmi": round(nmi, 4), "k": disc.k_, "space": getattr(disc, "space_", None),
-                        "n_topics": len(disc.topics_),
-                        "silhouette": round(float(getattr(disc, "silhouette_", 0.0)), 4),
-                        "k_selection": disc.k_selection,
-                        "stabilities": getattr(disc, "stabilities_", {}),
-                        "nmi_guided_assignment": round(nmi_guided, 4),
-                        "topics": {k: v["keywords"][:5] for k, v in disc.topics_.items()}},
+        "c_discovery": {
+            "nmi": round(nmi, 4),
+            "k": disc.k_,
+            "space": getattr(disc, "space_", None),
+            "n_topics": len(disc.topics_),
+            "silhouette": round(float(getattr(disc, "silhouette_", 0.0)), 4),
+            "k_selection": disc.k_selection,
+            "stabilities": getattr(disc, "stabilities_", {}),
+            "nmi_guided_assignment": round(nmi_guided, 4),
+            "topics": {k: v["keywords"][:5] for k, v in disc.topics_.items()},
+        },
         "targets": TARGETS,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
     }
@@ -218,23 +241,31 @@ def main(argv: list[str] | None = None) -> int:
     def mark(value: float, target: float) -> str:
         return "meets" if value >= target else "below"
 
-    print(f"taxonomy {args.taxonomy}; {len(rows):,} tweets, {len(negatives):,} negative with a reason; "
-          f"intents from {metrics['intent_source']}")
+    print(
+        f"taxonomy {args.taxonomy}; {len(rows):,} tweets, {len(negatives):,} negative with a reason; "
+        f"intents from {metrics['intent_source']}"
+    )
     print()
     print("| Metric | Value | Target | |")
     print("|---|---:|---:|---|")
-    print(f"| (a) guided accuracy, strict (other = wrong) | {accuracy['strict']:.3f} | {TARGETS['accuracy']:.2f} | "
-          f"{mark(accuracy['strict'], TARGETS['accuracy'])} |")
-    print(f"| (a) same, tweets with even / odd ids | {accuracy['strict_even_ids']:.3f} / "
-          f"{accuracy['strict_odd_ids']:.3f} | | |")
+    print(
+        f"| (a) guided accuracy, strict (other = wrong) | {accuracy['strict']:.3f} | {TARGETS['accuracy']:.2f} | "
+        f"{mark(accuracy['strict'], TARGETS['accuracy'])} |"
+    )
+    print(
+        f"| (a) same, tweets with even / odd ids | {accuracy['strict_even_ids']:.3f} / "
+        f"{accuracy['strict_odd_ids']:.3f} | | |"
+    )
     for name, words in (("crowd_unanimous", "crowd unanimous on the reason"), ("crowd_split", "crowd split")):
         if f"strict_{name}" in accuracy:
             part = accuracy[f"strict_{name}"]
             print(f"| (a) same, tweets with the {words} (n {part['n']:,}) | {part['accuracy']:.3f} | | |")
     print(f"| (a) guided accuracy, forced best topic | {accuracy['forced']:.3f} | | |")
     print(f"| (a) coverage (not other) | {accuracy['coverage']:.3f} | | |")
-    print(f"| (b) mean per-airline Spearman, ranking order | {mean_rho:.3f} | {TARGETS['spearman']:.2f} | "
-          f"{mark(mean_rho, TARGETS['spearman'])} |")
+    print(
+        f"| (b) mean per-airline Spearman, ranking order | {mean_rho:.3f} | {TARGETS['spearman']:.2f} | "
+        f"{mark(mean_rho, TARGETS['spearman'])} |"
+    )
     print(f"| (b) diagnostic: Spearman of predicted problem counts | {mean_rho_counts:.3f} | | |")
     print(f"| (b) diagnostic: ranking order with score_formula=removed | {mean_rho_removed:.3f} | | |")
     print(f"| (c) discovery NMI (k={disc.k_}) | {nmi:.3f} | {TARGETS['nmi']:.2f} | {mark(nmi, TARGETS['nmi'])} |")

@@ -94,21 +94,24 @@ def main() -> None:
         got_text += batch.texts()
     fast_seconds = time.perf_counter() - started
 
-    print(f"{len(texts):,} posts; reference {reference_seconds:.1f} s, fast path {fast_seconds:.1f} s "
-          "(normalise, both classifiers, topic scores)")
+    print(
+        f"{len(texts):,} posts; reference {reference_seconds:.1f} s, fast path {fast_seconds:.1f} s "
+        "(normalise, both classifiers, topic scores)"
+    )
     print(f"normalised texts that differ: {sum(a != b for a, b in zip(reference_text, got_text))}")
     for task, clf in predictor.classifiers.items():
         z_fast = np.vstack(logits[task])
         z_ref = reference[task]
         p_fast, p_ref = clf._calibrate(z_fast), clf._calibrate(z_ref)
         changed = int((p_fast.argmax(axis=1) != p_ref.argmax(axis=1)).sum())
-        print(f"{task}: max |Δ logit| {np.abs(z_fast - z_ref).max():.1e}, "
-              f"max |Δ probability| {np.abs(p_fast - p_ref).max():.1e}, labels changed {changed}")
+        print(
+            f"{task}: max |Δ logit| {np.abs(z_fast - z_ref).max():.1e}, "
+            f"max |Δ probability| {np.abs(p_fast - p_ref).max():.1e}, labels changed {changed}"
+        )
     if reference_topics is not None and assigner is not None:
         s_fast = np.vstack(topic_parts)
         same = assigner.decide(s_fast, None) == assigner.decide(reference_topics, None)
-        print(f"topics: max |Δ score| {np.abs(s_fast - reference_topics).max():.1e}, "
-              f"assignments identical: {same}")
+        print(f"topics: max |Δ score| {np.abs(s_fast - reference_topics).max():.1e}, assignments identical: {same}")
     check_coldstart(args, texts, predictor, reference_text, reference)
 
 
@@ -132,16 +135,20 @@ def check_coldstart(
     cold_text = [" ".join(quick.tokens(text)) for text in texts[:n]]
     cold = {task: np.array([model.logits(t.split()) for t in cold_text]) for task, model in quick.models.items()}
     seconds = time.perf_counter() - started
-    print(f"cold-start path, first {n:,} posts: {seconds:.1f} s; normalised texts that differ: "
-          f"{sum(a != b for a, b in zip(reference_text, cold_text))}")
+    print(
+        f"cold-start path, first {n:,} posts: {seconds:.1f} s; normalised texts that differ: "
+        f"{sum(a != b for a, b in zip(reference_text, cold_text))}"
+    )
     for task, model in quick.models.items():
         clf = predictor.classifiers[task]
         p_cold = np.array([model.proba(z) for z in cold[task]])
         p_ref = clf._calibrate(reference[task][:n])
         labels_ref = predictor.labels_from_proba(task, p_ref)
         changed = sum(model.label(p) != label for p, label in zip(p_cold.tolist(), labels_ref))
-        print(f"{task}: max |Δ logit| {np.abs(cold[task] - reference[task][:n]).max():.1e}, "
-              f"max |Δ probability| {np.abs(p_cold - p_ref).max():.1e}, labels changed {changed}")
+        print(
+            f"{task}: max |Δ logit| {np.abs(cold[task] - reference[task][:n]).max():.1e}, "
+            f"max |Δ probability| {np.abs(p_cold - p_ref).max():.1e}, labels changed {changed}"
+        )
 
 
 if __name__ == "__main__":

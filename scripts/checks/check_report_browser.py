@@ -26,16 +26,30 @@ import tempfile
 import zlib
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-         "--disable-default-apps", "--mute-audio", "--hide-scrollbars"]
-_ERROR_PATTERNS = re.compile(r"Uncaught|SyntaxError|ReferenceError|TypeError|net::ERR_|Failed to load resource",
-                             re.IGNORECASE)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
+]
+_ERROR_PATTERNS = re.compile(
+    r"Uncaught|SyntaxError|ReferenceError|TypeError|net::ERR_|Failed to load resource", re.IGNORECASE
+)
 
 
 def find_chromium(explicit: str | None) -> str | None:
-    candidates = [explicit] if explicit else ["/usr/bin/chromium", "chromium", "chromium-browser",
-                                              "google-chrome", "google-chrome-stable"]
+    candidates = (
+        [explicit]
+        if explicit
+        else ["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
+    )
     for c in candidates:
         if c and (Path(c).exists() or shutil.which(c)):
             return c if Path(c).exists() else shutil.which(c)
@@ -62,9 +76,9 @@ def png_is_flat(path: Path) -> bool:
     pos, idat = 8, b""
     width = height = 0
     while pos < len(data):
-        length = int.from_bytes(data[pos: pos + 4], "big")
-        kind = data[pos + 4: pos + 8]
-        chunk = data[pos + 8: pos + 8 + length]
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height = int.from_bytes(chunk[:4], "big"), int.from_bytes(chunk[4:8], "big")
         elif kind == b"IDAT":
@@ -74,7 +88,7 @@ def png_is_flat(path: Path) -> bool:
     if width == 0 or height == 0:
         return True
     stride = len(raw) // height
-    rows = {raw[i * stride + 1: (i + 1) * stride] for i in range(0, height, max(1, height // 50))}
+    rows = {raw[i * stride + 1 : (i + 1) * stride] for i in range(0, height, max(1, height // 50))}
     # A blank page has identical rows made of one repeated pixel.
     return len(rows) == 1 and len(set(next(iter(rows)))) <= 4
 
@@ -87,8 +101,9 @@ def check(report: Path, screenshot: Path | None, chromium: str, window: str = "1
         problems.append(f"external resource reference at offset {m.start()}")
 
     # One run gives both the DOM after scripts (stdout) and the console log (stderr).
-    dom_run = run_chromium(chromium, ["--enable-logging=stderr", "--v=0", "--dump-dom",
-                                      "--virtual-time-budget=5000"], url)
+    dom_run = run_chromium(
+        chromium, ["--enable-logging=stderr", "--v=0", "--dump-dom", "--virtual-time-budget=5000"], url
+    )
     dom = dom_run.stdout
     if dom_run.returncode != 0 or not dom.strip():
         problems.append(f"chromium --dump-dom failed (exit {dom_run.returncode}): {dom_run.stderr.strip()[-300:]}")
@@ -107,8 +122,9 @@ def check(report: Path, screenshot: Path | None, chromium: str, window: str = "1
 
     if screenshot is None:
         return problems
-    shot_run = run_chromium(chromium, [f"--screenshot={screenshot.resolve()}", f"--window-size={window}",
-                                       "--virtual-time-budget=5000"], url)
+    shot_run = run_chromium(
+        chromium, [f"--screenshot={screenshot.resolve()}", f"--window-size={window}", "--virtual-time-budget=5000"], url
+    )
     if not screenshot.exists() or screenshot.stat().st_size == 0:
         problems.append(f"no screenshot written (exit {shot_run.returncode}): {shot_run.stderr.strip()[-300:]}")
     elif png_is_flat(screenshot):
@@ -129,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chromium = find_chromium(args.chromium)
     if chromium is None:
-        print("error: chromium not found; install it with: apt-get update && apt-get install -y chromium",
-              file=sys.stderr)
+        print(
+            "error: chromium not found; install it with: apt-get update && apt-get install -y chromium", file=sys.stderr
+        )
         return 2
     screenshot = None if args.no_screenshot else (args.screenshot or args.report.with_suffix(".png"))
     problems = check(args.report, screenshot, chromium, args.window_size)

@@ -651,9 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         help="fine-tune configs/transformer.yaml's sentiment transformer (--teacher-params) on this run's training"
         " rows (the 85%%, or all with --test), save it to this directory and exit; for --static-from",
     )
-    parser.add_argument(
-        "--teacher-params", default="{}", help="JSON overrides of the teacher's transformer.v1 params"
-    )
+    parser.add_argument("--teacher-params", default="{}", help="JSON overrides of the teacher's transformer.v1 params")
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     args = parser.parse_args(argv)
     if args.list:

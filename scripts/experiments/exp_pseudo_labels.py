@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             load_id_labels(args.student_config.parent / id_labels_file(source), data.data_root)
             for source in data.task.train
-            if is_id_labels_source(source)
-            and not is_model_labelled(source, args.student_config.parent, data.task)
+            if is_id_labels_source(source) and not is_model_labelled(source, args.student_config.parent, data.task)
         ]
     )
     selectable = np.asarray(

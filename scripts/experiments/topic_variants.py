@@ -59,8 +59,11 @@ class Bench:
     def __init__(self, data_dir: Path, taxonomy_path: Path, cache: Path) -> None:
         self.taxonomy = load_taxonomy(taxonomy_path)
         self.rows = load_tweets(find_csv(data_dir))
-        self.negatives = [r for r in self.rows if r["airline_sentiment"] == "negative" and r["negativereason"]
-                          and r["negativereason"] != CANT_TELL]
+        self.negatives = [
+            r
+            for r in self.rows
+            if r["airline_sentiment"] == "negative" and r["negativereason"] and r["negativereason"] != CANT_TELL
+        ]
         self.reasons = sorted({r["negativereason"] for r in self.negatives})
         self.mapping = reason_map(self.taxonomy, self.reasons, [])
         if not encoder_available():
@@ -82,10 +85,16 @@ class Bench:
         stem_lists = [[stem(t) for t in s.split() if t not in MARKERS] for s in self.normalised]
         self.hits = self._phrase_hits(stem_lists)
         self.match = a._match_scores(stem_lists)
-        self.word = TopicAssigner(self.taxonomy, weight_match=0, weight_char=0, weight_word=1.0).fit().score_matrix(
-            self.texts, self.normalised)
-        self.char = TopicAssigner(self.taxonomy, weight_match=0, weight_char=1.0, weight_word=0).fit().score_matrix(
-            self.texts, self.normalised)
+        self.word = (
+            TopicAssigner(self.taxonomy, weight_match=0, weight_char=0, weight_word=1.0)
+            .fit()
+            .score_matrix(self.texts, self.normalised)
+        )
+        self.char = (
+            TopicAssigner(self.taxonomy, weight_match=0, weight_char=1.0, weight_word=0)
+            .fit()
+            .score_matrix(self.texts, self.normalised)
+        )
         self.centre = np.asarray(self.embeddings, dtype=np.float64).mean(axis=0)
         self.emb = a.embedding_scores(self.embeddings, self.centre)
         scores, refined = a.corpus_scores(self.texts, self.normalised, self.embeddings)
@@ -119,12 +128,16 @@ class Bench:
         pt.data = -np.log1p(-np.minimum(pt.data, 0.999))
         return np.asarray(1.0 - np.exp(-np.asarray((self.hits @ pt).todense())))
 
-    def combine(self, match: np.ndarray | None = None, word: np.ndarray | None = None,
-                emb: np.ndarray | None = None) -> np.ndarray:
+    def combine(
+        self, match: np.ndarray | None = None, word: np.ndarray | None = None, emb: np.ndarray | None = None
+    ) -> np.ndarray:
         a = self.assigner
-        return np.asarray(a.weight_match * (self.match if match is None else match)
-                          + a.weight_word * (self.word if word is None else word)
-                          + a.weight_char * self.char + a.weight_embedding * (self.emb if emb is None else emb))
+        return np.asarray(
+            a.weight_match * (self.match if match is None else match)
+            + a.weight_word * (self.word if word is None else word)
+            + a.weight_char * self.char
+            + a.weight_embedding * (self.emb if emb is None else emb)
+        )
 
     def refine(self, scores: np.ndarray) -> np.ndarray:
         out = self.assigner.refine(scores, self.normalised, self.embeddings)
@@ -137,16 +150,21 @@ class Bench:
         strict = np.array([topics[i][0] for i in self.neg_idx])
         hit = strict == self.truth
         records = records_for_ranking(self.rows, topics, None)
-        ranking = rank_posts(records, RankConfig(discover=False, min_support=1, n_bootstrap=0), by_brand=True,
-                             taxonomy=self.taxonomy)
+        ranking = rank_posts(
+            records, RankConfig(discover=False, min_support=1, n_bootstrap=0), by_brand=True, taxonomy=self.taxonomy
+        )
         rhos = []
         for airline, entries in sorted(ranking["brands"].items()):
             counts = Counter(r["negativereason"] for r in self.negatives if r["airline"] == airline)
             position = {e["topic"]: e["rank"] for e in entries}
             order = [-position.get(self.mapping[r], len(entries) + 1) for r in self.reasons]
             rhos.append(float(spearmanr(order, [counts.get(r, 0) for r in self.reasons]).statistic))
-        return {"a": float(hit.mean()), "a_even": float(hit[self.half == 0].mean()),
-                "a_odd": float(hit[self.half == 1].mean()), "b": float(np.mean(rhos))}
+        return {
+            "a": float(hit.mean()),
+            "a_even": float(hit[self.half == 0].mean()),
+            "a_odd": float(hit[self.half == 1].mean()),
+            "b": float(np.mean(rhos)),
+        }
 
     def count_spearman(self, probs: np.ndarray) -> float:
         """Mean per-airline Spearman of summed topic probabilities over negative posts against true counts."""
@@ -154,8 +172,14 @@ class Bench:
         for airline in sorted(set(self.airline.tolist())):
             volume = probs[(self.airline == airline) & self.negative].sum(axis=0)
             counts = Counter(r["negativereason"] for r in self.negatives if r["airline"] == airline)
-            rhos.append(float(spearmanr([volume[self.ids.index(self.mapping[r])] for r in self.reasons],
-                                        [counts.get(r, 0) for r in self.reasons]).statistic))
+            rhos.append(
+                float(
+                    spearmanr(
+                        [volume[self.ids.index(self.mapping[r])] for r in self.reasons],
+                        [counts.get(r, 0) for r in self.reasons],
+                    ).statistic
+                )
+            )
         return float(np.mean(rhos))
 
 
@@ -215,8 +239,9 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         "idf / max idf": idf / idf.max(),
         "idf / log N": idf / np.log(n),
         "min(1, idf / median idf of matched seeds)": np.minimum(1.0, idf / np.median(idf[matched])),
-        "min(1, idf / match-weighted mean idf)": np.minimum(1.0, idf / (idf[matched] * df[matched]).sum()
-                                                           * df[matched].sum()),
+        "min(1, idf / match-weighted mean idf)": np.minimum(
+            1.0, idf / (idf[matched] * df[matched]).sum() * df[matched].sum()
+        ),
         "min(1, idf / log K) (no seed above 1/K of posts here)": np.minimum(1.0, idf / np.log(len(b.ids))),
     }
     for name, w in forms.items():
@@ -225,10 +250,15 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     owner = np.asarray(b.assigner.phrase_topic_.argmax(axis=1)).ravel()
     for name, other in (("embedding", b.emb), ("word + char + embedding", b.combine(match=np.zeros_like(b.match)))):
         best = other.argmax(axis=1)
-        agree = np.array([(best[binary[:, p].nonzero()[0]] == owner[p]).mean() if df[p] else 1.0
-                          for p in range(len(df))])
-        out.append((f"1 seed weight = agreement of its posts with the {name} argmax",
-                    lambda agree=agree: assign(b.combine(match=b.weighted_match(agree)))))
+        agree = np.array(
+            [(best[binary[:, p].nonzero()[0]] == owner[p]).mean() if df[p] else 1.0 for p in range(len(df))]
+        )
+        out.append(
+            (
+                f"1 seed weight = agreement of its posts with the {name} argmax",
+                lambda agree=agree: assign(b.combine(match=b.weighted_match(agree))),
+            )
+        )
     # Corpus IDF in the word TF-IDF (posts' word features weighted by their corpus rarity), same spread as now.
     from pipeline.topics.assign import content_stems, l2_rows
 
@@ -240,49 +270,95 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     corpus_idf = np.log((1.0 + n) / (1.0 + dfw)) + 1.0
     post = l2_rows(wa._weighted(counts, corpus_idf), n_oov * (math.log(1.0 + n) + 1.0) ** 2)
     word = np.asarray((post @ wa.topic_word_.T).todense())
-    for scale_name, scale in (("raw", 1.0), ("rescaled to the current spread",
-                                             b.word.max(axis=1).mean() / word.max(axis=1).mean())):
-        out.append((f"1 corpus IDF in the word cosine, {scale_name}",
-                    lambda scale=scale: assign(b.combine(word=word * scale))))
+    for scale_name, scale in (
+        ("raw", 1.0),
+        ("rescaled to the current spread", b.word.max(axis=1).mean() / word.max(axis=1).mean()),
+    ):
+        out.append(
+            (f"1 corpus IDF in the word cosine, {scale_name}", lambda scale=scale: assign(b.combine(word=word * scale)))
+        )
 
     # (2) prior re-estimation (Saerens EM on softmax(refined / tau)), decision shifted by tau * log(prior * K).
     k = len(b.ids)
     for tau in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2):
+
         def em(tau: float = tau) -> dict[str, Any]:
             prior = saerens_em(_softmax(b.refined / tau))
             res = b.metrics(s, b.refined + tau * np.log(np.maximum(prior * k, 1e-12)))
             res["prior"] = " ".join(f"{p:.3f}" for p in prior)
             return res
+
         out.append((f"2 Saerens EM, tau {tau}", em))
 
     # (3) soft counts: per airline, summed probabilities over negative posts vs the true counts.
-    out.append(("3 reference: hard counts (argmax of refined scores)",
-                lambda: {"b_counts": b.count_spearman(np.eye(k)[b.refined.argmax(axis=1)])}))
+    out.append(
+        (
+            "3 reference: hard counts (argmax of refined scores)",
+            lambda: {"b_counts": b.count_spearman(np.eye(k)[b.refined.argmax(axis=1)])},
+        )
+    )
     for tau in (0.01, 0.02, 0.05, 0.1, 0.2):
-        out.append((f"3 soft counts softmax(refined / {tau})",
-                    lambda tau=tau: {"b_counts": b.count_spearman(_softmax(b.refined / tau))}))
+        out.append(
+            (
+                f"3 soft counts softmax(refined / {tau})",
+                lambda tau=tau: {"b_counts": b.count_spearman(_softmax(b.refined / tau))},
+            )
+        )
 
     # (4) normalisation when combining lexical and embedding scores.
     lex = b.combine(emb=np.zeros_like(b.emb))
     am = b.assigner
     out.append(("4 z-score each topic's combined score over the corpus", lambda: assign(s, b.refine(_colz(s)))))
-    out.append(("4 centre each topic's combined score over the corpus",
-                lambda: assign(s, b.refine(s - s.mean(axis=0)))))
-    out.append(("4 z-score each component per topic, then weight", lambda: assign(s, b.refine(
-        am.weight_match * _colz(b.match) + am.weight_word * _colz(b.word) + am.weight_char * _colz(b.char)
-        + am.weight_embedding * _colz(b.emb)))))
-    out.append(("4 z-score the lexical sum per topic (rescaled), embedding as is", lambda: assign(s, b.refine(
-        _colz(lex) * lex.std() + b.emb))))
+    out.append(
+        ("4 centre each topic's combined score over the corpus", lambda: assign(s, b.refine(s - s.mean(axis=0))))
+    )
+    out.append(
+        (
+            "4 z-score each component per topic, then weight",
+            lambda: assign(
+                s,
+                b.refine(
+                    am.weight_match * _colz(b.match)
+                    + am.weight_word * _colz(b.word)
+                    + am.weight_char * _colz(b.char)
+                    + am.weight_embedding * _colz(b.emb)
+                ),
+            ),
+        )
+    )
+    out.append(
+        (
+            "4 z-score the lexical sum per topic (rescaled), embedding as is",
+            lambda: assign(s, b.refine(_colz(lex) * lex.std() + b.emb)),
+        )
+    )
     out.append(("4 z-score the refined scores per topic", lambda: assign(s, _colz(b.refined))))
-    out.append(("4 z-score lexical and embedding within each post, equal weight",
-                lambda: assign(s, b.refine(_rowz(lex) + _rowz(b.emb)))))
-    out.append(("4 z-score each component within each post, then weight", lambda: assign(s, b.refine(
-        am.weight_match * _rowz(b.match) + am.weight_word * _rowz(b.word) + am.weight_char * _rowz(b.char)
-        + am.weight_embedding * _rowz(b.emb)))))
+    out.append(
+        (
+            "4 z-score lexical and embedding within each post, equal weight",
+            lambda: assign(s, b.refine(_rowz(lex) + _rowz(b.emb))),
+        )
+    )
+    out.append(
+        (
+            "4 z-score each component within each post, then weight",
+            lambda: assign(
+                s,
+                b.refine(
+                    am.weight_match * _rowz(b.match)
+                    + am.weight_word * _rowz(b.word)
+                    + am.weight_char * _rowz(b.char)
+                    + am.weight_embedding * _rowz(b.emb)
+                ),
+            ),
+        )
+    )
 
     # Prior and posteriors from Dawid-Skene EM over views of the scores (each view's argmax an "annotator").
-    views = {"lexical, embedding, refined": [lex.argmax(axis=1), b.emb.argmax(axis=1), b.refined.argmax(axis=1)],
-             "lexical, embedding": [lex.argmax(axis=1), b.emb.argmax(axis=1)]}
+    views = {
+        "lexical, embedding, refined": [lex.argmax(axis=1), b.emb.argmax(axis=1), b.refined.argmax(axis=1)],
+        "lexical, embedding": [lex.argmax(axis=1), b.emb.argmax(axis=1)],
+    }
     for name, ann in views.items():
         out.append((f"Dawid-Skene EM, annotators: {name}", lambda ann=ann: b.metrics(s, dawid_skene(ann, k))))
 
@@ -301,10 +377,14 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     emb_forms = {
         "description only": desc,
         "description + mean seed cosine": (desc + per_topic(lambda m: m.mean(axis=1))) / 2,
-        "description + log-mean-exp of seed cosines (T 0.05)": (desc + per_topic(
-            lambda m: 0.05 * np.log(np.exp(m / 0.05).mean(axis=1)))) / 2,
-        "description + best seed minus its corpus mean": (desc + per_topic(lambda m: m.max(axis=1) - m.max(
-            axis=1).mean())) / 2,
+        "description + log-mean-exp of seed cosines (T 0.05)": (
+            desc + per_topic(lambda m: 0.05 * np.log(np.exp(m / 0.05).mean(axis=1)))
+        )
+        / 2,
+        "description + best seed minus its corpus mean": (
+            desc + per_topic(lambda m: m.max(axis=1) - m.max(axis=1).mean())
+        )
+        / 2,
     }
     for name, sims in emb_forms.items():
         out.append((f"embedding: {name}", lambda sims=sims: assign(b.combine(emb=centred(sims)))))
