@@ -927,8 +927,8 @@ def rank_source(
                     weighted,
                     cfg,
                     brng,
-                    lambda topic, b=b: examples(b, topic),
-                )  # type: ignore[misc]
+                    lambda topic, b=b: examples(b, topic),  # type: ignore[misc]
+                )
     elif by_brand:
         result["brands"] = {}
     return result, list(examples.records.values())
