@@ -13,22 +13,9 @@ DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "posts.jsonl"
 SEED = 5
 
 
-def source_texts() -> list[str]:
-    """Real post texts (shared data when present) plus the demo posts."""
-    texts: list[str] = []
-    SHARED = default_shared_data_dir() or Path("/nonexistent")
-    airline = SHARED / "twitter-us-airline-sentiment" / "Tweets.csv"
-    if airline.exists():
-        with airline.open(newline="", encoding="utf-8") as handle:
-            texts += [row["text"] for row in csv.DictReader(handle)]
-    for path in sorted((SHARED / "semeval2017-task4a-english").glob("*.tsv")):
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 3:
-                texts.append(parts[2])
-    for path in sorted((SHARED / "twcs-samples").glob("*.csv")):
-        with path.open(newline="", encoding="utf-8") as handle:
-            texts += [row["text"] for row in csv.DictReader(handle) if row.get("text")]
+def demo_texts() -> list[str]:
+    """The texts of the demo posts (``data/demo/posts.jsonl``), its malformed lines skipped."""
+    texts = []
     for line in DEMO.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
@@ -36,6 +23,26 @@ def source_texts() -> list[str]:
             continue
         if isinstance(row, dict) and isinstance(row.get("text"), str):
             texts.append(row["text"])
+    return texts
+
+
+def source_texts() -> list[str]:
+    """Real post texts (shared data when present) plus the demo posts."""
+    texts: list[str] = []
+    shared = default_shared_data_dir() or Path("/nonexistent")
+    airline = shared / "twitter-us-airline-sentiment" / "Tweets.csv"
+    if airline.exists():
+        with airline.open(newline="", encoding="utf-8") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle)]
+    for path in sorted((shared / "semeval2017-task4a-english").glob("*.tsv")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                texts.append(parts[2])
+    for path in sorted((shared / "twcs-samples").glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle) if row.get("text")]
+    texts += demo_texts()
     return [t for t in texts if t.strip()]
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pipeline.data.bench_posts import demo_texts
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,13 +43,7 @@ def load_texts(data_dir: Path | None, limit: int) -> list[str]:
                 if len(parts) >= 3:
                     texts.append(parts[2])
     if not texts:
-        for line in (REPO / "data" / "demo" / "posts.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("text"), str):
-                texts.append(row["text"])
+        texts = demo_texts()
     return texts[:limit]
 
 

@@ -13,26 +13,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from pipeline.data.bench_posts import demo_texts
 from pipeline.models.coldstart import ColdStartPredictor, add_coldstart_files, open_for_coldstart
 from pipeline.models.predict import Predictor
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def demo_texts() -> list[str]:
-    texts = []
-    for line in (REPO / "data" / "demo" / "posts.jsonl").read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("text"), str):
-            texts.append(row["text"])
-    return texts
 
 
 def main() -> None:
