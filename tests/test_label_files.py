@@ -40,7 +40,10 @@ def test_label_file_rows_are_well_formed_and_unique(path: Path) -> None:
 
 @pytest.mark.parametrize("path", [p for p in LABEL_FILES if p.name != EVALUATION_ONLY], ids=lambda p: p.name)
 def test_training_label_files_never_hold_an_evaluation_post(path: Path) -> None:
-    shared = _keys(path) & _keys(REPO / "data" / "labels" / EVALUATION_ONLY)
+    rows = _rows(path)
+    if not any(row.get("intent") or row.get("sentiment") for row in rows):
+        pytest.skip(f"{path.name} holds no intent or sentiment label, so trains neither (e.g. the topic judge)")
+    shared = {(row["dataset"], row["id"]) for row in rows} & _keys(REPO / "data" / "labels" / EVALUATION_ONLY)
     assert not shared, f"{path.name} holds {len(shared)} posts of the out-of-industry test set"
 
 
@@ -59,3 +62,20 @@ def test_a_config_never_trains_on_two_labels_for_one_post(name: str) -> None:
             for key in _keys(path):
                 assert key not in seen, f"{name}: {key} is in both {seen[key]} and {path.name}"
                 seen[key] = path.name
+
+
+def test_topic_judge_labels_are_topics_of_the_brand_taxonomy() -> None:
+    """`topics-judge.jsonl`: each brand's labels come from `configs/taxonomy/<brand>.yaml`, primary first."""
+    from pipeline.topics.assign import load_taxonomy
+
+    rows = _rows(REPO / "data" / "labels" / "topics-judge.jsonl")
+    names = {
+        brand: {t.name for t in load_taxonomy(REPO / "configs" / "taxonomy" / f"{brand}.yaml").topics}
+        for brand in {str(row["brand"]) for row in rows}
+    }
+    for row in rows:
+        topics = row["topics"]
+        assert isinstance(topics, list) and len(topics) <= 3 and len(set(topics)) == len(topics)
+        assert set(topics) <= names[str(row["brand"])], row["id"]
+        assert row["primary"] == (topics[0] if topics else "none"), row["id"]
+        assert row["double_annotated"] in (0, 1)
