@@ -99,7 +99,7 @@ def test_shouting_does_not_shift_the_words_of_a_post() -> None:
 def test_assigner_with_encoder_is_not_taken_by_the_fast_path(tmp_path: Path) -> None:
     assigner = _assigners(tmp_path)[0]
     assigner.encoder_ = object()  # stands in for a loaded sentence encoder
-    with pytest.raises(ValueError, match="lexical only"):
+    with pytest.raises(ValueError, match="no sentence encoder"):
         FastTopicScorer(assigner)
 
 

@@ -158,8 +158,23 @@ def test_discovery_finds_planted_clusters_with_k_from_data() -> None:
         assert len(info["representative_indices"]) == 5
         planted = {truth[i] for i in info["representative_indices"]}
         assert len(planted) == 1
-        assert set(info["keywords"][:3]) <= set(PLANTED[planted.pop()])
+        words = set(PLANTED[planted.pop()])
+        assert set(info["keywords"][:3]) <= words
+        # A name, not a keyword list: one or two of the topic's own words, capitalised.
+        name = info["label"]
+        assert "," not in name and name[0].isupper() and set(name.lower().split()) <= words
     assert all(len(disc.labels_) == len(texts) for _ in [0])
+
+
+def test_topic_name_prefers_a_strong_phrase() -> None:
+    from pipeline.topics.assign import _topic_name
+
+    terms = np.array(["number", "number porting", "porting", "sim"])
+    order = np.array([0, 1, 2, 3])
+    assert _topic_name(order, np.array([1.0, 0.6, 0.5, 0.1]), terms, str) == "Number porting"
+    assert _topic_name(order, np.array([1.0, 0.3, 0.5, 0.1]), terms, str) == "Number porting"  # the top two words
+    assert _topic_name(np.array([0, 3]), np.array([1.0, 0.0, 0.0, 0.4]), terms, str) == "Number"
+    assert _topic_name(order, np.zeros(4), terms, str) == ""
 
 
 def test_discovery_ids_are_stable_across_runs() -> None:
@@ -341,6 +356,7 @@ def _vector_assigner(taxonomy: Taxonomy) -> TopicAssigner:
     assigner.topic_vectors_ = vectors
     assigner.seed_vectors_ = vectors.copy()
     assigner.seed_owner_ = np.arange(3)
+    assigner.post_centre_ = vectors.mean(axis=0)  # as fit() sets it: the topics' mean
     return assigner
 
 
@@ -362,9 +378,10 @@ def test_corpus_centring_removes_what_all_posts_share(taxonomy: Taxonomy) -> Non
     assert np.allclose(centred.sum(axis=1), 0.0)
     # corpus_scores uses the centred scores from min_refine_posts posts up, the per-post ones below it.
     scores, refined = assigner.corpus_scores([""] * n, [""] * n, emb)
-    assert refined is None and np.allclose(scores, centred)
+    w = assigner.weight_embedding
+    assert refined is None and np.allclose(scores, w * centred)
     small, _ = assigner.corpus_scores([""] * 20, [""] * 20, emb[:20])
-    assert np.allclose(small, plain[:20])
+    assert np.allclose(small, w * plain[:20])
 
 
 def test_discovery_k_selection_options() -> None:

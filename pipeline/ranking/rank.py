@@ -91,6 +91,7 @@ import io
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timezone
@@ -159,10 +160,13 @@ class RankConfig(BaseModel):
     k_selection: Literal["stability", "silhouette"] = "stability"
     n_examples: int = Field(default=5, ge=0)
     n_keywords: int = Field(default=8, ge=0)
-    # Sentence encoder for discovery (and for assigning posts that arrive without a topic): "auto" uses
+    # Sentence encoder for discovery: "auto" uses
     # all-MiniLM-L6-v2 when the topics-embed extra is installed, "none" never; or a model directory.
     encoder: str = "auto"
     embedding_cache: str | None = None
+    # The model bundle whose normaliser and static word-piece vectors assign topics to posts that arrive
+    # without one (as `voc score --taxonomy` does with its bundle); None: the default bundle.
+    model: str | None = None
     # Encoding runs at ~100-150 posts/s on a small CPU: above this many posts, discovery clusters TF-IDF.
     max_embed_posts: int = Field(default=20_000, ge=0)
     # Discovery clusters at most this many posts (a sample stratified by brand and time window) and assigns
@@ -175,6 +179,24 @@ class RankConfig(BaseModel):
 # ---------------------------------------------------------------------------------------------------------
 
 _parse_time = parse_time
+
+
+def ranking_topic_assigner(taxonomy: Taxonomy, config: RankConfig) -> Any:
+    """The assigner ``voc score --taxonomy`` uses (:func:`pipeline.topics.static.topic_assigner_for`), for posts
+    that arrive without a topic: the bundle ``config.model`` names (default: the default bundle) gives the
+    normaliser and static word-piece vectors, so a post gets the same topic whichever command assigned it.
+    Per post, one distinct text at a time: nothing depends on the rest of the corpus."""
+    from pipeline.errors import BundleError
+    from pipeline.models.bundle import ModelBundle
+    from pipeline.topics.fast import FastTopicScorer
+    from pipeline.topics.static import topic_assigner_for
+
+    try:
+        bundle: ModelBundle | None = ModelBundle.load(config.model)
+    except BundleError as exc:
+        print(f"warning: topics by lexical scores only (no model bundle for word vectors): {exc}", file=sys.stderr)
+        bundle = None
+    return FastTopicScorer.for_assigner(topic_assigner_for(taxonomy, bundle))
 
 
 def choose_encoder(config: RankConfig, n_posts: int) -> str | None:
@@ -385,34 +407,27 @@ class LocalSource:
         return scan_stats(self.con)
 
     def assign_missing(self, taxonomy: Taxonomy, config: RankConfig) -> None:
-        """Topics from ``taxonomy`` for posts without one: over the whole corpus at once (``assign_corpus``
-        refines them on the corpus, see :mod:`pipeline.topics`) up to ``discovery_sample`` posts, else one
-        distinct text at a time (``assign``, bounded memory)."""
-        from pipeline.topics.assign import TopicAssigner
-
+        """Topics from ``taxonomy`` for posts without one, by the assigner ``voc score --taxonomy`` uses
+        (:func:`ranking_topic_assigner`), one distinct text at a time (bounded memory)."""
         n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchall()[0][0])
         if not n_missing:
             return
-        assigner = TopicAssigner(
-            taxonomy, encoder=choose_encoder(config, n_missing), embedding_cache=config.embedding_cache
-        ).fit()
-        if n_missing <= config.discovery_sample:
-            rows = self.con.execute("SELECT ord, text FROM posts WHERE topic IS NULL ORDER BY ord").fetchall()
-            assigned = assigner.assign_corpus([str(r[1]) for r in rows])
-            assign_by_ord(
-                self.con,
-                [int(r[0]) for r in rows],
-                [a[0] for a in assigned],
-                [a[2] for a in assigned],
-                [a[1] for a in assigned],
-            )
-            return
+        assigner = ranking_topic_assigner(taxonomy, config)
 
-        def assign(texts: list[str]) -> tuple[list[str], list[float], list[str] | None]:
-            assigned = assigner.assign(texts)
-            return [a[0] for a in assigned], [a[2] for a in assigned], [a[1] for a in assigned]
+        from pipeline.topics.assign import PROBLEM_INTENTS
 
-        assign_by_text(self.con, "topic IS NULL", assign)
+        # Complaints and questions get voc score's lower no-topic bar: the two groups are assigned apart.
+        problems = "(" + ", ".join(f"'{intent}'" for intent in sorted(PROBLEM_INTENTS)) + ")"
+        for problem, where in (
+            (True, f"topic IS NULL AND coalesce(intent, '') IN {problems}"),
+            (False, f"topic IS NULL AND coalesce(intent, '') NOT IN {problems}"),
+        ):
+
+            def assign(texts: list[str], flag: bool = problem) -> tuple[list[str], list[float], list[str] | None]:
+                assigned = assigner.assign_many(texts, problem=[flag] * len(texts))[0]
+                return [a[0] for a in assigned], [a[2] for a in assigned], [a[1] for a in assigned]
+
+            assign_by_text(self.con, where, assign)
 
     def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]:
         return candidate_strata(self.con, windows, intents)

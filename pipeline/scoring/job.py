@@ -104,7 +104,7 @@ def mix_report(samples: dict[str, Any], predictor: Any) -> dict[str, Any]:
     return out
 
 
-TOPIC_FIELDS = ("topic", "topic_label", "topic_score")
+TOPIC_FIELDS = ("topic", "topic_label", "topic_score", "topics")
 
 
 @dataclass
@@ -177,6 +177,8 @@ class BatchScorer:
 
     def score_with_proba(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The scored rows and, per task, the (n, n_classes) probabilities behind them."""
+        from pipeline.topics.assign import PROBLEM_INTENTS
+
         if not rows:
             return [], {}
         texts = [row["text"] for row in rows]
@@ -186,12 +188,15 @@ class BatchScorer:
         probabilities = self.predictor.proba(normalised)
         predictions = self.predictor.predict_from_proba(texts, ids, probabilities)
         if self.assigner is not None:
-            for prediction, (topic, label, score) in zip(
-                predictions, self.assigner.assign(texts, normalised=normalised)
+            # Complaints and questions are nearly always about something: a lower bar for their topic.
+            problem = [p.get("intent") in PROBLEM_INTENTS for p in predictions]
+            for prediction, (topic, label, score), topics in zip(
+                predictions, *self.assigner.assign_many(texts, normalised=normalised, problem=problem)
             ):
                 prediction["topic"] = topic
                 prediction["topic_label"] = label
                 prediction["topic_score"] = round(score, 4)
+                prediction["topics"] = [{"topic": t, "score": v} for t, v in topics]
         if self.carry_columns:
             for prediction, row in zip(predictions, rows):
                 for key, value in row.items():
@@ -206,7 +211,8 @@ def build_topic_assigner(bundle: Any, taxonomy: str | Path | None) -> Any:
     from pydantic import ValidationError
 
     from pipeline.errors import BundleError
-    from pipeline.topics.assign import Taxonomy, TopicAssigner, load_taxonomy
+    from pipeline.topics.assign import Taxonomy, load_taxonomy
+    from pipeline.topics.static import topic_assigner_for
 
     if taxonomy is not None:
         chosen = load_taxonomy(taxonomy)
@@ -217,7 +223,9 @@ def build_topic_assigner(bundle: Any, taxonomy: str | Path | None) -> Any:
             raise BundleError(f"model bundle {bundle.path}: invalid taxonomy.yaml ({type(exc).__name__})") from None
     else:
         return None
-    return TopicAssigner(chosen, normaliser=bundle.normaliser).fit()
+    # The bundle's static word-piece table gives the assigner post vectors at scoring speed; voc rank builds
+    # the same assigner (pipeline.topics.static.topic_assigner_for), so a post's topic is the same from both.
+    return topic_assigner_for(chosen, bundle)
 
 
 def quiet_garbage_collector() -> None:

@@ -29,7 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline.models.fastpath import Growable, RaggedStore, TokenBatch, TokenTable, fastpath_enabled
-from pipeline.topics.assign import MARKERS, TopicAssigner, _is_content, _stop_words, stem
+from pipeline.topics.assign import MARKERS, TopicAssigner, _is_content, _stop_words, stem, topic_token
+from pipeline.topics.static import StaticTopicEmbedder
 
 _BIGRAM_BASE = 1 << 31  # stem ids stay below this (the stem table is cleared with the token cache)
 
@@ -66,7 +67,9 @@ class FastTopicScorer:
     def for_assigner(cls, assigner: TopicAssigner) -> FastTopicScorer | TopicAssigner:
         """The fast scorer of ``assigner``, or ``assigner`` itself where the fast path does not apply: it embeds
         posts, its seed phrases are too long for packed keys, or ``VOC_FASTPATH=0``. Same scores either way."""
-        if not fastpath_enabled() or getattr(assigner, "encoder_", None) is not None:
+        if not hasattr(assigner, "topic_word_"):
+            assigner.fit()
+        if not fastpath_enabled() or assigner.encoder_ is not None:
             return assigner
         try:
             return cls(assigner)
@@ -76,9 +79,15 @@ class FastTopicScorer:
     def __init__(self, assigner: TopicAssigner) -> None:
         if not hasattr(assigner, "topic_word_"):
             assigner.fit()
-        if getattr(assigner, "encoder_", None) is not None:
-            raise ValueError("the fast topic path is lexical only; this assigner embeds posts")
+        if assigner.encoder_ is not None:
+            raise ValueError("the fast topic path has no sentence encoder; this assigner uses one")
         self.assigner = assigner
+        # Static post vectors (pipeline.topics.static): one vector per token id, summed per post.
+        self.embedder = assigner.embedder_ if isinstance(assigner.embedder_, StaticTopicEmbedder) else None
+        if assigner.embedder_ is not None and self.embedder is None:
+            raise ValueError("the fast topic path reads static word-piece vectors only")
+        self._vectors = np.zeros((0, self.embedder.dim if self.embedder else 0), dtype=np.float32)
+        self._n_vectors = 0
         self.stops = _stop_words()
         self.n_topics = len(assigner.topic_ids_)
         # Phrases: seed-token ids, keys packed per phrase length.
@@ -143,8 +152,20 @@ class FastTopicScorer:
             self._char_oov = Growable(np.float64)
             self._char_cols = RaggedStore()  # in-vocabulary character n-gram ids (content tokens)
             self._char_vals = RaggedStore(np.float64)  # and their counts
+            self._n_vectors = 0
+        if self.embedder is not None and self._n_vectors < len(table.tokens):
+            new = table.tokens[self._n_vectors :]
+            needed = self._n_vectors + len(new)
+            if needed > len(self._vectors):
+                grown = np.zeros((max(needed, 2 * len(self._vectors), 1024), self.embedder.dim), dtype=np.float32)
+                grown[: self._n_vectors] = self._vectors[: self._n_vectors]
+                self._vectors = grown
+            for offset, token in enumerate(new):
+                self._vectors[self._n_vectors + offset] = self.embedder.token_vector(token)
+            self._n_vectors = needed
         char_vocab = self.assigner.char_vocab_
-        for token in table.tokens[self._marker.size :]:
+        for raw in table.tokens[self._marker.size :]:
+            token = topic_token(raw)
             marker = token in MARKERS
             token_stem = stem(token)
             content = _is_content(token, self.stops)
@@ -300,6 +321,9 @@ class FastTopicScorer:
             total += a.weight_word * self._word_scores(occurrences, docs, n)
         if a.weight_char:
             total += a.weight_char * self._char_scores(occurrences, docs, n)
+        if self.embedder is not None:
+            embeddings = self.embedder.embed_tokens(self._vectors[: self._n_vectors], occurrences, docs, n)
+            total += a.embedding_total(embeddings)
         return total
 
     def assign(
@@ -309,3 +333,15 @@ class FastTopicScorer:
         if normalised is None:
             normalised = self.assigner.normaliser_.normalise_many(texts)
         return self.assigner.decide(self.score_matrix(normalised), None)
+
+    def assign_many(
+        self,
+        texts: Sequence[str],
+        normalised: Sequence[str] | TokenBatch | None = None,
+        problem: Sequence[bool] | None = None,
+    ) -> tuple[list[tuple[str, str, float]], list[list[tuple[str, float]]]]:
+        """As :meth:`TopicAssigner.assign_many`."""
+        if normalised is None:
+            normalised = self.assigner.normaliser_.normalise_many(texts)
+        scores = self.score_matrix(normalised)
+        return self.assigner.decide(scores, None, problem), self.assigner.decide_many(scores, None, problem)

@@ -12,6 +12,8 @@ then runs, each in a fresh child process so that start-up, reading and writing a
   (the class mix per brand estimated into ``scored.jsonl.mix.json``).
 * ``voc-nomix`` (optional): the same with ``--no-mix``, to price the class-mix estimate.
 * ``voc-adapt`` (optional): the same with ``--adapt-labels intent`` (a second pass over the shards).
+* ``voc-lexical-topics`` (optional): the same with ``VOC_TOPIC_VECTORS=0``, topics from lexical scores only (no
+  static word-piece vectors), to price what reading the posts' meaning costs.
 * ``voc-ref`` (optional, small sizes): the same with ``VOC_FASTPATH=0``, the reference implementation.
 * ``voc-transformer`` (optional, small sizes): the same with ``--model models/transformer`` (the fine-tuned
   encoder backend, int8 ONNX), to compare the model backends.
@@ -148,8 +150,8 @@ def main() -> None:
     parser.add_argument(
         "--backends",
         default="sklearn,voc",
-        help="of sklearn, voc, voc-nomix (--no-mix), voc-adapt (--adapt-labels intent), voc-ref (VOC_FASTPATH=0), "
-        "voc-transformer, ray",
+        help="of sklearn, voc, voc-nomix (--no-mix), voc-adapt (--adapt-labels intent), voc-lexical-topics "
+        "(VOC_TOPIC_VECTORS=0), voc-ref (VOC_FASTPATH=0), voc-transformer, ray",
     )
     parser.add_argument("--ref-max", type=int, default=10_000, help="largest size run with voc-ref")
     parser.add_argument(
@@ -223,6 +225,8 @@ def main() -> None:
                     elif backend == "voc-adapt":
                         cmd += ["--adapt-labels", "intent"]
                     run_env = {**env, "VOC_FASTPATH": "0" if backend == "voc-ref" else "1"}
+                    if backend == "voc-lexical-topics":
+                        run_env["VOC_TOPIC_VECTORS"] = "0"
                 result = measure(cmd, run_env)
                 rate = n / result["seconds"]
                 if backend == "sklearn":

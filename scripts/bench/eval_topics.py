@@ -6,11 +6,13 @@ Usage::
     python scripts/bench/eval_topics.py --data-dir ../shared/data --taxonomy configs/taxonomy/airline.yaml \
         [--output reports/eval_topics.json] [--no-encoder] [--cache-dir DIR] [--seed N]
 
-With the ``topics-embed`` extra installed, assignment and discovery use all-MiniLM-L6-v2 (``--encoder``),
-with embeddings cached by text hash under ``--cache-dir`` (the first run encodes the 14.5k tweets: minutes
-on a small CPU; later runs take seconds). Assignment is :meth:`TopicAssigner.assign_corpus` (embedding scores
-centred on the corpus, then refined over its neighbour graph; no labels), as ``voc rank`` does for posts
-without a topic.
+Assignment (``--path``): ``score`` (default) takes each tweet's topic as ``voc score --taxonomy`` gives it
+(:class:`pipeline.scoring.job.BatchScorer` with ``--model``'s static word vectors; ``voc rank`` keeps these
+topics and assigns posts without one the same way); ``corpus`` is :meth:`TopicAssigner.assign_corpus` (embedding
+scores centred on the corpus, then refined over its neighbour graph; no labels), which no command runs. With the
+``topics-embed`` extra installed, the corpus path and discovery use all-MiniLM-L6-v2 (``--encoder``), with
+embeddings cached by text hash under ``--cache-dir`` (the first run encodes the 14.5k tweets: minutes on a
+small CPU; later runs take seconds).
 
 Data: ``twitter-us-airline-sentiment/Tweets.csv`` under ``--data-dir`` (or the CSV itself), read with the
 csv module, de-duplicated by ``tweet_id`` (first row kept; see the data set's SOURCE.md). The label leak in
@@ -80,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         help="embedding cache (vectors keyed by text hash); default %(default)s",
     )
     parser.add_argument("--output", type=Path, default=None, help="write the metrics as JSON here")
+    parser.add_argument(
+        "--path",
+        choices=("score", "corpus"),
+        default="score",
+        help="score: topics as `voc score --taxonomy` gives them (and `voc rank` keeps), per post, with the "
+        "--model bundle's word vectors (default); corpus: TopicAssigner.assign_corpus over all tweets at once "
+        "(the encoder, centred on the corpus, refined over its neighbour graph), a path no command runs",
+    )
+    parser.add_argument("--model", default=None, help="--path score: the model bundle (default: the default one)")
     args = parser.parse_args(argv)
 
     try:
@@ -112,11 +123,27 @@ def main(argv: list[str] | None = None) -> int:
     normalised = assigner.normaliser_.normalise_many(texts)
     timings["normalise_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    embeddings = assigner.embed(texts)
+    embeddings = assigner.embed(texts) if args.path == "corpus" or encoder else None
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    scores, probs = assigner.corpus_scores(texts, normalised, embeddings)
-    topics = [(t, label, float(s)) for t, label, s in assigner.decide(scores, probs)]
+    if args.path == "score":
+        from pipeline.scoring.job import BatchScorer
+
+        scorer = BatchScorer(args.model, taxonomy=args.taxonomy, carry_columns=False)
+        from pipeline.topics.fast import FastTopicScorer
+
+        fitted = scorer.assigner.assigner if isinstance(scorer.assigner, FastTopicScorer) else scorer.assigner
+        scores = fitted.score_matrix(texts)
+        scored_rows: list[dict[str, Any]] = []
+        for start in range(0, len(texts), 1000):
+            scored_rows += scorer.score(
+                [{"id": str(i), "text": t} for i, t in enumerate(texts[start : start + 1000], start)]
+            )
+        topics = [(r["topic"], r["topic_label"], float(r["topic_score"])) for r in scored_rows]
+        probs = None
+    else:
+        scores, probs = assigner.corpus_scores(texts, normalised, embeddings)
+        topics = [(t, label, float(s)) for t, label, s in assigner.decide(scores, probs)]
     timings["assign_s"] = time.perf_counter() - t0
     best = (probs if probs is not None else scores).argmax(axis=1)
     row_index = {r["tweet_id"]: i for i, r in enumerate(rows)}

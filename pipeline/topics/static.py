@@ -1,0 +1,98 @@
+"""Topic embeddings without torch: post vectors from the static word-piece table a bundle already carries.
+
+The default sentiment model (``tfidf_logreg.v2``) holds a table of all-MiniLM-L6-v2's word pieces, each
+piece's vector distilled from the encoder and weighted by SIF (:mod:`pipeline.models.static_embeddings`). A
+post's vector is the normalised sum of its tokens' vectors: numpy only, cached per token, so the topic
+assigner can read what a post *means* (``my package is held by the carrier`` near ``delivery``) at the speed
+of batch scoring, where the full encoder would cost ~100 posts a second on a small CPU. On the airline
+reasons it recovers most of what the encoder adds to the lexical scores (``docs/topics.md``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from pipeline.models.bundle import ModelBundle
+from pipeline.models.linear import TfidfStaticLogisticClassifier
+from pipeline.models.static_embeddings import NgramStaticFeaturiser, StaticEmbeddingFeaturiser
+from pipeline.topics.assign import Taxonomy, TopicAssigner, topic_token
+
+_CACHE_LIMIT = 200_000
+
+
+class StaticTopicEmbedder:
+    """Unit vectors of normalised posts from a fitted :class:`StaticEmbeddingFeaturiser` (all scope blocks
+    summed into one: topics do not care whether a word was negated)."""
+
+    name = "static"
+
+    def __init__(self, featuriser: StaticEmbeddingFeaturiser) -> None:
+        self.featuriser = featuriser
+        self.dim = int(featuriser.vectors_.shape[1])
+        self._cache: dict[str, np.ndarray] = {}
+
+    def token_vector(self, token: str) -> np.ndarray:
+        """One normalised token's (unnormalised) vector, cached."""
+        vector = self._cache.get(token)
+        if vector is None:
+            vector = self.featuriser.token_vector(topic_token(token))
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[token] = vector
+        return vector
+
+    def embed_normalised(self, normalised: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32 unit rows (a post without known pieces is a zero row)."""
+        out = np.zeros((len(normalised), self.dim), dtype=np.float32)
+        for i, text in enumerate(normalised):
+            for token in text.split():
+                out[i] += self.token_vector(token)
+        return unit_float32(out)
+
+    def embed_tokens(self, token_vectors: np.ndarray, occurrences: np.ndarray, docs: np.ndarray, n: int) -> np.ndarray:
+        """The same rows from a batch of token ids: ``token_vectors[occurrences]`` summed per post ``docs``."""
+        if not len(occurrences):
+            return np.zeros((n, self.dim), dtype=np.float32)
+        # (post x token) counts @ (token x dim) vectors: a sparse product, ~50x faster than gathering a row per
+        # occurrence and summing.
+        counts = sp.csr_matrix(
+            (np.ones(len(occurrences), dtype=np.float32), (docs, occurrences)), shape=(n, len(token_vectors))
+        )
+        return unit_float32(np.asarray(counts @ token_vectors))
+
+
+def unit_float32(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.asarray(x / norms, dtype=np.float32)
+
+
+def bundle_static_embedder(bundle: ModelBundle) -> StaticTopicEmbedder | None:
+    """The topic embedder of the first classifier in ``bundle`` that carries a static table, else None."""
+    for classifier in bundle.classifiers.values():
+        if isinstance(classifier, TfidfStaticLogisticClassifier):
+            featuriser = classifier.featuriser_
+            if isinstance(featuriser, NgramStaticFeaturiser):
+                return StaticTopicEmbedder(featuriser.static)
+    return None
+
+
+# Set to 0 for lexical topic scores only (the assigner without post vectors): for comparisons, as
+# scripts/bench/bench_score.py's voc-lexical-topics backend does.
+VECTORS_ENV = "VOC_TOPIC_VECTORS"
+
+
+def topic_assigner_for(taxonomy: Taxonomy, bundle: ModelBundle | None, **settings: Any) -> TopicAssigner:
+    """The fitted topic assigner ``voc score`` and ``voc rank`` both use for ``taxonomy``: the bundle's
+    normaliser and static word-piece vectors (when it carries them), the default weights otherwise."""
+    vectors = bundle is not None and os.environ.get(VECTORS_ENV, "1") != "0"
+    return TopicAssigner(
+        taxonomy,
+        normaliser=bundle.normaliser if bundle is not None else None,
+        embedder=bundle_static_embedder(bundle) if bundle is not None and vectors else None,
+        **settings,
+    ).fit()
