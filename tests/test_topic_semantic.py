@@ -171,3 +171,53 @@ def test_score_and_rank_give_a_post_the_same_topic(tmp_path: Path, default_bundl
         k: v for k, v in from_score.items() if k in from_rank
     }
     assert set(from_score) - {"other"} <= set(from_rank)
+
+
+def _multi_label_records() -> list[dict]:
+    records = []
+    for i in range(12):
+        records.append(
+            {
+                "id": f"a{i}",
+                "text": f"the app crashed and I was charged twice {i}",
+                "intent": "complaint",
+                "sentiment": "negative",
+                "topic": "app",
+                "topics": [{"topic": "app", "score": 0.9}, {"topic": "billing", "score": 0.8}],
+            }
+        )
+    for i in range(6):
+        records.append(
+            {
+                "id": f"b{i}",
+                "text": f"charged twice for one order {i}",
+                "intent": "complaint",
+                "sentiment": "negative",
+                "topic": "billing",
+                "topics": [{"topic": "billing", "score": 0.9}],
+            }
+        )
+    return records
+
+
+def test_ranking_counts_a_post_under_each_of_its_topics(tmp_path: Path) -> None:
+    from pipeline.data.io import RecordWriter
+    from pipeline.ranking.rank import RankConfig, rank_posts
+    from pipeline.ranking.run import rank_file
+
+    records = _multi_label_records()
+    config = RankConfig(discover=False, min_support=1, n_bootstrap=50)
+    ranked = rank_posts(records, config)
+    by_topic = {e["topic"]: e for e in ranked["topics"]}
+    assert by_topic["app"]["n_posts"] == 12 and by_topic["billing"]["n_posts"] == 18
+    assert ranked["n_posts"] == 18 and ranked["n_problems"] == 18  # totals count each post once
+    assert sum(ranked["intents"].values()) == 18
+    # The same from a JSONL file (DuckDB's JSON reader) and a Parquet file (lists as JSON text there).
+    for suffix in ("jsonl", "parquet"):
+        path = tmp_path / f"scored.{suffix}"
+        with RecordWriter(path) as writer:
+            writer.write(records)
+        result, _ = rank_file(path, tmp_path / f"out-{suffix}", config=config)
+        assert {e["topic"]: e["n_posts"] for e in result["topics"]} == {"app": 12, "billing": 18}
+        assert result["n_posts"] == 18
+        assert [e["topic"] for e in result["topics"]] == [e["topic"] for e in ranked["topics"]]

@@ -32,6 +32,7 @@ instead, in bounded batches, with every rejected row reported as before.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -59,6 +60,9 @@ POSTS_SCHEMA: tuple[tuple[str, str], ...] = (
     ("topic", "VARCHAR"),  # NULL where the row has none (then assigned from the taxonomy, or 'other')
     ("topic_label", "VARCHAR"),
     ("topic_score", "DOUBLE"),
+    # The post's other topics (voc score's ``topics`` list minus the primary), joined by "|"; the ranking
+    # counts the post under each of them too (cells with ``is_primary`` false), never in the totals.
+    ("topics_more", "VARCHAR"),
     ("t", "DOUBLE"),  # epoch seconds of the timestamp; NULL where missing or unparsable
     ("created_at", "VARCHAR"),  # the timestamp as given, for the report
     ("brand", "VARCHAR"),
@@ -158,6 +162,24 @@ def _float(value: Any) -> float:
         return 0.0
 
 
+TOPIC_SEPARATOR = "|"
+
+
+def secondary_topics(topics: Any, primary: Any) -> str | None:
+    """A row's ``topics`` list (voc score's ``[{topic, score}]``, or that list as JSON text from Parquet) minus
+    its primary topic, joined by :data:`TOPIC_SEPARATOR`; None when there are none."""
+    if isinstance(topics, str):
+        try:
+            topics = json.loads(topics)
+        except ValueError:
+            return None
+    if not isinstance(topics, list):
+        return None
+    names = [str(t.get("topic")) for t in topics if isinstance(t, dict) and t.get("topic")]
+    more = sorted({n for n in names if n != primary and TOPIC_SEPARATOR not in n})
+    return TOPIC_SEPARATOR.join(more) or None
+
+
 def intent_probabilities(scores: Any, label: str) -> list[float]:
     """A post's intent probabilities: its ``intent_scores`` normalised, else its label as certain."""
     out = [0.0] * N_INTENTS
@@ -219,6 +241,7 @@ def project_rows(
         cols["topic"].append(str(topic) if topic else None)
         cols["topic_label"].append(str(r["topic_label"]) if r.get("topic_label") else None)
         cols["topic_score"].append(_float(r.get("topic_score")))
+        cols["topics_more"].append(secondary_topics(r.get("topics"), topic))
         cols["t"].append(None if math.isnan(seconds) else seconds)
         cols["created_at"].append(None if time_raw in (None, "") else str(time_raw))
         cols["brand"].append(None if brand_raw in (None, "") else str(brand_raw))
@@ -268,7 +291,8 @@ def _finish_select(raw: str) -> str:
     reach = "CASE WHEN reach >= 0 AND isfinite(reach) THEN reach END"
     return (
         f"SELECT ord, id, text, intent, sentiment, nullif(topic, '') AS topic, nullif(topic_label, '') AS "
-        f"topic_label, coalesce(topic_score, 0.0) AS topic_score, CASE WHEN isfinite(t) THEN t END AS t, "
+        f"topic_label, coalesce(topic_score, 0.0) AS topic_score, nullif(topics_more, '') AS topics_more, "
+        f"CASE WHEN isfinite(t) THEN t END AS t, "
         f"nullif(created_at, '') AS created_at, nullif(brand, '') AS brand, {reach} AS reach, {probs} "
         f"FROM ({raw})"
     )
@@ -284,6 +308,7 @@ def _jsonl_sql(path: Path, first_ord: int, text_field: str, time_field: str, bra
             "topic",
             "topic_label",
             "topic_score",
+            "topics",
             time_field,
             brand_field,
             "reach",
@@ -307,12 +332,24 @@ def _jsonl_sql(path: Path, first_ord: int, text_field: str, time_field: str, bra
         f"{_json_str(c['intent'])} AS intent, {_json_str(c['sentiment'])} AS sentiment, "
         f"{_json_str(c['topic'])} AS topic, {_json_str(c['topic_label'])} AS topic_label, "
         f"TRY_CAST({c['topic_score']} ->> '$' AS DOUBLE) AS topic_score, "
+        f"{_topics_more_sql(c['topics'], _json_str(c['topic']))} AS topics_more, "
         f"{_time_sql(time_text)} AS t, {_json_str(c[time_field])} AS created_at, "
         f"{_json_str(c[brand_field])} AS brand, {_json_num(c['reach'])} AS reach, {values} "
         f"FROM (SELECT *, row_number() OVER () AS rn FROM read_json({_lit(str(path))}, "
         f"format = 'newline_delimited', columns = {columns}, maximum_object_size = 16777216))"
     )
     return _finish_select(raw)
+
+
+def _topics_more_sql(topics_json: str, primary: str) -> str:
+    """SQL for :func:`secondary_topics` of a JSON value (a list of ``{topic, score}`` objects)."""
+    names = f"json_extract_string({topics_json}, '$[*].topic')"
+    keep = f"x -> x IS NOT NULL AND x <> coalesce({primary}, '') AND NOT contains(x, {_lit(TOPIC_SEPARATOR)})"
+    kept = f"list_sort(list_distinct(list_filter({names}, {keep})))"
+    return (
+        f"CASE WHEN json_type({topics_json}) = 'ARRAY' THEN "
+        f"nullif(array_to_string({kept}, {_lit(TOPIC_SEPARATOR)}), '') END"
+    )
 
 
 def _parquet_sql(path: Path, first_ord: int, text_field: str, time_field: str, brand_field: str) -> str | None:
@@ -365,6 +402,13 @@ def _parquet_sql(path: Path, first_ord: int, text_field: str, time_field: str, b
     if score_kind not in ("missing", "float", "integer", "string"):
         return None
     topic_score = "NULL" if score_kind == "missing" else f"TRY_CAST({_ident('topic_score')} AS DOUBLE)"
+    topics_kind = kind("topics")
+    if topics_kind == "missing":
+        topics_more = "NULL"
+    elif topics_kind == "string":  # voc score writes lists to Parquet as JSON text
+        topics_more = _topics_more_sql(f"TRY_CAST({_ident('topics')} AS JSON)", strings["topic"] or "NULL")
+    else:
+        return None
     reach = f"CAST({_ident('reach')} AS DOUBLE)" if kind("reach") in ("float", "integer") else "NULL"
     time_kind = kind(time_field)
     if time_kind == "string":
@@ -390,7 +434,8 @@ def _parquet_sql(path: Path, first_ord: int, text_field: str, time_field: str, b
     raw = (
         f"SELECT {first_ord} + file_row_number AS ord, {strings['id']} AS id, {_ident(text_field)} AS text, "
         f"{strings['intent']} AS intent, {strings['sentiment']} AS sentiment, {strings['topic']} AS topic, "
-        f"{strings['topic_label']} AS topic_label, {topic_score} AS topic_score, {t} AS t, "
+        f"{strings['topic_label']} AS topic_label, {topic_score} AS topic_score, {topics_more} AS topics_more, "
+        f"{t} AS t, "
         f"{created} AS created_at, {strings[brand_field]} AS brand, {reach} AS reach, {', '.join(values)} "
         f"FROM read_parquet({_lit(str(path))}, file_row_number = true)"
     )
@@ -587,7 +632,7 @@ def _utf8_without_bom(path: Path) -> bool:
 SCORED = (
     "(SELECT ord, id, text, coalesce(nullif(intent, ''), 'other') AS intent, "
     "coalesce(nullif(sentiment, ''), 'neutral') AS sentiment, coalesce(topic, 'other') AS topic, topic_label, "
-    "topic_score, t, created_at, brand, reach, " + ", ".join(P_COLUMNS) + " FROM posts)"
+    "topic_score, topics_more, t, created_at, brand, reach, " + ", ".join(P_COLUMNS) + " FROM posts)"
 )
 
 
@@ -863,19 +908,29 @@ def candidate_filter(intents: Sequence[str]) -> str:
 
 # -- cells -----------------------------------------------------------------------------------------------
 
-CELL_KEYS = ("brand", "topic", "w", "intent", "sentiment")
+CELL_KEYS = ("brand", "topic", "w", "intent", "sentiment", "is_primary")
 
 
 def cells(con: Any, windows: Windows, weighted: bool, where: str = "true") -> Any:
-    """Counts and sums per (brand, topic, window, intent, sentiment) cell of the posts ``where`` selects, as an
-    Arrow table (what a shard sends back; :func:`cell_arrays` makes numpy columns of it)."""
+    """Counts and sums per (brand, topic, window, intent, sentiment, is_primary) cell of the posts ``where``
+    selects, as an Arrow table (what a shard sends back; :func:`cell_arrays` makes numpy columns of it).
+
+    Each post is one row under its primary topic (``is_primary``) and one more under each of its other topics
+    (``topics_more``): topic counts include both, totals only the primary rows, so a post is counted once
+    overall and under every topic it clearly belongs to."""
     weight = "CASE WHEN reach IS NOT NULL THEN 1 + ln(1 + reach) ELSE 1.0 END" if weighted else "1.0"
     sums = ", ".join(f"sum({p}) AS s_{j}, sum({p} * (1 - {p})) AS v_{j}" for j, p in enumerate(P_COLUMNS))
+    keep = f"ord, brand, t, intent, sentiment, reach, {', '.join(P_COLUMNS)}"
+    rows = (
+        f"SELECT {keep}, topic, true AS is_primary FROM {SCORED} WHERE {where} UNION ALL "
+        f"SELECT {keep}, unnest(string_split(topics_more, {_lit(TOPIC_SEPARATOR)})) AS topic, false AS is_primary "
+        f"FROM {SCORED} WHERE ({where}) AND topics_more IS NOT NULL"
+    )
     return query_arrow(
         con,
-        f"SELECT brand, topic, w, intent, sentiment, count(*) AS n, sum(wt) AS w_sum, "
+        f"SELECT brand, topic, w, intent, sentiment, is_primary, count(*) AS n, sum(wt) AS w_sum, "
         f"sum(wt * wt) AS w_sq, min(ord) AS first, {sums} FROM (SELECT *, {windows.sql()} AS w, "
-        f"{weight} AS wt FROM {SCORED} WHERE {where}) GROUP BY ALL",
+        f"{weight} AS wt FROM ({rows})) GROUP BY ALL",
     )
 
 
@@ -885,6 +940,8 @@ def cell_arrays(table: Any) -> dict[str, np.ndarray]:
         column = table[name]
         if name in ("brand", "topic", "intent", "sentiment"):
             out[name] = np.array(column.to_pylist(), dtype=object)
+        elif name == "is_primary":
+            out[name] = np.asarray(column.to_numpy(zero_copy_only=False), dtype=bool)
         elif name in ("n", "w", "first"):
             out[name] = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
         else:
@@ -905,7 +962,7 @@ def merge_cells(parts: Sequence[Any]) -> dict[str, np.ndarray]:
         merged = query_arrow(
             con,
             (
-                "SELECT brand, topic, w, intent, sentiment, sum(n)::BIGINT AS n, sum(w_sum) AS w_sum, "
+                "SELECT brand, topic, w, intent, sentiment, is_primary, sum(n)::BIGINT AS n, sum(w_sum) AS w_sum, "
                 f"sum(w_sq) AS w_sq, min(first) AS first, {sums} FROM _voc_cells GROUP BY ALL ORDER BY first"
             ),
         )

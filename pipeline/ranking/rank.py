@@ -274,10 +274,12 @@ def _bootstrap(
     weighted: bool,
     config: RankConfig,
     rng: np.random.Generator,
+    total_share: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of the impact of every topic code from its (topic, is problem) cells: the number
     of posts ``counts`` (index ``topic * 2 + problem``) and, with reach weights, their weights' sums and sums
-    of squares (see the module docstring)."""
+    of squares (see the module docstring). ``total_share``: the scope's totals as a share of the cells' sum
+    (below 1 when posts are also counted under their other topics)."""
     total = float(counts.sum())
     if config.n_bootstrap == 0 or total == 0:
         return np.full(n_topics, np.nan), np.full(n_topics, np.nan)
@@ -293,7 +295,13 @@ def _bootstrap(
     cell_w = cell_w.reshape(config.n_bootstrap, n_topics, 2)
     w_t = cell_w.sum(axis=2)
     p_t = cell_w[:, :, 1]
-    imp = _impact(w_t, p_t, w_t.sum(axis=1, keepdims=True), p_t.sum(axis=1, keepdims=True), config.score_formula)
+    imp = _impact(
+        w_t,
+        p_t,
+        total_share * w_t.sum(axis=1, keepdims=True),
+        total_share * p_t.sum(axis=1, keepdims=True),
+        config.score_formula,
+    )
     alpha = (1.0 - config.confidence) / 2.0
     return np.quantile(imp, alpha, axis=0), np.quantile(imp, 1.0 - alpha, axis=0)
 
@@ -562,6 +570,8 @@ class _Cells:
         self.problem = problem & ~excluded  # an excluded intent never counts, even if listed as a complaint intent
         self.complaint = complaint
         self.size = n_cells
+        # False for the cells of posts counted under one of their other topics: they count for topics only.
+        self.primary = np.asarray(arrays.get("is_primary", np.ones(n_cells, dtype=bool)), dtype=bool)
 
 
 def _first_order(values: np.ndarray, first: np.ndarray, mask: np.ndarray | None = None) -> list[Any]:
@@ -673,8 +683,11 @@ def _rank_scope(
     expected_compl = np.bincount(codes, weights=c.p_sum[sel, complaint_j], minlength=n_codes)
     expected_compl_var = np.bincount(codes, weights=c.p_var[sel, complaint_j], minlength=n_codes)
     n_neg = np.bincount(codes, weights=n * c.negative[sel], minlength=n_codes)
-    score = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), config.score_formula)
-    removed = _impact(w_t, p_t, np.array(w_t.sum()), np.array(p_t.sum()), "removed")
+    # Totals of the scope count each post once (its primary cell); topics also count posts under their other topics.
+    primary = c.primary[sel]
+    w_all, p_all = float(w_sum[primary].sum()), float((w_sum * prob)[primary].sum())
+    score = _impact(w_t, p_t, np.array(w_all), np.array(p_all), config.score_formula)
+    removed = _impact(w_t, p_t, np.array(w_all), np.array(p_all), "removed")
     boot = codes * 2 + prob.astype(np.int64)
     ci_low, ci_high = _bootstrap(
         np.bincount(boot, weights=n, minlength=2 * n_codes),
@@ -684,6 +697,7 @@ def _rank_scope(
         weighted,
         config,
         rng,
+        w_all / float(w_sum.sum()) if float(w_sum.sum()) else 1.0,
     )
 
     intent_names = _first_order(c.intent, c.first, mask)
@@ -711,7 +725,7 @@ def _rank_scope(
         # Counts, not reach weights: the Poisson z-score needs counts, and people read "posts".
         trend = np.rint(np.bincount(flat, weights=(n * prob)[ok], minlength=size)).reshape(n_codes, -1)
         trend_posts = np.rint(np.bincount(flat, weights=n[ok], minlength=size)).reshape(n_codes, -1)
-        totals = trend_posts.sum(axis=0)
+        totals = np.rint(np.bincount(w[ok], weights=(n * primary)[ok], minlength=timeline.n_windows))
         growth, emergence = _growth_emergence(trend, trend_posts, totals, timeline, config)
 
     entries = []
@@ -743,7 +757,7 @@ def _rank_scope(
                 "negative_share": _r(n_neg[code] / n_posts[code], 4),
                 "problem_rate": _r(p_t[code] / w_t[code] if w_t[code] else 0.0, 4),
                 "complaint_rate": _r(n_compl[code] / n_posts[code], 4),
-                "share": _r(w_t[code] / w_t.sum(), 4),
+                "share": _r(w_t[code] / w_all if w_all else 0.0, 4),
                 "growth": _r(growth[code], 4),
                 "emergence": _r(emergence[code], 3),
                 "emerging": bool(
@@ -891,29 +905,30 @@ def rank_source(
     )
 
     windows_out = timeline.windows()
+    once = c.primary  # totals count each post once, under its primary topic
     if timeline.n_windows:
-        ok = c.w >= 0
+        ok = (c.w >= 0) & once
         per_window_posts = np.rint(np.bincount(c.w[ok], weights=c.n[ok], minlength=timeline.n_windows))
         per_window_probs = np.rint(np.bincount(c.w[ok], weights=(c.n * c.problem)[ok], minlength=timeline.n_windows))
         for wdict in windows_out:
             wdict["n_posts"] = int(per_window_posts[wdict["index"]])
             wdict["n_problems"] = int(per_window_probs[wdict["index"]])
 
-    total_w = float(c.w_sum.sum())
-    n_posts = _count(c.n.sum())
+    total_w = float(c.w_sum[once].sum())
+    n_posts = _count(c.n[once].sum())
     result: dict[str, Any] = {
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "n_posts": n_posts,
-        "n_problems": _count((c.n * c.problem).sum()),
-        "problem_rate": _r(float((c.w_sum * c.problem).sum()) / total_w if total_w else 0.0, 4),
-        "n_other": _count(c.n[c.topic == OTHER_ID].sum()),
+        "n_problems": _count((c.n * c.problem)[once].sum()),
+        "problem_rate": _r(float((c.w_sum * c.problem)[once].sum()) / total_w if total_w else 0.0, 4),
+        "n_other": _count(c.n[(c.topic == OTHER_ID) & once].sum()),
         "n_topics_ranked": len(ranked),
         "parameters": {**cfg.model_dump(), "by_brand": by_brand, "reach_weighted": weighted},
         "windows": windows_out,
         "discovery": discovery,
-        "intents": _mix(c, c.intent, everything, INTENT_LABELS),
-        "intents_expected": _expected(c.p_sum.sum(axis=0), c.p_var.sum(axis=0)),
-        "sentiments": _mix(c, c.sentiment, everything, SENTIMENT_LABELS),
+        "intents": _mix(c, c.intent, once, INTENT_LABELS),
+        "intents_expected": _expected(c.p_sum[once].sum(axis=0), c.p_var[once].sum(axis=0)),
+        "sentiments": _mix(c, c.sentiment, once, SENTIMENT_LABELS),
         "topics": ranked,
     }
     brand_names = sorted({str(b) for b in c.brand if b is not None})
@@ -921,7 +936,7 @@ def rank_source(
         result["brand_mix"] = {}
         masks = {b: c.brand == b for b in brand_names}
         for b in brand_names:
-            m = masks[b]
+            m = masks[b] & once
             result["brand_mix"][b] = {
                 "n_posts": _count(c.n[m].sum()),
                 "intents": _mix(c, c.intent, m, INTENT_LABELS),
