@@ -221,3 +221,33 @@ def test_ranking_counts_a_post_under_each_of_its_topics(tmp_path: Path) -> None:
         assert {e["topic"]: e["n_posts"] for e in result["topics"]} == {"app": 12, "billing": 18}
         assert result["n_posts"] == 18
         assert [e["topic"] for e in result["topics"]] == [e["topic"] for e in ranked["topics"]]
+
+
+def test_praise_is_not_pushed_into_a_problem_named_sibling(bundle: ModelBundle, embedder: StaticTopicEmbedder) -> None:
+    # Both siblings share "support" and "agent": what the post says about them decides.
+    taxonomy = Taxonomy.model_validate(
+        {
+            "topics": [
+                {
+                    "name": "bad-support",
+                    "label": "Bad customer support",
+                    "description": "unhelpful, rude or unreachable support agents",
+                    "seeds": ["support", "agent", "rude", "no reply"],
+                },
+                {
+                    "name": "support-praise",
+                    "label": "Great customer support",
+                    "description": "helpful, friendly support agents",
+                    "seeds": ["support", "agent", "helpful", "thank you"],
+                },
+            ]
+        }
+    )
+    assigner = topic_assigner_for(taxonomy, bundle)
+    texts = [
+        "thanks to your agent Sarah, she was so helpful and quick",
+        "the support team sorted it out in minutes, amazing",
+        "your support agent was rude and hung up on me",
+        "nobody from support ever replies",
+    ]
+    assert [t for t, _, _ in assigner.assign(texts)] == ["support-praise"] * 2 + ["bad-support"] * 2
