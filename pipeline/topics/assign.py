@@ -658,24 +658,43 @@ class TopicAssigner:
         re-normalised), as discovery centres its space. The cosines then compare how a post differs from the
         corpus with how a topic differs from the other topics.
         """
-        topic_vectors, seed_vectors = self.topic_vectors_, self.seed_vectors_
+        topic_vectors, seed_vectors, starts, seeded = self._prototypes()
         if centre is None:
             centre = self.post_centre_
+        posts = np.asarray(embeddings, dtype=np.float32)
         if centre is not None:
-            embeddings = unit_rows(np.asarray(embeddings) - centre)
+            posts = posts - np.asarray(centre, dtype=np.float32)
+            posts /= np.maximum(np.linalg.norm(posts, axis=1, keepdims=True), np.float32(1e-12))
+        desc = posts @ topic_vectors.T
+        best_seed = desc.copy()  # a topic without seeds falls back on its description
+        if len(starts):
+            # Seeds (and examples) are stored topic by topic, so each topic's best is one reduceat.
+            best_seed[:, seeded] = np.maximum.reduceat(posts @ seed_vectors.T, starts, axis=1)
+        sims = ((desc + best_seed) / 2.0).astype(np.float64)
+        return np.asarray(sims - sims.mean(axis=1, keepdims=True))
+
+    def _prototypes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The topic and seed vectors as :meth:`embedding_scores` compares posts with them (float32; each
+        relative to its mean over the taxonomy and re-normalised when posts are centred), the first column of
+        each seeded topic's seeds, and those topics; computed once per set of vectors."""
+        key = (id(self.topic_vectors_), id(self.seed_vectors_), id(self.seed_owner_), self.post_centre_ is None)
+        cached = self.__dict__.get("_prototype_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        topic_vectors = np.asarray(self.topic_vectors_, dtype=np.float64)
+        seed_vectors = np.asarray(self.seed_vectors_, dtype=np.float64)
+        owner = np.asarray(self.seed_owner_, dtype=np.int64)
+        order = np.argsort(owner, kind="stable")
+        seed_vectors, owner = seed_vectors[order], owner[order]
+        if self.post_centre_ is not None:
             if len(topic_vectors) > 1:
                 topic_vectors = unit_rows(topic_vectors - topic_vectors.mean(axis=0, keepdims=True))
             if len(seed_vectors) > 1:
                 seed_vectors = unit_rows(seed_vectors - seed_vectors.mean(axis=0, keepdims=True))
-        desc = embeddings @ topic_vectors.T
-        seed_sims = embeddings @ seed_vectors.T
-        best_seed = desc.copy()  # a topic without seeds falls back on its description
-        for ti in range(len(self.topic_ids_)):
-            cols = np.flatnonzero(self.seed_owner_ == ti)
-            if len(cols):
-                best_seed[:, ti] = seed_sims[:, cols].max(axis=1)
-        sims = (desc + best_seed) / 2.0
-        return np.asarray(sims - sims.mean(axis=1, keepdims=True))
+        seeded, starts = np.unique(owner, return_index=True)
+        prototypes = (topic_vectors.astype(np.float32), seed_vectors.astype(np.float32), starts, seeded)
+        self._prototype_cache = (key, prototypes)
+        return prototypes
 
     def head_scores(self, embeddings: np.ndarray) -> np.ndarray:
         """The few-shot head's probabilities, centred on the post's mean over topics (zeros without a head)."""

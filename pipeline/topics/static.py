@@ -36,11 +36,17 @@ class StaticTopicEmbedder:
         self.dim = int(featuriser.vectors_.shape[1])
         self._cache: dict[str, np.ndarray] = {}
 
+    def compute_vector(self, token: str) -> np.ndarray:
+        """One normalised token's (unnormalised) vector, not cached (the fast path keeps its own per-token
+        array). Rounded to float16, as the fast path stores it, so both paths give the same scores."""
+        vector = np.asarray(self.featuriser.token_vector(topic_token(token)), dtype=np.float16)
+        return vector.astype(np.float32)
+
     def token_vector(self, token: str) -> np.ndarray:
-        """One normalised token's (unnormalised) vector, cached."""
+        """:meth:`compute_vector`, cached."""
         vector = self._cache.get(token)
         if vector is None:
-            vector = self.featuriser.token_vector(topic_token(token))
+            vector = self.compute_vector(token)
             if len(self._cache) < _CACHE_LIMIT:
                 self._cache[token] = vector
         return vector
@@ -57,12 +63,14 @@ class StaticTopicEmbedder:
         """The same rows from a batch of token ids: ``token_vectors[occurrences]`` summed per post ``docs``."""
         if not len(occurrences):
             return np.zeros((n, self.dim), dtype=np.float32)
-        # (post x token) counts @ (token x dim) vectors: a sparse product, ~50x faster than gathering a row per
-        # occurrence and summing.
+        # (post x distinct token) counts @ (distinct token x dim) vectors: a sparse product, ~50x faster than
+        # gathering a row per occurrence and summing. Only the batch's own tokens are converted to float32
+        # (the per-token store may be float16, half the memory).
+        distinct, column = np.unique(occurrences, return_inverse=True)
         counts = sp.csr_matrix(
-            (np.ones(len(occurrences), dtype=np.float32), (docs, occurrences)), shape=(n, len(token_vectors))
+            (np.ones(len(occurrences), dtype=np.float32), (docs, column.ravel())), shape=(n, len(distinct))
         )
-        return unit_float32(np.asarray(counts @ token_vectors))
+        return unit_float32(np.asarray(counts @ np.asarray(token_vectors[distinct], dtype=np.float32)))
 
 
 def unit_float32(x: np.ndarray) -> np.ndarray:
