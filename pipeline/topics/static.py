@@ -98,9 +98,11 @@ def topic_assigner_for(taxonomy: Taxonomy, bundle: ModelBundle | None, **setting
     """The fitted topic assigner ``voc score`` and ``voc rank`` both use for ``taxonomy``: the bundle's
     normaliser and static word-piece vectors (when it carries them), the default weights otherwise."""
     vectors = bundle is not None and os.environ.get(VECTORS_ENV, "1") != "0"
+    embedder = bundle_static_embedder(bundle) if bundle is not None and vectors else None
+    if embedder is not None:
+        # The word pieces' vectors carry spelling variants, which the character n-grams were for: without
+        # them the topic judge's dev half scored as well or better (docs/topics.md), at less cost per post.
+        settings.setdefault("weight_char", 0.0)
     return TopicAssigner(
-        taxonomy,
-        normaliser=bundle.normaliser if bundle is not None else None,
-        embedder=bundle_static_embedder(bundle) if bundle is not None and vectors else None,
-        **settings,
+        taxonomy, normaliser=bundle.normaliser if bundle is not None else None, embedder=embedder, **settings
     ).fit()
