@@ -64,6 +64,9 @@ _YES_ANSWERS = frozenset(
      ("certainly",), ("hell", "yes"), ("indeed",)}
 )  # fmt: skip
 
+# A post without any of these has nothing to mark.
+_TRIGGERS = NEGATION_CUES | CONTRAST_BEFORE | CONTRAST_AFTER | {"?", "used"}
+
 
 def is_punctuation(token: str) -> bool:
     """A token with no letter or digit (``,``, ``!``, ``:)``, emoji)."""
@@ -117,6 +120,8 @@ def _is_ellipsis(words: Sequence[str]) -> bool:
 def mark_tokens(tokens: Sequence[str]) -> list[str]:
     """``tokens`` with negated and set-aside tokens marked (module docstring); the question mark of a question
     answered yes is dropped."""
+    if _TRIGGERS.isdisjoint(tokens):  # most posts: nothing to mark
+        return list(tokens)
     n = len(tokens)
     marks = [""] * n
     drop: set[int] = set()
