@@ -639,13 +639,13 @@ class FastPredictor:
         """Normalised token ids of ``texts`` (for :meth:`proba` and the fast topic scorer)."""
         return self.normaliser.encode(texts)
 
-    def proba(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
-        """Per task, calibrated probabilities of normalised posts: a batch from :meth:`encode`, or strings."""
+    def logits(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per task, the logits of each classifier's ``decision_function`` on normalised posts (a batch from
+        :meth:`encode`, or strings), each classifier's identity masks and scope marks applied as its ``prepare``
+        does."""
         batch = normalised
         if not isinstance(batch, TokenBatch):
             batch = TokenBatch.from_texts(normalised, self.normaliser.table)
-        if batch.n == 0:
-            return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
         logits: dict[str, np.ndarray] = {}
         for (mark_scope, mask_identity), tasks in self.preparations.items():
             prepared = batch
@@ -656,7 +656,13 @@ class FastPredictor:
                 prepared = TokenBatch.from_texts(texts, batch.table)
             found = self.scorer.logits(prepared)
             logits.update((task, found[task]) for task in tasks)
-        return {task: self.classifiers[task]._calibrate(logits[task]) for task in self.classifiers}
+        return {task: logits[task] for task in self.classifiers}
+
+    def proba(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per task, calibrated probabilities of normalised posts: a batch from :meth:`encode`, or strings."""
+        if len(normalised) == 0:
+            return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
+        return {task: self.classifiers[task]._calibrate(z) for task, z in self.logits(normalised).items()}
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
         batch = self.encode(texts)
