@@ -5,11 +5,13 @@ rules, exact invariance to identity words, the marked features on the reference 
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import pipeline.text.scope as scope
 from pipeline.models.bundle import ModelBundle
 from pipeline.models.features import char_ngrams
 from pipeline.models.linear import TfidfLogisticClassifier, TfidfStaticLogisticClassifier, prepare_texts
@@ -17,7 +19,7 @@ from pipeline.models.predict import Predictor
 from pipeline.models.static_embeddings import StaticEmbeddingFeaturiser, write_table_file
 from pipeline.text.identity import covers, mask_identity
 from pipeline.text.normalise import TweetNormaliser
-from pipeline.text.scope import mark_scope, split_mark
+from pipeline.text.scope import bits_need_marking, mark_scope, mark_tokens, needs_marking, split_mark, trigger_bits
 from pipeline.training.behaviour import IDENTITY_GROUPS
 from tests.conftest import TINY_INTENT, TINY_SENTIMENT
 
@@ -55,6 +57,30 @@ def _marked(text: str) -> str:
 )
 def test_scope_rules(text: str, expected: str) -> None:
     assert _marked(text) == expected
+
+
+def test_posts_the_prefilter_skips_have_nothing_to_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """needs_marking (and its per-token bits, which the fast path ORs per post) may only skip posts that every rule
+    leaves as they are: run the rules on every post and compare."""
+    vocabulary = sorted(
+        scope.NEGATION_CUES | scope.CONTRAST_BEFORE | scope.CONTRAST_AFTER | scope.PRESENT | scope.OPINION_VERBS
+        | scope.SENTENCE_END
+        | {"?", "used", "to", "yes", "nope", "nah", "of", "course", "it", "was", "good", ",", "xxuser", ":)", "also"}
+    )  # fmt: skip
+    rng = random.Random(0)
+    posts = [[rng.choice(vocabulary) for _ in range(rng.randrange(0, 12))] for _ in range(20_000)]
+    skipped = []
+    for tokens in posts:
+        bits = 0
+        for token in tokens:
+            bits |= trigger_bits(token)
+        assert bits_need_marking(bits) == needs_marking(tokens)
+        if not needs_marking(tokens):
+            skipped.append(tokens)
+    assert len(skipped) > 1_000
+    monkeypatch.setattr(scope, "needs_marking", lambda tokens: True)
+    for tokens in skipped:
+        assert mark_tokens(tokens) == tokens
 
 
 def test_marked_tokens_share_no_character_ngram_with_the_word() -> None:
