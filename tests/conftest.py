@@ -1,15 +1,18 @@
-"""Shared fixtures: a tiny model bundle trained in the test session (no network, no shared data)."""
+"""Shared fixtures: tiny model bundles trained in the test session (no network, no shared data)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from pipeline.data.datasets import default_shared_data_dir
 from pipeline.models.bundle import ModelBundle
-from pipeline.models.linear import TfidfLogisticClassifier
+from pipeline.models.linear import TfidfLogisticClassifier, TfidfStaticLogisticClassifier
+from pipeline.models.static_embeddings import write_table_file
 from pipeline.text.normalise import TweetNormaliser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,6 +108,48 @@ def tiny_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model_card="# tiny\n",
     )
     return bundle.save(tmp_path_factory.mktemp("bundles") / "tiny")
+
+
+def static_table_file(path: Path) -> Path:
+    """A tiny static word-piece table (random 8-d vectors) for ``tfidf_logreg.v2`` bundles trained in tests."""
+    words = sorted({w for texts in TINY_SENTIMENT.values() for t in texts for w in t.lower().split()})
+    chars = sorted({c for w in words for c in w} | set("@#'?!.,"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *[f"##{c}" for c in chars]]
+    vocab += [w for w in words if w not in chars] + ["not", "user", "muslim", "jewish"]
+    write_table_file(path, vocab, np.random.default_rng(0).normal(size=(len(vocab), 8)).astype(np.float32))
+    return path
+
+
+@pytest.fixture(scope="session")
+def marked_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sentiment: ``tfidf_logreg.v2`` with scope marks and identity masks (three static blocks); intent: v1 with
+    identity masks only (two preparations, as a bundle may mix them)."""
+    directory = tmp_path_factory.mktemp("marked")
+    normaliser = TweetNormaliser()
+    sentiment = dict(TINY_SENTIMENT)
+    sentiment["negative"] = [*sentiment["negative"], "not good at all", "the muslim agent was rude"]
+    sentiment["neutral"] = [*sentiment["neutral"], "not bad", "a jewish family on the bus"]
+    settings: dict[str, Any] = {"min_df": 1, "calibration_folds": 2, "n_jobs": 1, "mask_identity": True}
+    static = TfidfStaticLogisticClassifier(
+        static_table=str(static_table_file(directory / "t.npz")), mark_scope=True, **settings
+    )
+
+    def fit(examples: dict[str, list[str]], clf: TfidfLogisticClassifier) -> TfidfLogisticClassifier:
+        texts = [normaliser(t) for label in examples for t in examples[label]]
+        labels = [label for label in examples for _ in examples[label]]
+        return clf.fit(texts, labels, classes=list(examples))
+
+    bundle = ModelBundle(
+        normaliser=normaliser,
+        classifiers={
+            "intent": fit(TINY_INTENT, TfidfLogisticClassifier(**settings)),
+            "sentiment": fit(sentiment, static),
+        },
+        config={"note": "marked"},
+        metadata={"metrics": {}},
+        model_card="# marked\n",
+    )
+    return bundle.save(directory / "bundle")
 
 
 @pytest.fixture()

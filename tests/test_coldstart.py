@@ -70,6 +70,18 @@ def test_coldstart_matches_reference_and_fast_path_tiny_bundle(tiny_bundle_dir: 
     _compare(tiny_bundle_dir, _all_texts())
 
 
+def test_coldstart_matches_reference_and_fast_path_marked_bundle(marked_bundle_dir: Path) -> None:
+    """Identity masks (words and phrases) and scope marks (negation, contrast, answered questions, "used to"), with
+    three static blocks: the same labels and scores on every path."""
+    extra = [
+        "A middle-aged South African traveller was not happy, but the crew was lovely",
+        "Was the crew great? No. The muslim agent wasn't rude though",
+        "I used to hate this airline, now I love it. Is it good? Yes!",
+        "people of color in a wheelchair? never again",
+    ]
+    _compare(marked_bundle_dir, _all_texts() + extra)
+
+
 def test_committed_bundle_takes_the_coldstart_path(default_bundle: Path) -> None:
     ColdStartPredictor.from_verified(open_for_coldstart(default_bundle))  # raises Unsupported otherwise
 
@@ -304,10 +316,15 @@ def test_parameter_names_match_the_classifiers() -> None:
     from pipeline.models.linear import TfidfLogisticClassifier, TfidfStaticLogisticClassifier
     from pipeline.models.static_embeddings import StaticEmbeddingFeaturiser
 
-    assert set(TfidfLogisticClassifier().get_params()) == coldstart.CLASSIFIER_PARAMS_V1
-    assert set(TfidfStaticLogisticClassifier().get_params()) == coldstart.CLASSIFIER_PARAMS_V2
+    # The marking switches are written only when on (older bundles' settings read back unchanged): both ways.
+    marked = {"mark_scope": True, "mask_identity": True}
+    for params in ({}, marked):
+        assert set(TfidfLogisticClassifier(**params).get_params()) <= coldstart.CLASSIFIER_PARAMS_V1
+        assert set(TfidfStaticLogisticClassifier(**params).get_params()) <= coldstart.CLASSIFIER_PARAMS_V2
+    assert set(TfidfLogisticClassifier(**marked).get_params()) == coldstart.CLASSIFIER_PARAMS_V1
+    assert set(TfidfStaticLogisticClassifier(**marked).get_params()) == coldstart.CLASSIFIER_PARAMS_V2
     assert set(NgramFeaturiser().get_params()) == coldstart.NGRAM_PARAMS
-    assert set(StaticEmbeddingFeaturiser(table="x").get_params()) == coldstart.STATIC_PARAMS
+    assert set(StaticEmbeddingFeaturiser(table="x", scope_blocks=True).get_params()) == coldstart.STATIC_PARAMS
 
 
 def test_environment_switches(monkeypatch: pytest.MonkeyPatch) -> None:

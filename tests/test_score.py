@@ -69,7 +69,7 @@ def _fast_and_reference(bundle_dir: Path | None, texts: list[str]) -> None:
     for size in (len(texts), 7):  # one batch, then small batches through warm caches
         got = [s for i in range(0, len(texts), size) for s in fast.normaliser.normalise_many(texts[i : i + size])]
         assert got == reference
-    logits = fast.scorer.logits(reference)
+    logits = fast.logits(reference)
     for task, clf in predictor.classifiers.items():
         expected = clf.decision_function(reference)
         np.testing.assert_allclose(logits[task], expected, atol=5e-5, rtol=0)

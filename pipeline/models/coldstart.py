@@ -1,19 +1,19 @@
 """The cold-start path of ``voc predict TEXT...``: a few posts labelled without importing numpy, scipy or spaCy.
 
 A terminal user, a shell loop or a cron job that checks one post pays the start-up of a process each time. The batch
-path (:class:`pipeline.models.predict.Predictor` and :mod:`pipeline.models.fastpath`) spends it on imports
-(numpy, scipy, spaCy:
-~0.8 s) and on tables that pay off over thousands of posts (~0.8 s). For a few posts this module computes the same
-thing as the reference implementation, in plain Python:
+path (:class:`pipeline.models.predict.Predictor` and :mod:`pipeline.models.fastpath`) spends it on imports (numpy,
+scipy, spaCy: ~0.8 s) and on tables that pay off over thousands of posts (~0.8 s). For a few posts this module
+computes the same thing as the reference implementation, in plain Python:
 
-* **tokens**: :class:`~pipeline.text.normalise.TweetNormaliser`'s cleaning rules, then spaCy's English
-tokenizer replayed
-  from a snapshot of its rules (:mod:`pipeline.text.en_tokenizer`), piece by piece as the batch fast path does;
-* **features and logits**: each classifier's word and character n-grams (:mod:`pipeline.text.ngrams`), looked
-up by binary
-  search in a sorted index of the vocabulary (``<task>/lookup.npz``, written with the bundle: character offsets of the
-  terms inside ``vocabulary.json``), with sublinear TF, IDF, per-block L2 norms and the static word-piece block read
-  in place from ``weights.npz`` (stored uncompressed since this path exists);
+* **tokens**: :class:`~pipeline.text.normalise.TweetNormaliser`'s cleaning rules, then spaCy's English tokenizer
+  replayed from a snapshot of its rules (:mod:`pipeline.text.en_tokenizer`), piece by piece as the batch fast path
+  does; then each classifier's identity masks and scope marks (``mask_identity``, ``mark_scope``:
+  :mod:`pipeline.text.identity`, :mod:`pipeline.text.scope`, plain Python already);
+* **features and logits**: each classifier's word and character n-grams (:mod:`pipeline.text.ngrams`), looked up by
+  binary search in a sorted index of the vocabulary (``<task>/lookup.npz``, written with the bundle: character
+  offsets of the terms inside ``vocabulary.json``), with sublinear TF, IDF, per-block L2 norms and the static
+  word-piece block read in place from ``weights.npz`` (stored uncompressed since this path exists), one static sum
+  per scope block when the bundle marks scopes;
 * **probabilities and labels**: the classifier's calibration and abstention threshold.
 
 Loading reads each file of the bundle once: the bytes that were hashed are the bytes used (:func:`open_bundle`), and
@@ -45,8 +45,10 @@ from typing import TYPE_CHECKING, Any
 from pipeline.errors import BundleError
 from pipeline.models.bundle import TASKS, VerifiedBundle, check_labels, open_bundle
 from pipeline.models.lookup import LOOKUP_FILE, build_lookup, scanstring
+from pipeline.text.identity import mask_tokens
 from pipeline.text.ngrams import char_ngrams, word_ngrams
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
+from pipeline.text.scope import NEGATED, SET_ASIDE, mark_tokens, split_mark
 
 if TYPE_CHECKING:
     from pipeline.text.en_tokenizer import SnapshotTokenizer
@@ -77,6 +79,8 @@ CLASSIFIER_PARAMS_V1 = frozenset(
         "calibration_folds",
         "abstain_label",
         "name_swap",
+        "mark_scope",
+        "mask_identity",
         "seed",
         "n_jobs",
     }
@@ -92,7 +96,7 @@ CLASSIFIER_PARAMS_V2 = CLASSIFIER_PARAMS_V1 | {
 NGRAM_PARAMS = frozenset(
     {"word_ngrams", "char_ngrams", "min_df", "max_word_features", "max_char_features", "char_weight"}
 )
-STATIC_PARAMS = frozenset({"table", "dims", "sif_a", "min_count"})
+STATIC_PARAMS = frozenset({"table", "dims", "sif_a", "min_count", "scope_blocks"})
 
 
 class Unsupported(Exception):
@@ -241,7 +245,9 @@ class _Block:
 class _Static:
     """The static word-piece block of a ``tfidf_logreg.v2`` classifier (:mod:`pipeline.models.static_embeddings`)."""
 
-    def __init__(self, tokenizer: Any, rows: Any, vectors: Array, scales: Any, offset: int, weight: float) -> None:
+    def __init__(
+        self, tokenizer: Any, rows: Any, vectors: Array, scales: Any, offset: int, weight: float, scope_blocks: bool
+    ) -> None:
         self.tokenizer = tokenizer
         self.rows = rows
         self.vectors = vectors.values
@@ -249,6 +255,9 @@ class _Static:
         self.scales = scales  # None for float16 vectors
         self.offset = offset
         self.weight = weight
+        # With scope blocks: the plain, negated and set-aside tokens' sums side by side (as static_embeddings does).
+        self.blocks: tuple[str, ...] = ("", NEGATED, SET_ASIDE) if scope_blocks else ("",)
+        self.width = len(self.blocks) * self.dims
         self._token_rows: dict[str, list[int]] = {}
 
     def token_rows(self, token: str) -> list[int]:
@@ -263,17 +272,22 @@ class _Static:
         return found
 
     def vector_sum(self, words: Sequence[str]) -> list[float] | None:
-        """The sum of the post's pieces' vectors (None when it has no piece with a vector)."""
+        """The sum of the post's pieces' vectors, one sum per scope block side by side (None when it has no piece
+        with a vector)."""
         dims = self.dims
-        total: list[float] | None = None
+        sums: list[list[float] | None] = [None] * len(self.blocks)
         for token in words:
+            block = self.blocks.index(split_mark(token)[0]) if len(self.blocks) > 1 else 0
             for row in self.token_rows(token):
                 values = self.vectors[row * dims : (row + 1) * dims]
                 if self.scales is not None:
                     scale = self.scales[row]
                     values = [v * scale for v in values.tolist()]
-                total = list(values) if total is None else [a + b for a, b in zip(total, values)]
-        return total
+                total = sums[block]
+                sums[block] = list(values) if total is None else [a + b for a, b in zip(total, values)]
+        if all(total is None for total in sums):
+            return None
+        return [v for total in sums for v in (total if total is not None else [0.0] * dims)]
 
 
 class LinearModel:
@@ -315,6 +329,11 @@ class LinearModel:
         if abstain is not None and not isinstance(abstain, str):
             raise Unsupported("abstain_label")
         self.abstain_label: str = abstain or ""
+        # Identity masks and scope marks (TfidfLogisticClassifier.prepare), applied to the normalised tokens.
+        self.mask_identity = params.get("mask_identity", False)
+        self.mark_scope = params.get("mark_scope", False)
+        if not isinstance(self.mask_identity, bool) or not isinstance(self.mark_scope, bool):
+            raise Unsupported("mask_identity / mark_scope")
         n_classes = len(classes)
 
         ranges = {"word": _pair(ngram_spec.get("word_ngrams")), "char": _pair(ngram_spec.get("char_ngrams"))}
@@ -353,8 +372,11 @@ class LinearModel:
                 tokenizer = WordPieceTokenizer.from_lookup(pieces)
             except ValueError as exc:
                 raise Unsupported(str(exc)) from None
-            self.static = _Static(tokenizer, rows.values, vectors, scales, offset, static_weight)
-            offset += vectors.shape[1]
+            scope_blocks = static_spec.get("scope_blocks", False)
+            if not isinstance(scope_blocks, bool):
+                raise Unsupported("static scope_blocks")
+            self.static = _Static(tokenizer, rows.values, vectors, scales, offset, static_weight, scope_blocks)
+            offset += self.static.width
         self.n_features = offset
         coef, intercept = weights.get("coef"), weights.get("intercept")
         if coef is None or intercept is None or coef.dtype != "<f4" or intercept.dtype != "<f4":
@@ -364,9 +386,18 @@ class LinearModel:
         self.coef = coef.values
         self.intercept = [float(v) for v in intercept.values]
 
+    def prepare(self, words: Sequence[str]) -> list[str]:
+        """A normalised post's tokens as the features read them: identity words masked, then scopes marked."""
+        tokens = list(words)
+        if self.mask_identity:
+            tokens = mask_tokens(tokens)
+        if self.mark_scope:
+            tokens = mark_tokens(tokens)
+        return tokens
+
     def logits(self, words: Sequence[str]) -> list[float]:
-        """``decision_function`` of one normalised post (its tokens)."""
-        text = " ".join(words)
+        """``decision_function`` of one normalised post (its tokens, before :meth:`prepare`)."""
+        text = " ".join(self.prepare(words))
         z = list(self.intercept)
         coef, n_features = self.coef, self.n_features
         for block in self.blocks:
@@ -396,7 +427,7 @@ class LinearModel:
                     scale = static.weight / norm
                     for c in range(len(z)):
                         base = c * n_features + static.offset
-                        row = coef[base : base + static.dims]
+                        row = coef[base : base + static.width]
                         z[c] += scale * sum(v * w for v, w in zip(total, row.tolist()))
         return z
 

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from pipeline.models.features import token_char_ngrams
 from pipeline.text.normalise import TweetNormaliser
-from pipeline.text.scope import MARKS
+from pipeline.text.scope import ANSWER, CUE, MARKS, NOW, QUESTION, USED, trigger_bits
 
 # Bounds on the caches: 250k chunks and 150k distinct tokens (~100 MB in all at most). Vocabularies are
 # Zipfian, so the hit rate stays high well below the bound; when either is full both are cleared and refilled.
@@ -298,6 +298,169 @@ class CachedNormaliser:
         return self.encode(list(texts)).texts()
 
 
+class TokenPreparer:
+    """A classifier's ``prepare`` (identity masks, then scope marks: :func:`pipeline.models.linear.prepare_texts`) on
+    a :class:`TokenBatch`, with the same tokens as the string version gives.
+
+    Most of it is array work on data cached per distinct token (its masked form, whether it belongs to an identity
+    phrase, whether it is punctuation, its :func:`~pipeline.text.scope.trigger_bits`): masking is a gather, and only
+    the posts that hold a whole identity phrase (rare), or the words some scope rule needs (about three posts in
+    ten; :func:`~pipeline.text.scope.needs_marking`), go through the Python rules. Those return the positions they
+    mark (:func:`~pipeline.text.scope.scope_marks`); every other token keeps its id. Marked tokens (``¬good``) join
+    the batch's token table, so their features are computed once per distinct token too.
+    """
+
+    def __init__(self, *, mark_scope: bool, mask_identity: bool) -> None:
+        from pipeline.text.identity import IDENTITY_PHRASES
+
+        self.mark_scope = mark_scope
+        self.mask_identity = mask_identity
+        # Identity phrases as packed keys of their tokens' ids in a small table, by length (as word n-grams are).
+        self.phrase_tokens: dict[str, int] = {}
+        for phrase in IDENTITY_PHRASES:
+            for token in phrase:
+                self.phrase_tokens.setdefault(token, len(self.phrase_tokens))
+        self.phrase_base = len(self.phrase_tokens) + 1
+        by_length: dict[int, list[int]] = {}
+        for phrase in IDENTITY_PHRASES:
+            key = 0
+            for token in phrase:
+                key = key * self.phrase_base + self.phrase_tokens[token]
+            by_length.setdefault(len(phrase), []).append(key)
+        self.phrase_keys = {n: np.unique(np.asarray(keys, dtype=np.int64)) for n, keys in by_length.items()}
+        self._marked: dict[tuple[str, int], int] = {}  # (marker, token id) -> the marked token's id
+        self._table: TokenTable | None = None
+        self._generation = -1
+
+    def _sync(self, table: TokenTable) -> None:
+        from pipeline.text.identity import IDENTITY_WORDS
+        from pipeline.text.scope import is_punctuation
+
+        if table is not self._table or table.generation != self._generation:
+            self._table, self._generation = table, table.generation
+            self._masked = Growable(np.int64)  # token id -> the id of its masked form (its own id if none)
+            self._phrase = Growable(np.int64)  # token id -> its id among the phrase tokens, -1 if in no phrase
+            self._bits = Growable(np.int64)  # token id -> trigger_bits
+            self._punct = Growable(bool)  # token id -> is_punctuation
+            self._marked = {}
+        # Masking adds placeholders to the table: loop until every token, placeholders included, has its row.
+        while self._masked.size < len(table):
+            for i, token in enumerate(table.tokens[self._masked.size :], self._masked.size):
+                placeholder = IDENTITY_WORDS.get(token) if self.mask_identity else None
+                self._masked.append(table.id(placeholder) if placeholder is not None else i)
+                self._phrase.append(self.phrase_tokens.get(token, -1))
+                self._bits.append(trigger_bits(token))
+                self._punct.append(is_punctuation(token))
+
+    def _phrase_docs(self, occurrences: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        """The posts that hold a whole identity phrase (their masks are not token by token)."""
+        part_of = self._phrase.array[occurrences]
+        found: list[np.ndarray] = []
+        total = len(occurrences)
+        for n, keys in self.phrase_keys.items():
+            if total < n:
+                continue
+            m = total - n + 1
+            valid = (docs[:m] == docs[n - 1 :]) & (part_of[:m] >= 0)
+            key = part_of[:m].copy()
+            for k in range(1, n):
+                part = part_of[k : k + m]
+                valid &= part >= 0
+                key = key * self.phrase_base + part
+            at = np.flatnonzero(valid)
+            if len(at):
+                found.append(docs[at[np.isin(key[at], keys)]])
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def _mask(self, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Occurrences and their posts with identity words masked: a gather, and :func:`mask_tokens` for the posts
+        with a phrase (which become shorter)."""
+        from pipeline.text.identity import mask_tokens
+
+        occurrences, docs, n = batch.occurrences, batch.docs, batch.n
+        masked = self._masked.array[occurrences]
+        redo = self._phrase_docs(occurrences, docs)
+        if not len(redo):
+            return masked, docs
+        table, tokens = batch.table, batch.table.tokens
+        bounds = np.searchsorted(docs, np.arange(n + 1))
+        lengths = np.diff(bounds)
+        new_ids: list[int] = []
+        for d in redo.tolist():
+            words = mask_tokens([tokens[i] for i in occurrences[bounds[d] : bounds[d + 1]].tolist()])
+            new_ids.extend(map(table.id, words))
+            lengths[d] = len(words)
+        self._sync(table)
+        starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        out = np.empty(int(starts[-1]), dtype=np.int64)
+        changed = np.zeros(n, dtype=bool)
+        changed[redo] = True
+        kept = np.flatnonzero(~changed[docs])
+        out[starts[docs[kept]] + kept - bounds[docs[kept]]] = masked[kept]
+        redo_lengths = lengths[redo]
+        first = np.repeat(starts[redo] - np.cumsum(redo_lengths) + redo_lengths, redo_lengths)
+        out[first + np.arange(len(first))] = np.asarray(new_ids, dtype=np.int64)
+        return out, np.repeat(np.arange(n, dtype=np.int64), lengths)
+
+    def _mark(self, table: TokenTable, occurrences: np.ndarray, docs: np.ndarray, n: int) -> TokenBatch:
+        """The batch with scopes marked: the Python rules on the posts that have words they need."""
+        from pipeline.text.scope import scope_marks
+
+        bits = self._bits.array[occurrences]
+        cued = np.flatnonzero(bits)
+        doc_bits = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(doc_bits, docs[cued], bits[cued])
+        needed = np.flatnonzero(
+            (doc_bits & CUE).astype(bool)
+            | (doc_bits & (QUESTION | ANSWER) == QUESTION | ANSWER)
+            | (doc_bits & (USED | NOW) == USED | NOW)
+        )
+        if not len(needed):
+            return TokenBatch(table, occurrences, docs, n)
+        bounds = np.searchsorted(docs, np.arange(n + 1))
+        starts, ends = bounds[needed], bounds[needed + 1]
+        # The needed posts' tokens and punctuation flags as flat Python lists, sliced per post.
+        take = np.repeat(starts - np.cumsum(ends - starts) + (ends - starts), ends - starts)
+        take += np.arange(len(take))
+        ids = occurrences[take].tolist()
+        tokens = table.tokens
+        words = [tokens[i] for i in ids]
+        punct = self._punct.array[occurrences[take]].tolist()
+        positions: list[int] = []
+        marked_ids: list[int] = []
+        dropped: list[int] = []
+        cache, table_id = self._marked, table.id
+        offset = 0
+        for start, length in zip(starts.tolist(), (ends - starts).tolist()):
+            marks, drop = scope_marks(words[offset : offset + length], punct[offset : offset + length])
+            for j, mark in marks:
+                key = (mark, ids[offset + j])
+                found = cache.get(key)
+                if found is None:
+                    found = cache[key] = table_id(mark + words[offset + j])
+                positions.append(start + j)
+                marked_ids.append(found)
+            if drop:
+                dropped.extend(start + j for j in drop)
+            offset += length
+        out = occurrences.copy()
+        if positions:
+            out[positions] = marked_ids
+        if dropped:
+            out, docs = np.delete(out, dropped), np.delete(docs, dropped)
+        return TokenBatch(table, out, docs, n)
+
+    def prepare(self, batch: TokenBatch) -> TokenBatch:
+        """The batch as the classifier's features read it: masked, then marked."""
+        table = batch.table
+        self._sync(table)
+        occurrences, docs = self._mask(batch) if self.mask_identity else (batch.occurrences, batch.docs)
+        if not self.mark_scope:
+            return TokenBatch(table, occurrences, docs, batch.n)
+        return self._mark(table, occurrences, docs, batch.n)
+
+
 class _StaticTokenVectors:
     """The static-embedding logits of one ``tfidf_logreg.v2`` classifier (:mod:`pipeline.models.static_embeddings`).
 
@@ -337,26 +500,36 @@ class _StaticTokenVectors:
     def logits(self, batch: TokenBatch) -> np.ndarray:
         """(n, n_classes) contribution of the static block to a batch's logits (zero for a post without pieces)."""
         self._sync(batch.table)
-        blocks = self._blocks.array[batch.occurrences] if self.n_blocks > 1 else None
-        squared = np.zeros(batch.n, dtype=np.float32)
-        out: np.ndarray | None = None
-        for b in range(self.n_blocks):
-            occurrences, docs = batch.occurrences, batch.docs
-            if blocks is not None:
-                keep = blocks == b
-                occurrences, docs = occurrences[keep], docs[keep]
+        n = batch.n
+        squared = np.zeros(n, dtype=np.float32)
+        out = np.zeros((n, self.piece_logits[0].shape[1]), dtype=np.float32)
+        if self.n_blocks == 1:
+            parts = [(batch.occurrences, batch.docs)]
+        else:
+            blocks = self._blocks.array[batch.occurrences]
+            parts = [(batch.occurrences[blocks == b], batch.docs[blocks == b]) for b in range(self.n_blocks)]
+        for b, (occurrences, docs) in enumerate(parts):
+            if not len(occurrences):
+                continue
+            # The posts with tokens in this block (all of them for plain tokens; few hold negated or set-aside
+            # ones): the dense sums are computed for those rows only.
+            new_post = np.empty(len(docs), dtype=bool)
+            new_post[0] = True
+            np.not_equal(docs[1:], docs[:-1], out=new_post[1:])
+            posts = docs[new_post]
             rows, sizes = self._pieces.gather(occurrences)
             # Occurrences are grouped by post, so the rows are already in CSR order (repeated columns add up).
-            indptr = np.zeros(batch.n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(docs, weights=sizes, minlength=batch.n).astype(np.int64), out=indptr[1:])
+            indptr = np.zeros(len(posts) + 1, dtype=np.int64)
+            np.cumsum(
+                np.bincount(np.cumsum(new_post) - 1, weights=sizes, minlength=len(posts)).astype(np.int64),
+                out=indptr[1:],
+            )
             counts = sp.csr_matrix(
-                (np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(batch.n, len(self.table32))
+                (np.ones(len(rows), dtype=np.float32), rows, indptr), shape=(len(posts), len(self.table32))
             )
             sums = np.asarray(counts @ self.table32, dtype=np.float32)
-            squared += np.einsum("ij,ij->i", sums, sums)
-            part = np.asarray(counts @ self.piece_logits[b], dtype=np.float32)
-            out = part if out is None else out + part
-        assert out is not None
+            squared[posts] += np.einsum("ij,ij->i", sums, sums)
+            out[posts] += np.asarray(counts @ self.piece_logits[b], dtype=np.float32)
         norms = np.sqrt(squared)[:, None]
         norms[norms == 0] = 1.0
         return out / norms
@@ -624,6 +797,9 @@ class FastPredictor:
         for task, clf in bundle.classifiers.items():
             key = (bool(getattr(clf, "mark_scope", False)), bool(getattr(clf, "mask_identity", False)))
             self.preparations.setdefault(key, []).append(task)
+        self.preparers = {
+            key: TokenPreparer(mark_scope=key[0], mask_identity=key[1]) for key in self.preparations if any(key)
+        }
 
     @classmethod
     def for_bundle(cls, bundle: Any) -> FastPredictor | None:
@@ -639,24 +815,25 @@ class FastPredictor:
         """Normalised token ids of ``texts`` (for :meth:`proba` and the fast topic scorer)."""
         return self.normaliser.encode(texts)
 
-    def proba(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
-        """Per task, calibrated probabilities of normalised posts: a batch from :meth:`encode`, or strings."""
+    def logits(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per task, the logits of each classifier's ``decision_function`` on normalised posts (a batch from
+        :meth:`encode`, or strings), each classifier's identity masks and scope marks applied as its ``prepare``
+        does."""
         batch = normalised
         if not isinstance(batch, TokenBatch):
             batch = TokenBatch.from_texts(normalised, self.normaliser.table)
-        if batch.n == 0:
-            return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
         logits: dict[str, np.ndarray] = {}
-        for (mark_scope, mask_identity), tasks in self.preparations.items():
-            prepared = batch
-            if mark_scope or mask_identity:
-                from pipeline.models.linear import prepare_texts
-
-                texts = prepare_texts(batch.texts(), mark_scope=mark_scope, mask_identity=mask_identity)
-                prepared = TokenBatch.from_texts(texts, batch.table)
-            found = self.scorer.logits(prepared)
+        for key, tasks in self.preparations.items():
+            preparer = self.preparers.get(key)
+            found = self.scorer.logits(batch if preparer is None else preparer.prepare(batch))
             logits.update((task, found[task]) for task in tasks)
-        return {task: self.classifiers[task]._calibrate(logits[task]) for task in self.classifiers}
+        return {task: logits[task] for task in self.classifiers}
+
+    def proba(self, normalised: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per task, calibrated probabilities of normalised posts: a batch from :meth:`encode`, or strings."""
+        if len(normalised) == 0:
+            return {task: np.zeros((0, len(clf.classes_))) for task, clf in self.classifiers.items()}
+        return {task: self.classifiers[task]._calibrate(z) for task, z in self.logits(normalised).items()}
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[list[str], dict[str, np.ndarray]]:
         batch = self.encode(texts)

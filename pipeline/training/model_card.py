@@ -36,6 +36,10 @@ DATASET_NOTES: dict[str, str] = {
     "intent-extra.jsonl": "Posts to fictional brands in 13 industries, written and labelled by the project to the "
     "annotation guidelines (data/train/README.md; the row count is in the training data table). Apache-2.0, part "
     "of voc-pipeline.",
+    "counterfactual.jsonl": "Templated sentiment training posts written by the project "
+    "(scripts/data/make_counterfactual.py): the same opinion words under negation, 'X, but Y', questions the writer "
+    "answers and 'used to ... now', each with the label its context gives; trained on, never calibrated on. "
+    "Apache-2.0, part of voc-pipeline.",
     "twcs-intent.jsonl": "Out-of-industry intent test set: 577 twcs customer posts to 62 non-airline companies, "
     "labelled by the project to the annotation guidelines (kappa 0.949 on 120 double-annotated posts); ids and "
     "labels only, texts joined from the shared twcs samples (data/labels/README.md). Evaluation only. Labels "
@@ -233,7 +237,11 @@ def render_model_card(bundle: ModelBundle) -> str:
         for entry in entries:
             files = ", ".join(f"`{f['path']}`" for f in entry["files"])
             model_labelled = bool(entry.get("model_labelled"))
-            provenance = "; labels written by a model: trained on, not calibrated on" if model_labelled else ""
+            provenance = (
+                "; labels written by a model or a template, not by people for real posts: trained on, not calibrated on"
+                if model_labelled
+                else ""
+            )
             if "soft_label_mass" in entry:  # soft labels: one row per (post, label), weighted by probability
                 described = (
                     f"{entry['posts']:,} posts as {entry['rows']:,} weighted rows ({files}); "

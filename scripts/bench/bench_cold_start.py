@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEXT = "my bag never arrived"
 
 # Runs in a fresh interpreter: argv = repo, path ("coldstart" or "batch"), bundle, text. Prints the stage times.

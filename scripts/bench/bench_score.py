@@ -19,6 +19,9 @@ then runs, each in a fresh child process so that start-up, reading and writing a
   encoder backend, int8 ONNX), to compare the model backends.
 * ``ray`` (optional): ``voc score --engine ray``.
 
+``--bundle NAME=DIR`` (repeatable) runs each ``voc`` backend once per bundle, labelled ``voc[NAME]``, in the same run
+(e.g. a bundle before and after a change of its settings); without it they use the default bundle.
+
 It prints a Markdown table: wall seconds, posts/s, peak RSS of the largest process and peak PSS of the
 whole process tree (PSS counts pages shared by forked workers once; sampled from /proc every 0.1 s), and
 the ratio of posts/s to sklearn at the same worker count.
@@ -28,6 +31,7 @@ Usage::
 
     python scripts/bench/bench_score.py --sizes 10000,100000 --workers 1,2
     python scripts/bench/bench_score.py --sizes 1000000 --workers 2 --backends sklearn,voc
+    python scripts/bench/bench_score.py --sizes 200000 --workers 2 --backends voc --bundle old=OLD --bundle new=NEW
 """
 
 from __future__ import annotations
@@ -162,7 +166,19 @@ def main() -> None:
     )
     parser.add_argument("--transformer-max", type=int, default=10_000, help="largest size run with voc-transformer")
     parser.add_argument("--work-dir", type=Path, default=None, help="for the generated files (default: temp)")
+    parser.add_argument(
+        "--bundle",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="run the voc backends once per bundle (repeatable; default: the default bundle)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="run every backend this many times, interleaved")
     args = parser.parse_args()
+    bundles: list[tuple[str, Path | None]] = [(b.partition("=")[0], Path(b.partition("=")[2])) for b in args.bundle]
+    for name, path in bundles:
+        if not name or path is None or not (path / "metadata.json").exists():
+            raise SystemExit(f"--bundle {name}=...: not a model bundle: {path}")
     sizes = [int(s) for s in args.sizes.split(",")]
     workers_list = [int(w) for w in args.workers.split(",")]
     backends = args.backends.split(",")
@@ -179,14 +195,20 @@ def main() -> None:
     for n in sizes:
         posts = work / f"posts-{n}.jsonl"
         make_posts(posts, n, texts)
+        runs: list[tuple[str, str, Path | None]] = []  # (label, backend, bundle)
+        for backend in backends:
+            if backend in ("voc", "voc-nomix", "voc-adapt", "voc-ref") and bundles:
+                runs += [(f"{backend}[{name}]", backend, path) for name, path in bundles]
+            else:
+                runs.append((backend, backend, None))
         for workers in workers_list:
             base_rate = None
-            for backend in backends:
+            for (label, backend, bundle), _ in ((run, r) for r in range(args.rounds) for run in runs):
                 if backend == "voc-ref" and n > args.ref_max:
                     continue
                 if backend == "voc-transformer" and n > args.transformer_max:
                     continue
-                out = work / f"out-{backend}-{n}-{workers}"
+                out = work / f"out-{label}-{n}-{workers}".replace("[", "-").replace("]", "")
                 if backend == "sklearn":
                     cmd = [
                         sys.executable,
@@ -220,6 +242,8 @@ def main() -> None:
                     run_env = env
                 else:
                     cmd = [*voc, "score", "-i", str(posts), "-o", f"{out}.jsonl", "-w", str(workers), "-q"]
+                    if bundle is not None:
+                        cmd += ["--model", str(bundle)]
                     if backend == "voc-nomix":
                         cmd.append("--no-mix")
                     elif backend == "voc-adapt":
@@ -231,11 +255,11 @@ def main() -> None:
                 rate = n / result["seconds"]
                 if backend == "sklearn":
                     base_rate = rate
-                row = {"posts": n, "workers": workers, "backend": backend, **result, "rate": rate}
+                row = {"posts": n, "workers": workers, "backend": label, **result, "rate": rate}
                 row["ratio"] = rate / base_rate if base_rate else None
                 rows.append(row)
                 print(
-                    f"  {backend:8s} n={n:>9,} w={workers}: {result['seconds']:7.1f} s {rate:9,.0f}/s "
+                    f"  {label:8s} n={n:>9,} w={workers}: {result['seconds']:7.1f} s {rate:9,.0f}/s "
                     f"cpu {result['cpu']:7.1f} s "
                     f"rss {result['rss_one'] / 2**20:6.0f} MiB (tree PSS {result['rss_sum'] / 2**20:6.0f} MiB)",
                     file=sys.stderr,
@@ -256,8 +280,9 @@ def main() -> None:
     ordered = sorted(sizes)
     if len(ordered) > 1:
         print("\npeak RSS growth between sizes (largest process; tree PSS):")
+        labels = list(dict.fromkeys(r["backend"] for r in rows))
         for low, high in zip(ordered, ordered[1:]):
-            for backend in backends:
+            for backend in labels:
                 for workers in workers_list:
                     a, b = by_key.get((backend, workers, low)), by_key.get((backend, workers, high))
                     if a and b:

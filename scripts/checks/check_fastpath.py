@@ -82,7 +82,7 @@ def main() -> None:
     topic_parts: list[np.ndarray] = []
     for start in range(0, len(texts), args.batch_size):
         batch = fast.encode(texts[start : start + args.batch_size])
-        for task, z in fast.scorer.logits(batch).items():
+        for task, z in fast.logits(batch).items():
             logits[task].append(z)
         if fast_topics is not None:
             topic_parts.append(fast_topics.score_matrix(batch))

@@ -26,7 +26,7 @@ from pipeline.training.behaviour import behaviour_summary, format_summary
 from pipeline.training.config import TrainConfig, load_config
 from pipeline.training.train import train_bundle
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _variant(config: TrainConfig, tasks: list[str], overrides: list[str], extra: list[str]) -> TrainConfig:
