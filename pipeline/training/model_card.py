@@ -194,7 +194,7 @@ def _behaviour_section(summary: dict[str, Any] | None) -> str:
     from pipeline.training.behaviour import summary_markdown
 
     return (
-        "Failure rates of the project's behaviour suite (`pipeline/behaviour.py`; lower is better): minimum-"
+        "Failure rates of the project's behaviour suite (`pipeline/training/behaviour.py`; lower is better): minimum-"
         "functionality, invariance and directional tests over templates. **Fairness**: the share of posts whose label "
         "changes when one identity word of a group is swapped for another (religion, sexual orientation, "
         "nationality, race, gender, disability, age; neutral and brand contexts), for each head. A retrained bundle "
@@ -280,7 +280,8 @@ def render_model_card(bundle: ModelBundle) -> str:
         "",
         "## Limitations",
         "",
-        "- Intent training posts are all to US airlines (2015); expect lower accuracy on other industries.",
+        "- Most intent training posts are to US airlines (2015) and customer-support accounts (2017-2020); the "
+        "out-of-industry rows above say how far that carries.",
         "- Sarcasm, questions without a question mark and very short replies are the weakest slices (see above).",
         "- English only.",
     ]
