@@ -197,7 +197,7 @@ def main() -> None:
         make_posts(posts, n, texts)
         runs: list[tuple[str, str, Path | None]] = []  # (label, backend, bundle)
         for backend in backends:
-            if backend in ("voc", "voc-nomix", "voc-adapt", "voc-ref") and bundles:
+            if backend in ("voc", "voc-nomix", "voc-adapt", "voc-ref", "voc-lexical-topics") and bundles:
                 runs += [(f"{backend}[{name}]", backend, path) for name, path in bundles]
             else:
                 runs.append((backend, backend, None))
