@@ -983,13 +983,11 @@ def _centred_unit(x: np.ndarray) -> np.ndarray:
     return np.asarray(c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12))
 
 
-def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> np.ndarray | None:
-    """Unit LSA vectors (TF-IDF of stemmed unigrams and bigrams, truncated SVD); None without vocabulary."""
-    from sklearn.decomposition import TruncatedSVD
+def stem_vectorizer() -> Any:
+    """The TF-IDF of stemmed unigrams and bigrams that the LSA spaces of refinement and discovery share."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
 
-    vectorizer = TfidfVectorizer(
+    return TfidfVectorizer(
         tokenizer=str.split,
         token_pattern=None,
         lowercase=False,
@@ -999,6 +997,14 @@ def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> 
         sublinear_tf=True,
         max_features=20_000,
     )
+
+
+def _lsa(stemmed: list[str], n_components: int = 100, random_state: int = 0) -> np.ndarray | None:
+    """Unit LSA vectors (TF-IDF of stemmed unigrams and bigrams, truncated SVD); None without vocabulary."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
+    vectorizer = stem_vectorizer()
     try:
         x = vectorizer.fit_transform(stemmed)
     except ValueError:  # empty vocabulary: nothing in common between posts
@@ -1274,20 +1280,10 @@ class TopicDiscoverer:
 
     def _embed(self, stemmed: list[str]) -> np.ndarray | None:
         from sklearn.decomposition import TruncatedSVD
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import normalize
 
         n = len(stemmed)
-        vectorizer = TfidfVectorizer(
-            tokenizer=str.split,
-            token_pattern=None,
-            lowercase=False,
-            ngram_range=(1, 2),
-            min_df=2,
-            max_df=0.5,
-            sublinear_tf=True,
-            max_features=20_000,
-        )
+        vectorizer = stem_vectorizer()
         try:
             x = vectorizer.fit_transform(stemmed)
         except ValueError:  # empty vocabulary: nothing in common between posts
