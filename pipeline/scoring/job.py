@@ -104,9 +104,6 @@ def mix_report(samples: dict[str, Any], predictor: Any) -> dict[str, Any]:
     return out
 
 
-TOPIC_FIELDS = ("topic", "topic_label", "topic_score", "topics")
-
-
 @dataclass
 class ScoreSummary:
     """Counts and timing of one job; ``rows_read == scored + rejected`` always holds."""

@@ -500,6 +500,7 @@ class TopicAssigner:
         self.encoder_: Any = None
         self.embedder_: TopicEmbedder | None = None
         self.head_: Any = None
+        self._prototype_cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         if not self.weight_embedding:
             return
         topics = self.taxonomy.topics
@@ -676,11 +677,10 @@ class TopicAssigner:
     def _prototypes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The topic and seed vectors as :meth:`embedding_scores` compares posts with them (float32; each
         relative to its mean over the taxonomy and re-normalised when posts are centred), the first column of
-        each seeded topic's seeds, and those topics; computed once per set of vectors."""
-        key = (id(self.topic_vectors_), id(self.seed_vectors_), id(self.seed_owner_), self.post_centre_ is None)
-        cached = self.__dict__.get("_prototype_cache")
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        each seeded topic's seeds, and those topics; computed on first use after :meth:`fit`."""
+        cached = self._prototype_cache
+        if cached is not None:
+            return cached
         topic_vectors = np.asarray(self.topic_vectors_, dtype=np.float64)
         seed_vectors = np.asarray(self.seed_vectors_, dtype=np.float64)
         owner = np.asarray(self.seed_owner_, dtype=np.int64)
@@ -693,7 +693,7 @@ class TopicAssigner:
                 seed_vectors = unit_rows(seed_vectors - seed_vectors.mean(axis=0, keepdims=True))
         seeded, starts = np.unique(owner, return_index=True)
         prototypes = (topic_vectors.astype(np.float32), seed_vectors.astype(np.float32), starts, seeded)
-        self._prototype_cache = (key, prototypes)
+        self._prototype_cache = prototypes
         return prototypes
 
     def head_scores(self, embeddings: np.ndarray) -> np.ndarray:
