@@ -344,7 +344,7 @@ def _jsonl_sql(path: Path, first_ord: int, text_field: str, time_field: str, bra
 def _topics_more_sql(topics_json: str, primary: str) -> str:
     """SQL for :func:`secondary_topics` of a JSON value (a list of ``{topic, score}`` objects)."""
     names = f"json_extract_string({topics_json}, '$[*].topic')"
-    keep = f"x -> x IS NOT NULL AND x <> coalesce({primary}, '') AND NOT contains(x, {_lit(TOPIC_SEPARATOR)})"
+    keep = f"lambda x: x IS NOT NULL AND x <> coalesce({primary}, '') AND NOT contains(x, {_lit(TOPIC_SEPARATOR)})"
     kept = f"list_sort(list_distinct(list_filter({names}, {keep})))"
     return (
         f"CASE WHEN json_type({topics_json}) = 'ARRAY' THEN "
@@ -921,10 +921,11 @@ def cells(con: Any, windows: Windows, weighted: bool, where: str = "true") -> An
     weight = "CASE WHEN reach IS NOT NULL THEN 1 + ln(1 + reach) ELSE 1.0 END" if weighted else "1.0"
     sums = ", ".join(f"sum({p}) AS s_{j}, sum({p} * (1 - {p})) AS v_{j}" for j, p in enumerate(P_COLUMNS))
     keep = f"ord, brand, t, intent, sentiment, reach, {', '.join(P_COLUMNS)}"
+    # One scan of the posts (a Parquet input is read again by every scan): the two unnests run in step.
+    more = f"coalesce(string_split(topics_more, {_lit(TOPIC_SEPARATOR)}), [])"
     rows = (
-        f"SELECT {keep}, topic, true AS is_primary FROM {SCORED} WHERE {where} UNION ALL "
-        f"SELECT {keep}, unnest(string_split(topics_more, {_lit(TOPIC_SEPARATOR)})) AS topic, false AS is_primary "
-        f"FROM {SCORED} WHERE ({where}) AND topics_more IS NOT NULL"
+        f"SELECT {keep}, unnest(list_prepend(topic, {more})) AS topic, "
+        f"unnest(list_prepend(true, list_transform({more}, lambda x: false))) AS is_primary FROM {SCORED} WHERE {where}"
     )
     return query_arrow(
         con,
