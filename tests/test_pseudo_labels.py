@@ -47,6 +47,17 @@ def test_pool_leaves_out_the_evaluation_set_and_repeats(tmp_path: Path) -> None:
     assert len(ids) == len(set(ids)) > 0
 
 
+def test_pool_reads_the_named_sources_through_the_filter(tmp_path: Path) -> None:
+    write_fake_twcs(tmp_path)
+    write_fake_ibm(tmp_path)
+    everything, _ = pseudo_labels.unlabelled_pool(tmp_path, [], sources=("twcs",))
+    assert everything and {name for name, _, _ in everything} == {"twcs"}
+    first = everything[0][2]
+    kept, dropped = pseudo_labels.unlabelled_pool(tmp_path, [], sources=("twcs",), keep=lambda text: text == first)
+    assert [text for _, _, text in kept] == [first]
+    assert dropped["left out by the filter"] == len(everything) - 1
+
+
 def test_written_file_has_ids_and_labels_only(tmp_path: Path, tiny_bundle_dir: Path) -> None:
     write_fake_twcs(tmp_path)
     write_fake_ibm(tmp_path)

@@ -9,6 +9,7 @@ enter the pool, so evaluating on that set stays clean.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,20 +33,28 @@ def ids_and_text_keys(labelled: list[LabelledTexts]) -> tuple[set[str], set[str]
     return ids, keys
 
 
-def unlabelled_pool(data_dir: Path, exclude: list[LabelledTexts]) -> tuple[list[tuple[str, str, str]], Counter[str]]:
+def unlabelled_pool(
+    data_dir: Path,
+    exclude: list[LabelledTexts],
+    sources: Sequence[str] = UNLABELLED,
+    keep: Callable[[str], bool] | None = None,
+) -> tuple[list[tuple[str, str, str]], Counter[str]]:
     """(dataset, id, raw text) of the posts that may be pseudo-labelled, and what was left out and why.
 
     ``exclude``: evaluation sets (loaded ``ids:`` files); their posts and texts never enter the pool.
+    ``sources``: the datasets read (their labels, if any, are ignored); ``keep``: a filter on the raw text.
     """
     excluded_ids, excluded_keys = ids_and_text_keys(exclude)
     pool: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     dropped = Counter[str]()
-    for name in UNLABELLED:
+    for name in sources:
         data = load_dataset(name, data_dir)
         for item_id, text in zip(data.ids, data.texts):
             key = match_key(text)
-            if item_id in excluded_ids or (key and key in excluded_keys):
+            if keep is not None and not keep(text):
+                dropped["left out by the filter"] += 1
+            elif item_id in excluded_ids or (key and key in excluded_keys):
                 dropped["in an evaluation set"] += 1
             elif not key or key in seen:
                 dropped["repeated or empty text"] += 1

@@ -15,6 +15,10 @@ that set stays clean. Repeated texts are labelled once.
     python scripts/data/make_pseudo_labels.py --teacher models/transformer-v4 --data-dir ../shared/data \
         --exclude data/labels/twcs-intent.jsonl --exclude data/labels/intent-train.jsonl \
         --out data/labels/pseudo-intent.jsonl --threshold 0.3 --cap 100000
+
+General tweets that name a company (``--source semeval-2013-2016 --source speech-acts --naming-company``) are the
+posts that mention brands without being addressed to their service: a teacher trained on hand labels of such
+posts passes what it learnt from them to the linear model.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pipeline.data.companies import industry_of
 from pipeline.data.datasets import load_id_labels
 from pipeline.data.io import write_text_atomic
 from pipeline.models.predict import Predictor
-from pipeline.training.pseudo_labels import select_confident, soft_scores, unlabelled_pool
+from pipeline.training.pseudo_labels import UNLABELLED, select_confident, soft_scores, unlabelled_pool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,11 +52,27 @@ def main(argv: list[str] | None = None) -> int:
         help="also write intent_scores: the teacher's probabilities of the labels at or above this floor, "
         "renormalised; training then uses them as soft labels (pipeline.data.datasets.load_id_labels)",
     )
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        help="dataset to draw the posts from (repeatable; default: twcs and ibm-cdp, the customer-care posts)",
+    )
+    parser.add_argument(
+        "--naming-company",
+        action="store_true",
+        help="keep only posts that name a company of pipeline.data.companies.INDUSTRIES (for general tweets)",
+    )
     args = parser.parse_args(argv)
     if args.soft_floor is not None and not 0.0 < args.soft_floor <= 1.0:
         parser.error("--soft-floor must be in (0, 1]")
 
-    pool, dropped = unlabelled_pool(args.data_dir, [load_id_labels(path, args.data_dir) for path in args.exclude])
+    pool, dropped = unlabelled_pool(
+        args.data_dir,
+        [load_id_labels(path, args.data_dir) for path in args.exclude],
+        sources=args.source or UNLABELLED,
+        keep=(lambda text: industry_of(text) is not None) if args.naming_company else None,
+    )
     started = time.perf_counter()
     predictor = Predictor.from_path(args.teacher)
     _, probabilities = predictor.predict_proba([text for _, _, text in pool])
