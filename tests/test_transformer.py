@@ -21,7 +21,11 @@ pytest.importorskip("onnx", reason="needs the transformer extra (onnx)")
 
 from pipeline.models.bundle import ModelBundle  # noqa: E402
 from pipeline.models.encoders import resolve_encoder  # noqa: E402
-from pipeline.models.transformer import TransformerClassifier, transformer_view  # noqa: E402
+from pipeline.models.transformer import (  # noqa: E402
+    TransformerClassifier,
+    masked_transformer_view,
+    transformer_view,
+)
 from pipeline.text.normalise import TweetNormaliser  # noqa: E402
 
 TEXTS = {
@@ -112,6 +116,37 @@ def test_view_maps_normaliser_markers() -> None:
     assert transformer_view("xxuser i ca n't believe xxcaps lost xxhashtag never again") == (
         "@user i can't believe lost #never again"
     )
+
+
+def test_masked_view_names_the_group_not_the_member() -> None:
+    assert masked_transformer_view("xxuser the muslim crew and south african staff") == (
+        "@user the [religion] crew and [nationality] staff"
+    )
+    assert masked_transformer_view("xxuser the jewish crew and kenyan staff") == masked_transformer_view(
+        "xxuser the hindu crew and irish staff"
+    )
+
+
+IDENTITY_SWAPS = [
+    ("the muslim crew was great", "the christian crew was great"),
+    ("my gay friend lost his bag", "my straight friend lost his bag"),
+    ("do you hire older staff", "do you hire young staff"),
+]
+
+
+def test_identity_masking_makes_swaps_invisible_and_survives_saving(
+    tiny_encoder: Path, fitted: TransformerClassifier, tmp_path: Path
+) -> None:
+    texts, labels = _data()
+    masked = _classifier(tiny_encoder, epochs=2, mask_identity=True).fit(texts, labels, classes=list(TEXTS))
+    left, right = [a for a, _ in IDENTITY_SWAPS], [b for _, b in IDENTITY_SWAPS]
+    np.testing.assert_array_equal(masked.predict_proba(left), masked.predict_proba(right))
+    # Unmasked, the same swaps reach the encoder as different ids, so the probabilities move.
+    assert not np.allclose(fitted.predict_proba(left), fitted.predict_proba(right))
+    ModelBundle(normaliser=TweetNormaliser(), classifiers={"intent": masked}).save(tmp_path / "bundle")
+    loaded = ModelBundle.load(tmp_path / "bundle").classifiers["intent"]
+    assert isinstance(loaded, TransformerClassifier) and loaded.mask_identity
+    np.testing.assert_array_equal(loaded.predict_proba(left), loaded.predict_proba(right))
 
 
 def test_resolve_encoder(tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ Design decisions (numbers in ``docs/models.md``):
   fix), then :func:`transformer_view` maps the normaliser's markers back to forms a pretrained tokenizer
   knows (``xxuser`` -> ``@user``, ``xxhashtag never again`` -> ``#never again``, ``ca n't`` -> ``can't``).
   The view is applied inside :meth:`fit` and :meth:`predict_proba`, so training and inference agree.
+  With ``mask_identity`` identity words become their group's name in brackets first (``muslim`` ->
+  ``[religion]``, :mod:`pipeline.text.identity`): two posts that differ only in which group they name get the
+  same input ids, so the same probabilities.
 * **Training** on CPU is the constraint (2 cores, 30 minutes for both tasks): the word embeddings are
   frozen (half of MiniLM's parameters, and most of AdamW's time), ``freeze_layers`` lower layers can be
   frozen too (the backward pass stops above them), batches are bucketed by length with
@@ -65,6 +68,7 @@ from pipeline.models.abstention import decide_labels, tune_threshold
 from pipeline.models.calibration import fit_calibration, gold_rows, out_of_fold_logits, softmax, stratified_folds
 from pipeline.models.classifier import Classifier, register_classifier
 from pipeline.models.encoders import DEFAULT_ENCODER, EXTRA_HINT, mean_pool, resolve_encoder
+from pipeline.text.identity import GROUP_PLACEHOLDERS, mask_tokens
 
 # Overrides the saved ``threads`` setting at load (inference only): ``voc score`` gives each spawned worker
 # its share of the cores, since N workers with the training-time thread count oversubscribe the machine.
@@ -97,6 +101,17 @@ def transformer_view(text: str) -> str:
     for pattern, replacement in _MARKERS:
         text = pattern.sub(replacement, text)
     return text
+
+
+# An identity placeholder as the pretrained tokenizer should read it: the group's name in brackets
+# ("xxreligion" -> "[religion]"), so the encoder still sees that a group is named, not which one.
+_PLACEHOLDER_VIEW = {placeholder: f"[{group.split()[-1]}]" for group, placeholder in GROUP_PLACEHOLDERS.items()}
+
+
+def masked_transformer_view(text: str) -> str:
+    """:func:`transformer_view` of ``text`` with its identity words masked (:mod:`pipeline.text.identity`)."""
+    tokens = [_PLACEHOLDER_VIEW.get(token, token) for token in mask_tokens(text.split())]
+    return transformer_view(" ".join(tokens))
 
 
 def _require_torch() -> Any:
@@ -188,6 +203,7 @@ class TransformerClassifier:
         inference_batch_size: int = 64,
         seed: int = 0,
         progress: bool = False,
+        mask_identity: bool = False,
     ) -> None:
         self.encoder = encoder
         self.init_encoder = init_encoder
@@ -218,6 +234,7 @@ class TransformerClassifier:
         self.inference_batch_size = inference_batch_size
         self.seed = seed
         self.progress = progress
+        self.mask_identity = mask_identity
         if runtime not in ("auto", "onnx", "torch"):
             raise ValueError(f"runtime must be auto, onnx or torch, not {runtime!r}")
         if onnx not in ("int8", "fp32", "both", "none"):
@@ -240,7 +257,8 @@ class TransformerClassifier:
 
     # -- tokenisation ------------------------------------------------------------------------------
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        encodings = self.tokenizer_.encode_batch([transformer_view(t) for t in texts])
+        view = masked_transformer_view if self.mask_identity else transformer_view
+        encodings = self.tokenizer_.encode_batch([view(t) for t in texts])
         return [list(e.ids) for e in encodings]
 
     def _batch_arrays(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
