@@ -105,21 +105,24 @@ def topic_assigner_for(taxonomy: Taxonomy, bundle: ModelBundle | None, **setting
     names (``encoder:``), the default weights otherwise."""
     vectors = os.environ.get(VECTORS_ENV, "1") != "0"
     embedder = bundle_static_embedder(bundle) if bundle is not None and vectors else None
-    # The taxonomy's sentence encoder, when it names one; the static vectors stay as the fallback for a
-    # machine without the encoder's extra.
-    encoder = taxonomy.encoder if vectors else None
-    if embedder is not None or encoder is not None:
-        # The word pieces' vectors carry spelling variants, which the character n-grams were for: without
-        # them the topic judge's dev half scored as well or better (docs/topics.md), at less cost per post.
-        settings.setdefault("weight_char", 0.0)
     normaliser = bundle.normaliser if bundle is not None else None
+    # The word pieces' (or the encoder's) vectors carry spelling variants, which the character n-grams were for:
+    # without them the topic judge's dev half scored as well or better (docs/topics.md), at less cost per post.
+    without_chars = {"weight_char": 0.0}
+    encoder = taxonomy.encoder if vectors else None
     if encoder is not None:
         # A sentence encoder's cosines spread wider than the static vectors': its weight and no-topic bars,
         # chosen on the topic judge's dev half (docs/topics.md).
         assigner = TopicAssigner(
-            taxonomy, normaliser=normaliser, embedder=embedder, encoder=encoder, **(ENCODER_SETTINGS | settings)
+            taxonomy,
+            normaliser=normaliser,
+            encoder=encoder,
+            embedder=embedder,  # unused while the encoder loads; named so the fallback warning names it
+            **(without_chars | ENCODER_SETTINGS | settings),
         ).fit()
         if assigner.encoder_ is not None:
             return assigner
-        # Its extra is missing (one warning line said so): the static vectors' settings.
+        # Its extra is missing (one warning line said so): the static vectors, with their own settings.
+    if embedder is not None:
+        settings = without_chars | settings
     return TopicAssigner(taxonomy, normaliser=normaliser, embedder=embedder, **settings).fit()
