@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -211,7 +212,7 @@ def test_soft_labels_train_as_weighted_rows_and_show_in_the_card(tmp_path: Path)
     result = runner.invoke(app, [*arguments, "--output", str(tmp_path / "b"), "--no-compare"])
     assert result.exit_code == 0, result.output
     assert "ids:soft.jsonl has soft labels; none of its posts is held out" in result.output
-    assert "rows carry" in result.output and "posts' weight (soft labels)" in result.output
+    assert "rows carry" in result.output and "posts' weight" in result.output
     meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
     entry = meta["training_data"]["intent"][1]
     assert entry["posts"] == 2 and entry["rows"] == 3
@@ -225,7 +226,34 @@ def test_soft_labels_train_as_weighted_rows_and_show_in_the_card(tmp_path: Path)
     without_params = config.replace("  params: {min_df: 1, n_jobs: 1}\n", "")
     (tmp_path / "config.yaml").write_text(without_params.replace("CLASSIFIER", ensemble))
     result = runner.invoke(app, [*arguments, "--output", str(tmp_path / "c"), "--no-compare"])
-    assert result.exit_code == 2 and "cannot train on soft labels" in result.output, result.output
+    assert result.exit_code == 2 and "cannot train on weighted rows" in result.output, result.output
+
+
+def test_source_weights_weigh_every_row_of_a_source(tmp_path: Path) -> None:
+    """``source_weights``: a source's rows weigh that much in the fit, and the card says so; typos are refused."""
+    from .conftest import TINY_INTENT
+
+    people = [{"text": t, "intent": label} for label, texts in TINY_INTENT.items() for t in texts]
+    write_jsonl(tmp_path / "people.jsonl", people)
+    written = [{"text": "not happy at all with the refund", "intent": "complaint"}] * 3
+    write_jsonl(tmp_path / "written.jsonl", written)
+    config = "seed: 1\nintent:\n  train: [people.jsonl, written.jsonl]\n  cv_folds: 2\n"
+    config += "  params: {min_df: 1, n_jobs: 1}\n"
+
+    def train(extra: str, out: str) -> Result:
+        (tmp_path / "config.yaml").write_text(config + extra)
+        arguments = ["train", "--config", str(tmp_path / "config.yaml"), "--output", str(tmp_path / out)]
+        return runner.invoke(app, [*arguments, "--no-compare"])
+
+    result = train("  source_weights: {written.jsonl: 2.5}\n", "b")
+    assert result.exit_code == 0, result.output
+    assert f"{len(people) + 3:,} rows carry {len(people) + 7.5:,.0f} posts' weight" in result.output
+    meta = json.loads((tmp_path / "b" / "metadata.json").read_text())
+    assert [entry.get("source_weight") for entry in meta["training_data"]["intent"]] == [None, 2.5]
+    assert "every row weighs 2.5 (source_weights)" in (tmp_path / "b" / "README.md").read_text()
+    for bad, message in [("{other.jsonl: 2}", "not in train: ['other.jsonl']"), ("{written.jsonl: 0}", "positive")]:
+        result = train(f"  source_weights: {bad}\n", "c")
+        assert result.exit_code == 2 and message in result.output, result.output
 
 
 def test_model_labelled_sources_are_trained_on_but_not_calibrated_on(tmp_path: Path) -> None:

@@ -157,3 +157,34 @@ def test_soft_pairs_keep_labels_over_the_floor_and_weigh_each_post_one() -> None
     pairs, weights = pseudo_labels.soft_pairs(proba, [0, 1])
     assert pairs == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
     assert np.allclose(weights, [0.7 / 0.99, 0.29 / 0.99, 0.5, 0.25, 0.25])
+
+
+def test_sentiment_soft_labels_leave_out_a_named_test_split(tmp_path: Path, tiny_bundle_dir: Path) -> None:
+    """``--task sentiment``: the teacher's sentiment probabilities as soft labels, never a post of an excluded set."""
+    write_fake_twcs(tmp_path)
+    write_fake_ibm(tmp_path)
+    from pipeline.data.datasets import load_id_labels
+    from pipeline.data.sources import load_dataset
+
+    twcs = load_dataset("twcs", tmp_path)
+    out = tmp_path / "pseudo-sentiment.jsonl"
+    args = ["--teacher", str(tiny_bundle_dir), "--data-dir", str(tmp_path), "--out", str(out), "--threshold", "0"]
+    args += ["--task", "sentiment", "--soft-floor", "0.05", "--source", "twcs", "--cap", "100000"]
+    held_out = tmp_path / "held.jsonl"
+    held_out.write_text(json.dumps({"dataset": "twcs", "id": twcs.ids[0], "intent": "complaint"}) + "\n")
+    code = subprocess.run([sys.executable, str(MAKE_PSEUDO_LABELS), *args, "--exclude", str(held_out)], check=False)
+    assert code.returncode == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(set(row) == {"dataset", "id", "sentiment", "confidence", "sentiment_scores"} for row in rows)
+    assert twcs.ids[0] not in {row["id"] for row in rows}
+    assert all(abs(sum(row["sentiment_scores"].values()) - 1) < 1e-3 for row in rows)
+    assert all(row["sentiment"] in {"negative", "neutral", "positive"} for row in rows)
+    soft = load_id_labels(out, tmp_path, "sentiment")
+    assert soft.weights and len(soft) >= len(rows)  # one training row per kept label, weighted
+    # A named dataset as the evaluation set: none of its posts (or their texts) enters the pool.
+    both = [*args, "--source", "ibm-cdp"]
+    assert subprocess.run([sys.executable, str(MAKE_PSEUDO_LABELS), *both], check=False).returncode == 0
+    assert {json.loads(line)["dataset"] for line in out.read_text().splitlines()} == {"twcs", "ibm-cdp"}
+    code = subprocess.run([sys.executable, str(MAKE_PSEUDO_LABELS), *both, "--exclude-dataset", "ibm-cdp"], check=False)
+    assert code.returncode == 0
+    assert {json.loads(line)["dataset"] for line in out.read_text().splitlines()} == {"twcs"}

@@ -27,7 +27,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -135,6 +135,10 @@ class LabelledTexts:
     def row_weights(self) -> list[float]:
         """One training weight per row (1 where the data set has none)."""
         return list(self.weights) if self.weights else [1.0] * len(self.texts)
+
+    def reweighted(self, factor: float) -> LabelledTexts:
+        """The same rows with every training weight multiplied by ``factor`` (a source weight)."""
+        return replace(self, weights=[factor * w for w in self.row_weights()])
 
     def __len__(self) -> int:
         return len(self.texts)

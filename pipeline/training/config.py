@@ -81,11 +81,23 @@ class TaskConfig(StrictModel):
         "fit the calibration or the abstention threshold. `weak:` sources count as such without being listed.",
     )
 
+    source_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Training weight of every row of a source (default 1), e.g. to keep a small set of written "
+        "posts from being drowned when a large soft-label source joins the training data.",
+    )
+
     @model_validator(mode="after")
     def _model_labelled_in_train(self) -> TaskConfig:
         missing = [name for name in self.model_labelled if name not in self.train]
         if missing:
             raise ValueError(f"model_labelled names sources that are not in train: {missing}")
+        unknown = [name for name in self.source_weights if name not in self.train]
+        if unknown:
+            raise ValueError(f"source_weights names sources that are not in train: {unknown}")
+        bad = {name: w for name, w in self.source_weights.items() if not 0 < w < float("inf")}
+        if bad:
+            raise ValueError(f"source_weights must be positive and finite: {bad}")
         return self
 
     def is_model_labelled(self, source: str) -> bool:

@@ -249,6 +249,8 @@ def render_model_card(bundle: ModelBundle) -> str:
                 )
             else:
                 described = f"{entry['rows']:,} rows ({files}); labels {entry['label_counts']}"
+            if "source_weight" in entry:
+                described += f"; every row weighs {entry['source_weight']:g} (source_weights)"
             lines.append(f"- {task}: **{entry['dataset']}**, {described}{provenance}")
             seen.add(entry["dataset"])
     lines += ["", "### Sources and licences", ""]

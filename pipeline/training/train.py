@@ -192,7 +192,11 @@ def train_bundle(
                     )
                 parts[i] = part.subset(train_idx)
                 normalised_parts[i] = [normalised_parts[i][j] for j in train_idx]
-        train_set = concat(*parts, name="+".join(task_config.train))
+        weighted = [
+            part.reweighted(task_config.source_weights[name]) if name in task_config.source_weights else part
+            for name, part in zip(task_config.train, parts)
+        ]
+        train_set = concat(*weighted, name="+".join(task_config.train))
         if not len(train_set):
             raise ConfigError(f"{task}: no training rows left after the holdout split")
         unknown = sorted(set(train_set.labels) - set(labels))
@@ -225,20 +229,22 @@ def train_bundle(
             ]
             log(f"{task}: calibrating on the {sum(gold):,} rows labelled by people (not on model-labelled sources)")
         fit_options: dict[str, Any] = {"gold": gold}
-        if train_set.weights:  # soft labels (``{task}_scores`` in an ids: file): one weighted row per label
+        if train_set.weights:  # soft labels (``{task}_scores`` in an ids: file) or source_weights: weighted rows
             if not classifier.takes_sample_weight:
                 raise ConfigError(
-                    f"{task}: {task_config.classifier} cannot train on soft labels (weighted rows); "
-                    "use hard labels or a tfidf_logreg classifier"
+                    f"{task}: {task_config.classifier} cannot train on weighted rows (soft labels or "
+                    "source_weights); use hard labels and no source_weights, or a tfidf_logreg classifier"
                 )
             fit_options["sample_weight"] = train_set.weights
-            log(f"{task}: {len(train_set):,} rows carry {sum(train_set.weights):,.0f} posts' weight (soft labels)")
+            log(f"{task}: {len(train_set):,} rows carry {sum(train_set.weights):,.0f} posts' weight")
         classifier.fit(texts, train_set.labels, classes=labels, **fit_options)
         classifiers[task] = classifier
         training_data[task] = [_describe(part, data_dir) for part in parts]
         for name, entry in zip(task_config.train, training_data[task]):
             if task_config.is_model_labelled(name):
                 entry["model_labelled"] = True
+            if name in task_config.source_weights:
+                entry["source_weight"] = task_config.source_weights[name]
 
         task_metrics: dict[str, Any] = {}
         oof = classifier.oof_proba_
