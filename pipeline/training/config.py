@@ -88,7 +88,7 @@ class TaskConfig(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _model_labelled_in_train(self) -> TaskConfig:
+    def _named_sources_in_train(self) -> TaskConfig:
         missing = [name for name in self.model_labelled if name not in self.train]
         if missing:
             raise ValueError(f"model_labelled names sources that are not in train: {missing}")
