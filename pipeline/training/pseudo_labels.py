@@ -41,7 +41,7 @@ def unlabelled_pool(
 ) -> tuple[list[tuple[str, str, str]], Counter[str]]:
     """(dataset, id, raw text) of the posts that may be pseudo-labelled, and what was left out and why.
 
-    ``exclude``: evaluation sets (loaded ``ids:`` files); their posts and texts never enter the pool.
+    ``exclude``: evaluation sets (loaded ``ids:`` files or datasets); their posts and texts never enter the pool.
     ``sources``: the datasets read (their labels, if any, are ignored); ``keep``: a filter on the raw text.
     """
     excluded_ids, excluded_keys = ids_and_text_keys(exclude)

@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.soft_floor is not None and not 0.0 < args.soft_floor <= 1.0:
         parser.error("--soft-floor must be in (0, 1]")
 
+    predictor = Predictor.from_path(args.teacher)  # first: a teacher without the task fails before any data is read
+    if args.task not in predictor.classifiers:
+        parser.error(f"{args.teacher} has no {args.task} model")
     held_out = [load_id_labels(path, args.data_dir) for path in args.exclude]
     held_out += [load_dataset(name, args.data_dir, args.task) for name in args.exclude_dataset]
     pool, dropped = unlabelled_pool(
@@ -92,9 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         keep=(lambda text: industry_of(text) is not None) if args.naming_company else None,
     )
     started = time.perf_counter()
-    predictor = Predictor.from_path(args.teacher)
-    if args.task not in predictor.classifiers:
-        parser.error(f"{args.teacher} has no {args.task} model")
     teacher = predictor.classifiers[args.task]  # this task only: a transformer scores each head separately
     proba = teacher.predict_proba(predictor.normaliser.normalise_many([text for _, _, text in pool]))
     classes = list(teacher.classes_)
