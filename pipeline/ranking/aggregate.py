@@ -10,8 +10,9 @@ spills to disk beyond ``VOC_DUCKDB_MEMORY``), and every step is a query that ret
   :func:`allocate`; within a stratum the posts with the smallest hash of their id and the seed, so the
   sample does not depend on the order or partitioning of the input);
 * :func:`assign_by_ord` and :func:`assign_by_text`: topics assigned during the job (the sample's own
-  discovered topics by row, every other candidate's nearest topic one distinct text at a time), kept in an
-  overlay table that ``posts`` applies;
+  discovered topics by row, every other candidate's nearest topic, or a taxonomy's topics for posts that
+  arrive without them, one distinct text at a time), kept in an overlay table (primary topic, score, label
+  and the other topics) that ``posts`` applies;
 * :func:`cells`: counts, reach weights (sum and sum of squares), sums of the intent probabilities and of
   p(1 - p), and the first row, per (brand, topic, time window, intent, sentiment) cell;
 * :func:`evidence`: per topic (and per brand and topic), the best candidate examples in the ranking's order
@@ -41,7 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -468,7 +469,8 @@ class PostStore:
         self.con = duckdb_connect(":memory:", str(self._dir / "spill") if self._dir is not None else None)
         self.con.execute(f"CREATE TABLE posts_rows ({', '.join(f'{n} {k}' for n, k in POSTS_SCHEMA)})")
         self.con.execute(
-            "CREATE TABLE posts_overlay (ord BIGINT, topic VARCHAR, topic_score DOUBLE, topic_label VARCHAR)"
+            "CREATE TABLE posts_overlay "
+            "(ord BIGINT, topic VARCHAR, topic_score DOUBLE, topic_label VARCHAR, topics_more VARCHAR)"
         )
         self._scans: list[str] = []
         self.presence = Presence()
@@ -482,6 +484,7 @@ class PostStore:
             "topic": "CASE WHEN o.ord IS NULL THEN b.topic ELSE o.topic END AS topic",
             "topic_label": "CASE WHEN o.ord IS NULL THEN b.topic_label ELSE o.topic_label END AS topic_label",
             "topic_score": "CASE WHEN o.ord IS NULL THEN b.topic_score ELSE o.topic_score END AS topic_score",
+            "topics_more": "CASE WHEN o.ord IS NULL THEN b.topics_more ELSE o.topics_more END AS topics_more",
         }
         columns = ", ".join(overlaid.get(name, f"b.{name}") for name in COLUMNS)
         self.con.execute(
@@ -802,11 +805,11 @@ def merge_samples(parts: Iterable[list[SampleRow]], quotas: dict[tuple[str | Non
 
 
 def _overlay(con: Any, relation: str) -> None:
-    """Replace the overlay rows of the posts in ``relation`` (ord, topic, topic_score, topic_label)."""
+    """Replace the overlay rows of the posts in ``relation`` (ord, topic, topic_score, topic_label, topics_more)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _voc_new AS {relation}")
     try:
         con.execute("DELETE FROM posts_overlay WHERE ord IN (SELECT ord FROM _voc_new)")
-        con.execute("INSERT INTO posts_overlay SELECT ord, topic, topic_score, topic_label FROM _voc_new")
+        con.execute("INSERT INTO posts_overlay SELECT ord, topic, topic_score, topic_label, topics_more FROM _voc_new")
     finally:
         con.execute("DROP TABLE _voc_new")
 
@@ -830,24 +833,38 @@ def assign_by_ord(
         _overlay(
             con,
             "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
-            "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
+            "coalesce(a.a_label, p.topic_label) AS topic_label, NULL::VARCHAR AS topics_more FROM posts p "
             "JOIN _voc_assigned a ON p.ord = a.a_ord",
         )
     finally:
         con.unregister("_voc_assigned")
 
 
+class TextTopics(NamedTuple):
+    """What a topic assigner gives for a batch of distinct texts (:func:`assign_by_text`), one entry per text."""
+
+    topics: list[str]  # the primary topic; ``other`` leaves the post's own
+    scores: list[float]
+    labels: list[str] | None = None  # display labels; None keeps the posts' own
+    # The text's other topics joined by TOPIC_SEPARATOR (None: none), as ``topics_more`` holds them for posts
+    # that arrive with voc score's ``topics``: the ranking counts the post under each of them too.
+    more: list[str | None] | None = None
+
+
+TextAssigner = Callable[[list[str]], TextTopics]
+
+
 def assign_by_text(
     con: Any,
     where: str,
-    assign: Callable[[list[str]], tuple[list[str], list[float], list[str] | None]],
+    assign: TextAssigner,
     *,
     batch_size: int = 20_000,
     skip: Sequence[int] = (),
 ) -> int:
     """Assign the posts selected by ``where`` (over the ``posts`` view) one distinct text at a time.
 
-    ``assign(texts)`` gives (topic, score, label or None) per text; texts whose topic is ``other`` keep
+    ``assign(texts)`` gives the topics per text (:class:`TextTopics`); texts whose topic is ``other`` keep
     theirs. ``skip``: ords to leave alone. Returns the number of distinct texts assigned. Memory: one batch.
     """
     import pyarrow as pa
@@ -861,7 +878,8 @@ def assign_by_text(
         )
         total = int(con.execute("SELECT count(*) FROM _voc_todo").fetchall()[0][0])
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _voc_text_topic (k BIGINT, a_topic VARCHAR, a_score DOUBLE, a_label VARCHAR)"
+            "CREATE OR REPLACE TEMP TABLE _voc_text_topic "
+            "(k BIGINT, a_topic VARCHAR, a_score DOUBLE, a_label VARCHAR, a_more VARCHAR)"
         )
         for start in range(0, total, batch_size):
             texts = [
@@ -870,15 +888,19 @@ def assign_by_text(
                     "SELECT text FROM _voc_todo WHERE k > ? AND k <= ? ORDER BY k", [start, start + batch_size]
                 ).fetchall()
             ]
-            topics, scores, labels = assign(texts)
-            keep = [i for i, t in enumerate(topics) if t != "other"]
+            assigned = assign(texts)
+            keep = [i for i, t in enumerate(assigned.topics) if t != "other"]
+            labels, more = assigned.labels, assigned.more
             table = pa.table(
                 {
                     "k": pa.array([start + 1 + i for i in keep], pa.int64()),
-                    "a_topic": pa.array([topics[i] for i in keep], pa.string()),
-                    "a_score": pa.array([scores[i] for i in keep], pa.float64()),
+                    "a_topic": pa.array([assigned.topics[i] for i in keep], pa.string()),
+                    "a_score": pa.array([assigned.scores[i] for i in keep], pa.float64()),
                     "a_label": pa.array(
                         [labels[i] for i in keep] if labels is not None else [None] * len(keep), pa.string()
+                    ),
+                    "a_more": pa.array(
+                        [more[i] for i in keep] if more is not None else [None] * len(keep), pa.string()
                     ),
                 }
             )
@@ -890,8 +912,8 @@ def assign_by_text(
         _overlay(
             con,
             "SELECT p.ord, a.a_topic AS topic, a.a_score AS topic_score, "
-            "coalesce(a.a_label, p.topic_label) AS topic_label FROM posts p "
-            "JOIN (SELECT text, a_topic, a_score, a_label FROM _voc_todo JOIN _voc_text_topic USING (k)) a "
+            "coalesce(a.a_label, p.topic_label) AS topic_label, a.a_more AS topics_more FROM posts p "
+            "JOIN (SELECT text, a_topic, a_score, a_label, a_more FROM _voc_todo JOIN _voc_text_topic USING (k)) a "
             f"ON p.text = a.text WHERE {where} AND p.ord NOT IN (SELECT s_ord FROM _voc_skip)",
         )
         con.execute("DROP TABLE _voc_todo")

@@ -112,6 +112,8 @@ from pipeline.ranking.aggregate import (
     SampleRow,
     Scope,
     Stats,
+    TextAssigner,
+    TextTopics,
     Windows,
     allocate,
     assign_by_ord,
@@ -126,6 +128,7 @@ from pipeline.ranking.aggregate import (
     merge_evidence,
     parse_time,
     scan_stats,
+    secondary_topics,
 )
 from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicDiscoverer
 
@@ -431,9 +434,16 @@ class LocalSource:
             (False, f"topic IS NULL AND coalesce(intent, '') NOT IN {problems}"),
         ):
 
-            def assign(texts: list[str], flag: bool = problem) -> tuple[list[str], list[float], list[str] | None]:
-                assigned = assigner.assign_many(texts, problem=[flag] * len(texts))[0]
-                return [a[0] for a in assigned], [a[2] for a in assigned], [a[1] for a in assigned]
+            def assign(texts: list[str], flag: bool = problem) -> TextTopics:
+                primary, every = assigner.assign_many(texts, problem=[flag] * len(texts))
+                return TextTopics(
+                    topics=[a[0] for a in primary],
+                    scores=[a[2] for a in primary],
+                    labels=[a[1] for a in primary],
+                    more=[
+                        secondary_topics([{"topic": t} for t, _ in topics], a[0]) for a, topics in zip(primary, every)
+                    ],
+                )
 
             assign_by_text(self.con, where, assign)
 
@@ -509,14 +519,12 @@ class LocalSource:
         return evidence(self.con, flags, False, depth, offset=offset, only=pairs, distinct=distinct)
 
 
-def discovery_assigner(
-    discoverer: TopicDiscoverer, normaliser: Any
-) -> Callable[[list[str]], tuple[list[str], list[float], list[str] | None]]:
+def discovery_assigner(discoverer: TopicDiscoverer, normaliser: Any) -> TextAssigner:
     """Nearest fitted topic per text (for :func:`pipeline.ranking.aggregate.assign_by_text`)."""
 
-    def assign(texts: list[str]) -> tuple[list[str], list[float], list[str] | None]:
+    def assign(texts: list[str]) -> TextTopics:
         topics, scores = discoverer.predict(normalised=normaliser.normalise_many(texts))
-        return topics, scores, None
+        return TextTopics(topics=topics, scores=scores)
 
     return assign
 
