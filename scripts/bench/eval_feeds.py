@@ -7,8 +7,9 @@ Judges (labels by the project or the data set's authors; none is trained on):
 - ``twcs-ood``: 577 support posts to 62 non-airline companies (``data/labels/twcs-intent.jsonl``);
 - ``semeval-2017-test`` and ``airline-sentiment:test`` for sentiment.
 
-For intent it prints macro-F1, F1 per class, complaint precision and recall, and the estimated against the
-true class mix; for sentiment macro-recall and macro-F1. ``--json`` writes every number::
+For intent it prints macro-F1, F1 per class, complaint precision and recall, and the true class mix against
+the labels' mix, the mean probability (what ``voc rank``'s expected counts give) and the estimated mix; for
+sentiment macro-recall and macro-F1. ``--json`` writes every number::
 
     python scripts/bench/eval_feeds.py --data-dir ../shared/data --bundle default=models/default
 """
@@ -64,7 +65,9 @@ def evaluate_feed(predictor: Predictor, task: str, source: str, data_dir: Path) 
     result: dict[str, object] = {"posts": len(y), "true_mix": true_mix}
     plain = np.asarray(predictor.labels_from_proba(task, proba))
     result["unadapted"] = _scores(y, plain, classes, task) | {
-        "predicted_mix": {c: round(float(np.mean(plain == c)), 4) for c in classes}
+        "predicted_mix": {c: round(float(np.mean(plain == c)), 4) for c in classes},
+        # the mean probability: the share `voc rank`'s expected counts give (intents_expected)
+        "expected_mix": {c: round(float(v), 4) for c, v in zip(classes, proba.mean(axis=0))},
     }
     source_mix = calibration_mix(predictor.bundle.metadata, task, classes)
     if source_mix is not None:
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 if task == "intent":
                     print(f"{'':<12} true mix      {result['true_mix']}")  # type: ignore[index]
                     print(f"{'':<12} predicted mix {plain['predicted_mix']}")  # type: ignore[index]
+                    print(f"{'':<12} expected mix  {plain['expected_mix']}")  # type: ignore[index]
                     if adapted:
                         print(f"{'':<12} estimated mix {adapted['estimated_mix']}")  # type: ignore[index]
                         for key in ("per_class_f1", "complaint_precision", "complaint_recall"):
