@@ -115,3 +115,38 @@ def test_ray_rank_matches_local_engine(local_ray: None, tmp_path: Path) -> None:
     _close({k: v for k, v in distributed.items() if k not in drop}, {k: v for k, v in local.items() if k not in drop})
     html = (tmp_path / "ray" / "report.html").read_text(encoding="utf-8")
     assert "no example posts" not in html.lower()
+
+
+def test_ray_rank_assigns_topics_from_the_taxonomy_as_the_local_engine(local_ray: None, tmp_path: Path) -> None:
+    """Posts that arrive without a topic: each Ray task assigns them (all their topics) as the local engine does."""
+    import pyarrow as pa
+
+    from pipeline.ranking.rank import RankConfig
+    from pipeline.ranking.run import rank_file
+    from tests.test_topic_semantic import TAXONOMY
+
+    texts = [
+        "my parcel never arrived, third time this month",
+        "you charged me twice and no refund yet",
+        "the app crashes every time I open it",
+        "the app crashed when I asked for a refund of my bill",
+        "hello there",
+    ]
+    recs = [
+        {"id": str(i), "text": f"{texts[i % len(texts)]} #{i % 7}", "intent": "complaint", "sentiment": "negative"}
+        for i in range(90)
+    ]
+    shards = tmp_path / "scored"
+    shards.mkdir()
+    for k, start in enumerate(range(0, len(recs), 30)):
+        pq.write_table(pa.Table.from_pylist(recs[start : start + 30]), shards / f"part-{k:03d}.parquet")
+    taxonomy = tmp_path / "taxonomy.json"
+    taxonomy.write_text(json.dumps(TAXONOMY), encoding="utf-8")
+    cfg = RankConfig(n_bootstrap=50, encoder="none", discover=False, min_support=1)
+    local, _ = rank_file(shards, tmp_path / "local", config=cfg, taxonomy=taxonomy)
+    distributed, _ = rank_file(shards, tmp_path / "ray", config=cfg, taxonomy=taxonomy, engine="ray", workers=2)
+    counts = {e["topic"]: e["n_posts"] for e in local["topics"]}
+    assert {"delivery", "billing", "app"} <= set(counts)
+    assert counts == {"app": 36, "billing": 36, "delivery": 18}  # "...app crashed... refund of my bill" counts twice
+    drop = ("generated_at", "input")
+    _close({k: v for k, v in distributed.items() if k not in drop}, {k: v for k, v in local.items() if k not in drop})

@@ -202,6 +202,31 @@ def ranking_topic_assigner(taxonomy: Taxonomy, config: RankConfig) -> Any:
     return FastTopicScorer.for_assigner(topic_assigner_for(taxonomy, bundle))
 
 
+def assign_from_taxonomy(con: Any, assigner: Any) -> None:
+    """Topics for the posts of ``con``'s ``posts`` view that have none, by ``assigner``
+    (:func:`ranking_topic_assigner`, the one ``voc score --taxonomy`` uses): the primary topic and the others,
+    one distinct text at a time (bounded memory). Both engines call it, the Ray engine once per shard."""
+    from pipeline.topics.assign import PROBLEM_INTENTS
+
+    # Complaints and questions get voc score's lower no-topic bar: the two groups are assigned apart.
+    problems = "(" + ", ".join(f"'{intent}'" for intent in sorted(PROBLEM_INTENTS)) + ")"
+    for problem, where in (
+        (True, f"topic IS NULL AND coalesce(intent, '') IN {problems}"),
+        (False, f"topic IS NULL AND coalesce(intent, '') NOT IN {problems}"),
+    ):
+
+        def assign(texts: list[str], flag: bool = problem) -> TextTopics:
+            primary, every = assigner.assign_many(texts, problem=[flag] * len(texts))
+            return TextTopics(
+                topics=[a[0] for a in primary],
+                scores=[a[2] for a in primary],
+                labels=[a[1] for a in primary],
+                more=[secondary_topics([{"topic": t} for t, _ in topics], a[0]) for a, topics in zip(primary, every)],
+            )
+
+        assign_by_text(con, where, assign)
+
+
 def choose_encoder(config: RankConfig, n_posts: int) -> str | None:
     """The topic encoder to use for ``n_posts`` posts under ``config`` (None: lexical / TF-IDF methods)."""
     from pipeline.models.encoders import minilm_installed
@@ -418,34 +443,10 @@ class LocalSource:
         return scan_stats(self.con)
 
     def assign_missing(self, taxonomy: Taxonomy, config: RankConfig) -> None:
-        """Topics from ``taxonomy`` for posts without one, by the assigner ``voc score --taxonomy`` uses
-        (:func:`ranking_topic_assigner`), one distinct text at a time (bounded memory)."""
+        """Topics from ``taxonomy`` for posts without one (:func:`assign_from_taxonomy`)."""
         n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchall()[0][0])
-        if not n_missing:
-            return
-        assigner = ranking_topic_assigner(taxonomy, config)
-
-        from pipeline.topics.assign import PROBLEM_INTENTS
-
-        # Complaints and questions get voc score's lower no-topic bar: the two groups are assigned apart.
-        problems = "(" + ", ".join(f"'{intent}'" for intent in sorted(PROBLEM_INTENTS)) + ")"
-        for problem, where in (
-            (True, f"topic IS NULL AND coalesce(intent, '') IN {problems}"),
-            (False, f"topic IS NULL AND coalesce(intent, '') NOT IN {problems}"),
-        ):
-
-            def assign(texts: list[str], flag: bool = problem) -> TextTopics:
-                primary, every = assigner.assign_many(texts, problem=[flag] * len(texts))
-                return TextTopics(
-                    topics=[a[0] for a in primary],
-                    scores=[a[2] for a in primary],
-                    labels=[a[1] for a in primary],
-                    more=[
-                        secondary_topics([{"topic": t} for t, _ in topics], a[0]) for a, topics in zip(primary, every)
-                    ],
-                )
-
-            assign_by_text(self.con, where, assign)
+        if n_missing:
+            assign_from_taxonomy(self.con, ranking_topic_assigner(taxonomy, config))
 
     def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]:
         return candidate_strata(self.con, windows, intents)

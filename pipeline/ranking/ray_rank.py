@@ -21,7 +21,9 @@ class _Shard:
     """One input file in a Ray task: loaded into its own in-memory DuckDB store, with the job's topic
     assignments applied, then queried with the local engine's code (:mod:`pipeline.ranking.aggregate`)."""
 
-    def __init__(self, index: int, path: str, fields: tuple[str, str, str], discovery: Any = None) -> None:
+    def __init__(
+        self, index: int, path: str, fields: tuple[str, str, str], discovery: Any = None, taxonomy: Any = None
+    ) -> None:
         from pipeline.ranking.aggregate import PostStore
 
         self.rejected: list[dict[str, Any]] = []
@@ -35,6 +37,11 @@ class _Shard:
             on_rejected=lambda rows: self.rejected.extend(r.to_dict() for r in rows),
             files=[(index, Path(path))],
         )
+        if taxonomy is not None:
+            # Before discovery, as on the local engine: discovery clusters the posts the taxonomy left without a topic.
+            from pipeline.ranking.rank import assign_from_taxonomy
+
+            assign_from_taxonomy(self.store.con, _taxonomy_assigner(*taxonomy))
         if discovery is not None:
             from pipeline.ranking.aggregate import ORD_SHIFT
             from pipeline.ranking.rank import discovery_assigner, make_normaliser
@@ -59,6 +66,21 @@ class _Shard:
         self.store.close()
 
 
+# The taxonomy assigner per worker process, built once and reused by every pass over every shard that process
+# runs (loading the bundle's vectors costs more than assigning one shard's distinct texts).
+_ASSIGNERS: dict[str, Any] = {}
+
+
+def _taxonomy_assigner(taxonomy: Any, config: Any) -> Any:
+    from pipeline.ranking.rank import ranking_topic_assigner
+
+    key = json.dumps([taxonomy.model_dump(mode="json"), config.model_dump(mode="json")], sort_keys=True, default=str)
+    if key not in _ASSIGNERS:
+        _ASSIGNERS.clear()
+        _ASSIGNERS[key] = ranking_topic_assigner(taxonomy, config)
+    return _ASSIGNERS[key]
+
+
 class RaySource:
     """The passes of :func:`pipeline.ranking.rank.rank_source` as Ray Data jobs: each file of the input (the
     Parquet shards ``voc score --engine ray`` writes) is one task that runs the local engine's query on
@@ -71,6 +93,7 @@ class RaySource:
         self.fields = fields
         self.workers = workers
         self.discovery: Any = None  # an object ref of (discoverer, sample assignments, intents)
+        self.taxonomy: Any = None  # an object ref of (taxonomy, config) for posts that arrive without a topic
         self.rejected: list[dict[str, Any]] = []
         self.n_rows = 0
         self.presence: Any = None
@@ -81,7 +104,7 @@ class RaySource:
 
         import ray.data
 
-        fields, discovery = self.fields, self.discovery
+        fields, discovery, taxonomy = self.fields, self.discovery, self.taxonomy
 
         def run(batch: dict[str, Any]) -> dict[str, Any]:
             import ray
@@ -89,7 +112,8 @@ class RaySource:
             payloads = []
             for index, path in zip(batch["index"], batch["path"]):
                 state = ray.get(discovery) if discovery is not None else None
-                with _Shard(int(index), str(path), fields, state) as shard:
+                assign = ray.get(taxonomy) if taxonomy is not None else None
+                with _Shard(int(index), str(path), fields, state, assign) as shard:
                     payloads.append(pickle.dumps((int(index), task(shard, *args))))
             return {"payload": payloads}
 
@@ -117,10 +141,11 @@ class RaySource:
         return self._stats
 
     def assign_missing(self, taxonomy: Any, config: Any) -> None:
-        raise InputError(
-            "posts without a topic are given one from the taxonomy by --engine local only; "
-            "score them with `voc score` first, or rank them with --engine local"
-        )
+        """Every later pass assigns each shard's posts without a topic as the local engine does
+        (:func:`pipeline.ranking.rank.assign_from_taxonomy`), before discovery's assignments."""
+        import ray
+
+        self.taxonomy = ray.put((taxonomy, config))
 
     def strata(self, windows: Any, intents: Any) -> dict[tuple[str | None, int], int]:
         from pipeline.ranking.aggregate import candidate_strata, merge_counts
