@@ -96,7 +96,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -130,7 +130,10 @@ from pipeline.ranking.aggregate import (
     scan_stats,
     secondary_topics,
 )
-from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicDiscoverer
+from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer
+
+if TYPE_CHECKING:
+    from pipeline.topics.fast import FastTopicScorer
 
 _DAY = 86_400.0
 
@@ -184,7 +187,7 @@ class RankConfig(BaseModel):
 _parse_time = parse_time
 
 
-def ranking_topic_assigner(taxonomy: Taxonomy, config: RankConfig) -> Any:
+def ranking_topic_assigner(taxonomy: Taxonomy, config: RankConfig) -> FastTopicScorer | TopicAssigner:
     """The assigner ``voc score --taxonomy`` uses (:func:`pipeline.topics.static.topic_assigner_for`), for posts
     that arrive without a topic: the bundle ``config.model`` names (default: the default bundle) gives the
     normaliser and static word-piece vectors, so a post gets the same topic whichever command assigned it.
@@ -202,7 +205,7 @@ def ranking_topic_assigner(taxonomy: Taxonomy, config: RankConfig) -> Any:
     return FastTopicScorer.for_assigner(topic_assigner_for(taxonomy, bundle))
 
 
-def assign_from_taxonomy(con: Any, assigner: Any) -> None:
+def assign_from_taxonomy(con: Any, assigner: FastTopicScorer | TopicAssigner) -> None:
     """Topics for the posts of ``con``'s ``posts`` view that have none, by ``assigner``
     (:func:`ranking_topic_assigner`, the one ``voc score --taxonomy`` uses): the primary topic and the others,
     one distinct text at a time (bounded memory). Both engines call it, the Ray engine once per shard."""

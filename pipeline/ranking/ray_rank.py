@@ -11,10 +11,15 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.data.io import AtomicWriter, input_files, rejected_path
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    from pipeline.ranking.rank import RankConfig
+    from pipeline.topics.assign import Taxonomy, TopicAssigner
+    from pipeline.topics.fast import FastTopicScorer
 
 
 class _Shard:
@@ -68,10 +73,10 @@ class _Shard:
 
 # The taxonomy assigner per worker process, built once and reused by every pass over every shard that process
 # runs (loading the bundle's vectors costs more than assigning one shard's distinct texts).
-_ASSIGNERS: dict[str, Any] = {}
+_ASSIGNERS: dict[str, FastTopicScorer | TopicAssigner] = {}
 
 
-def _taxonomy_assigner(taxonomy: Any, config: Any) -> Any:
+def _taxonomy_assigner(taxonomy: Taxonomy, config: RankConfig) -> FastTopicScorer | TopicAssigner:
     from pipeline.ranking.rank import ranking_topic_assigner
 
     key = json.dumps([taxonomy.model_dump(mode="json"), config.model_dump(mode="json")], sort_keys=True, default=str)
