@@ -446,10 +446,9 @@ class LocalSource:
         return scan_stats(self.con)
 
     def assign_missing(self, taxonomy: Taxonomy, config: RankConfig) -> None:
-        """Topics from ``taxonomy`` for posts without one (:func:`assign_from_taxonomy`)."""
-        n_missing = int(self.con.execute("SELECT count(*) FROM posts WHERE topic IS NULL").fetchall()[0][0])
-        if n_missing:
-            assign_from_taxonomy(self.con, ranking_topic_assigner(taxonomy, config))
+        """Topics from ``taxonomy`` for posts without one (:func:`assign_from_taxonomy`). The caller has counted
+        them already (``Stats.n_missing_topic``), so no second scan here."""
+        assign_from_taxonomy(self.con, ranking_topic_assigner(taxonomy, config))
 
     def strata(self, windows: Windows, intents: Sequence[str]) -> dict[tuple[str | None, int], int]:
         return candidate_strata(self.con, windows, intents)
