@@ -33,6 +33,17 @@ topics:
     seeds: [rude, rude staff, gate agent, flight attendant, delay]
 """
 
+# Topic names alone: the label and its words become seeds (TopicAssigner.seeds_of), shared words included.
+NAMES_ONLY_YAML = """
+topics:
+  - name: lost-bag
+    label: Lost bag
+  - name: delayed-flight
+    label: Delayed flight
+  - name: staff
+    label: Rude staff at the gate
+"""
+
 EDGE_POSTS = [
     "my bag never arrived and the delayed bag is still lost bag lost bag",
     "LOST BAG!!! #LostBag @airline the DELAYED flight delayed again",
@@ -49,9 +60,12 @@ EDGE_POSTS = [
 def _assigners(tmp_path: Path) -> list[TopicAssigner]:
     overlap = tmp_path / "overlap.yaml"
     overlap.write_text(OVERLAP_YAML, encoding="utf-8")
+    names_only = tmp_path / "names.yaml"
+    names_only.write_text(NAMES_ONLY_YAML, encoding="utf-8")
     return [
         TopicAssigner(load_taxonomy(REPO / "configs" / "taxonomy" / "default.yaml")).fit(),
         TopicAssigner(load_taxonomy(overlap)).fit(),
+        TopicAssigner(load_taxonomy(names_only)).fit(),
     ]
 
 

@@ -108,6 +108,52 @@ def test_longest_match_wins(tmp_path: Path) -> None:
     assert assigner.assign(["the flight is delayed"])[0][0] == "late"
 
 
+NAMES_ONLY_YAML = """
+topics:
+  - name: battery
+    label: Battery life
+  - name: screen
+    label: Screen problems
+    description: cracked or flickering displays
+  - name: billing
+    label: Billing issues
+"""
+
+
+def test_a_taxonomy_of_topic_names_alone_matches_their_words(tmp_path: Path) -> None:
+    path = tmp_path / "names.yaml"
+    path.write_text(NAMES_ONLY_YAML, encoding="utf-8")
+    names_only = load_taxonomy(path)
+    assigner = TopicAssigner(names_only).fit()
+    # The label and the content words of label and description become seeds; words that name a kind of topic
+    # ("problems", "issues") do not.
+    assert assigner.seeds_of(names_only.topics[0]) == ["battery life", "battery", "life"]
+    assert assigner.seeds_of(names_only.topics[1]) == ["screen problems", "screen", "cracked", "flickering", "displays"]
+    assert assigner.seeds_of(names_only.topics[2]) == ["billing issues", "billing"]
+    posts = ["my battery is dead by noon every day", "the screen is cracked", "billing sent me the wrong amount"]
+    assert [t for t, _, _ in assigner.assign(posts)] == ["battery", "screen", "billing"]
+    # Without them the seed matcher has nothing to match, and a plain problem post falls under the no-topic bar.
+    without = TopicAssigner(names_only, implicit_seeds_below=0).fit()
+    assert without.phrases_ == []
+    assert [t for t, _, _ in without.assign(posts)].count(OTHER_ID) >= 1
+    assert TopicAssigner.from_config(assigner.get_config()).fit().assign(posts) == assigner.assign(posts)
+
+
+def test_taxonomy_without_seeds_and_descriptions(taxonomy: Taxonomy) -> None:
+    names_only = taxonomy.without("seeds", "description")
+    assert [(t.name, t.label, t.seeds, t.description) for t in names_only.topics] == [
+        (t.name, t.label, [], "") for t in taxonomy.topics
+    ]
+    assert taxonomy.topics[0].seeds  # the original is untouched
+    with pytest.raises(ConfigError, match="cannot cut label"):
+        taxonomy.without("label")
+
+
+def test_written_seeds_are_used_as_written(taxonomy: Taxonomy) -> None:
+    assigner = TopicAssigner(taxonomy).fit()
+    assert assigner.seeds_ == [t.seeds for t in taxonomy.topics]
+
+
 def test_config_round_trip_gives_identical_scores(taxonomy: Taxonomy) -> None:
     assigner = TopicAssigner(taxonomy, min_score=0.1).fit(["texts are accepted and ignored"])
     config = json.loads(json.dumps(assigner.get_config()))

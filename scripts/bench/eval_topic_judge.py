@@ -4,7 +4,7 @@
 Usage::
 
     python scripts/bench/eval_topic_judge.py --data-dir ../shared/data [--model models/default] \
-        [--few-shot 0,5,20] [--encoder all-MiniLM-L6-v2] [--output reports/topic_judge.json]
+        [--few-shot 0,5,20] [--encoder all-MiniLM-L6-v2] [--cut seeds[,description]] [--output reports/topic_judge.json]
 
 Each brand's posts are scored with its own taxonomy (``configs/taxonomy/<brand>.yaml``) by
 :class:`pipeline.scoring.job.BatchScorer`, the object behind ``voc score --taxonomy``, so the numbers are those
@@ -37,6 +37,7 @@ import yaml
 
 from pipeline.data.datasets import load_id_labels
 from pipeline.errors import VocError
+from pipeline.topics.assign import Taxonomy
 
 NONE = "none"
 JUDGE = Path("data/labels/topics-judge.jsonl")
@@ -127,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="sentence encoder each taxonomy names (`encoder:`), e.g. all-MiniLM-L6-v2 (topics-embed extra)",
     )
+    parser.add_argument(
+        "--cut",
+        default="",
+        help="topic fields to remove from every taxonomy first, e.g. seeds or seeds,description: the taxonomy as a "
+        "user might first write it",
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
@@ -140,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     taxonomies = {
         b: yaml.safe_load((args.taxonomy_dir / f"{b}.yaml").read_text(encoding="utf-8")) for b in sorted(by_brand)
     }
+    cut = [f.strip() for f in args.cut.split(",") if f.strip()]
+    if cut:
+        try:
+            taxonomies = {b: Taxonomy.model_validate(t).without(*cut).model_dump() for b, t in taxonomies.items()}
+        except VocError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.encoder:
         for taxonomy in taxonomies.values():
             taxonomy["encoder"] = args.encoder

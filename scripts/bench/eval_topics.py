@@ -42,14 +42,18 @@ not be fitted to these labels (the script never tunes anything).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from scipy.stats import spearmanr
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -91,8 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         "(the encoder, centred on the corpus, refined over its neighbour graph), a path no command runs",
     )
     parser.add_argument("--model", default=None, help="--path score: the model bundle (default: the default one)")
+    parser.add_argument(
+        "--cut",
+        default="",
+        help="topic fields to remove from the taxonomy once the reasons are mapped, e.g. seeds or seeds,description: "
+        "the taxonomy as a user might first write it",
+    )
     args = parser.parse_args(argv)
 
+    taxonomy_name = str(args.taxonomy) + (f" without {args.cut}" if args.cut else "")
     try:
         taxonomy = load_taxonomy(args.taxonomy)
         rows = load_tweets(find_csv(args.data_dir))
@@ -103,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         ]
         reasons = sorted({r["negativereason"] for r in negatives})
         mapping = reason_map(taxonomy, reasons, args.map)
+        cut = [f.strip() for f in args.cut.split(",") if f.strip()]
+        if cut:
+            # Mapped first: the descriptions name the reasons they stand for.
+            taxonomy = taxonomy.without(*cut)
+            cut_dir = tempfile.mkdtemp(prefix="voc-taxonomy-")
+            atexit.register(shutil.rmtree, cut_dir, True)
+            cut_file = Path(cut_dir) / args.taxonomy.name
+            cut_file.write_text(yaml.safe_dump(taxonomy.model_dump(), sort_keys=False), encoding="utf-8")
+            args.taxonomy = cut_file
     except VocError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -236,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
 
     metrics = {
         "data": {"tweets": len(rows), "negatives_with_reason": len(negatives), "reasons": reasons},
-        "taxonomy": str(args.taxonomy),
+        "taxonomy": taxonomy_name,
         "reason_to_topic": mapping,
         "intent_source": "voc score predictions" if scored else "crowd sentiment labels",
         "a_guided_accuracy": accuracy,
@@ -269,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         return "meets" if value >= target else "below"
 
     print(
-        f"taxonomy {args.taxonomy}; {len(rows):,} tweets, {len(negatives):,} negative with a reason; "
+        f"taxonomy {taxonomy_name}; {len(rows):,} tweets, {len(negatives):,} negative with a reason; "
         f"intents from {metrics['intent_source']}"
     )
     print()
