@@ -139,6 +139,20 @@ def test_a_taxonomy_of_topic_names_alone_matches_their_words(tmp_path: Path) -> 
     assert TopicAssigner.from_config(assigner.get_config()).fit().assign(posts) == assigner.assign(posts)
 
 
+def test_description_words_weigh_less_than_label_words(tmp_path: Path) -> None:
+    path = tmp_path / "names.yaml"
+    path.write_text(NAMES_ONLY_YAML, encoding="utf-8")
+    names_only = load_taxonomy(path)
+    evidence = {}
+    for weight in (0.25, 1.0):
+        assigner = TopicAssigner(names_only, implicit_description_weight=weight).fit()
+        # Seed-match evidence of a post saying only "screen", and of one saying only "cracked", for the screen topic.
+        evidence[weight] = assigner._match_scores([["screen"], ["crack"]])[:, 1]
+    # "screen" (label) keeps a full seed's evidence, "cracked" (description only) takes the weight.
+    assert evidence[0.25][0] == pytest.approx(evidence[1.0][0]) == pytest.approx(0.5)
+    assert evidence[0.25][1] == pytest.approx(0.125) and evidence[1.0][1] == pytest.approx(0.5)
+
+
 def test_taxonomy_without_seeds_and_descriptions(taxonomy: Taxonomy) -> None:
     names_only = taxonomy.without("seeds", "description")
     assert [(t.name, t.label, t.seeds, t.description) for t in names_only.topics] == [

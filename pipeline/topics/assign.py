@@ -361,6 +361,7 @@ class TopicAssigner:
         secondary_ratio: float = 0.8,
         max_topics: int = 3,
         implicit_seeds_below: int = 3,
+        implicit_description_weight: float = 0.25,
     ) -> None:
         self.taxonomy = taxonomy
         # No topic below min_score; for posts the caller marks as problems (complaints and questions, which
@@ -397,6 +398,9 @@ class TopicAssigner:
         # A topic that lists fewer seeds than this also takes its label, and the content words of its label and
         # description, as seeds (:meth:`seeds_of`): a taxonomy of topic names alone still matches words. 0: off.
         self.implicit_seeds_below = implicit_seeds_below
+        # The evidence of a seed taken from a description's words, against 1 for written and label seeds: a
+        # description also names things every topic of the brand shares ("burritos", "bowls").
+        self.implicit_description_weight = implicit_description_weight
 
     # -- configuration -----------------------------------------------------------------------------------
 
@@ -425,6 +429,7 @@ class TopicAssigner:
             "secondary_ratio": self.secondary_ratio,
             "max_topics": self.max_topics,
             "implicit_seeds_below": self.implicit_seeds_below,
+            "implicit_description_weight": self.implicit_description_weight,
             "embedder": self.embedder.name if self.embedder is not None else None,
         }
 
@@ -460,30 +465,32 @@ class TopicAssigner:
         topics = self.taxonomy.topics
         self.topic_ids_ = [t.name for t in topics]
         self.topic_labels_ = [t.label for t in topics]
-        self.seeds_ = [self.seeds_of(t) for t in topics]
+        weighted_seeds = [self._weighted_seeds(t) for t in topics]
+        self.seeds_ = [[seed for seed, _ in seeds] for seeds in weighted_seeds]
         n_topics = len(topics)
 
         # Seed phrases, stemmed; a phrase listed by several topics splits its evidence between them.
         self.vocab_ = Vocab()
         self.matcher_ = PhraseMatcher(self.vocab_, attr="ORTH")
-        phrase_topics: dict[tuple[str, ...], set[int]] = {}
+        phrase_topics: dict[tuple[str, ...], dict[int, float]] = {}
         stops = _stop_words()
-        for ti, seeds in enumerate(self.seeds_):
-            for seed in seeds:
+        for ti, seeds in enumerate(weighted_seeds):
+            for seed, weight in seeds:
                 toks = tuple(stem(t) for t in self.normaliser_(seed).split() if t not in MARKERS)
                 if not toks or (len(toks) == 1 and not _is_content(toks[0], stops)):
                     continue  # a lone stop word or punctuation would match everywhere
-                phrase_topics.setdefault(toks, set()).add(ti)
+                owners = phrase_topics.setdefault(toks, {})
+                owners[ti] = max(owners.get(ti, 0.0), weight)
         self.phrases_ = sorted(phrase_topics)
         self.seed_tokens_ = frozenset(t for p in self.phrases_ for t in p)
         rows, cols, vals = [], [], []
         for pi, phrase in enumerate(self.phrases_):
             evidence = 1.0 - (1.0 - self.token_evidence) ** len(phrase)
-            owners = sorted(phrase_topics[phrase])
-            for ti in owners:
+            weights = phrase_topics[phrase]
+            for ti in sorted(weights):
                 rows.append(pi)
                 cols.append(ti)
-                vals.append(evidence / len(owners))
+                vals.append(evidence * weights[ti] / len(weights))
             self.matcher_.add(str(pi), [Doc(self.vocab_, words=list(phrase))])
         self.phrase_topic_ = sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.phrases_), n_topics))
         self.phrase_len_ = np.array([len(p) for p in self.phrases_], dtype=np.int64)
@@ -604,21 +611,31 @@ class TopicAssigner:
         ``implicit_seeds_below``, its label and the content words of its label and description too.
 
         A taxonomy written from topic names alone ("Lost luggage", "Late flight") otherwise gives the seed
-        matcher, most of a post's score, nothing to match: on the topic judge with names only, accuracy / macro-F1
-        0.374 / 0.247 without them, 0.476 / 0.306 with them (docs/topics.md). A topic with its own seeds keeps
-        exactly those, since generic label words ("service", "app") added to written seeds cost 3 points there.
+        matcher, most of a post's score, nothing to match (docs/topics.md measures what they add). A topic with
+        its own seeds keeps exactly those: generic label words ("service", "app") added to written seeds cost the
+        topic judge 2 points.
         """
-        seeds = list(topic.seeds)
+        return [seed for seed, _ in self._weighted_seeds(topic)]
+
+    def _weighted_seeds(self, topic: TaxonomyTopic) -> list[tuple[str, float]]:
+        """:meth:`seeds_of` with each seed's weight: 1, or ``implicit_description_weight`` for a word that only
+        the description gives."""
+        seeds = [(seed, 1.0) for seed in topic.seeds]
         if len(seeds) >= self.implicit_seeds_below:
             return seeds
         stops = _stop_words() | _GENERIC_TOPIC_WORDS
-        words = [w for w in self.normaliser_(f"{topic.label} . {topic.description}").split() if len(w) > 2]
-        implicit = [topic.label.lower(), *(w for w in words if _is_content(w, stops))]
-        seen = {s.lower() for s in seeds}
-        for phrase in implicit:
+
+        def content_words(text: str) -> list[str]:
+            return [w for w in self.normaliser_(text).split() if len(w) > 2 and _is_content(w, stops)]
+
+        label_words = content_words(topic.label)
+        implicit = [(topic.label.lower(), 1.0), *((w, 1.0) for w in label_words)]
+        implicit += [(w, self.implicit_description_weight) for w in content_words(topic.description)]
+        seen = {s.lower() for s in topic.seeds}
+        for phrase, weight in implicit:
             if phrase not in seen:
                 seen.add(phrase)
-                seeds.append(phrase)
+                seeds.append((phrase, weight))
         return seeds
 
     # -- feature helpers ---------------------------------------------------------------------------------
