@@ -124,6 +124,7 @@ def test_a_taxonomy_of_topic_names_alone_matches_their_words(tmp_path: Path) -> 
     path = tmp_path / "names.yaml"
     path.write_text(NAMES_ONLY_YAML, encoding="utf-8")
     names_only = load_taxonomy(path)
+    assert TopicAssigner(names_only).seeds_of(names_only.topics[0]) == ["battery life", "battery", "life"]  # unfitted
     assigner = TopicAssigner(names_only).fit()
     # The label and the content words of label and description become seeds; words that name a kind of topic
     # ("problems", "issues") do not.

@@ -624,9 +624,10 @@ class TopicAssigner:
         if len(seeds) >= self.implicit_seeds_below:
             return seeds
         stops = _stop_words() | _GENERIC_TOPIC_WORDS
+        normaliser = self.normaliser or TweetNormaliser()  # what fit() reads posts with; usable before fit()
 
         def content_words(text: str) -> list[str]:
-            return [w for w in self.normaliser_(text).split() if len(w) > 2 and _is_content(w, stops)]
+            return [w for w in normaliser(text).split() if len(w) > 2 and _is_content(w, stops)]
 
         label_words = content_words(topic.label)
         implicit = [(topic.label.lower(), 1.0), *((w, 1.0) for w in label_words)]
