@@ -10,8 +10,9 @@ import pytest
 
 from pipeline.models.fastpath import CachedNormaliser
 from pipeline.text.normalise import TweetNormaliser
-from pipeline.topics.assign import TopicAssigner, load_taxonomy
+from pipeline.topics.assign import TopicAssigner
 from pipeline.topics.fast import FastTopicScorer
+from pipeline.topics.taxonomy import load_taxonomy
 from tests.test_score import _texts
 
 REPO = Path(__file__).resolve().parents[1]

@@ -66,7 +66,7 @@ def test_a_config_never_trains_on_two_labels_for_one_post(name: str) -> None:
 
 def test_topic_judge_labels_are_topics_of_the_brand_taxonomy() -> None:
     """`topics-judge.jsonl`: each brand's labels come from `configs/taxonomy/<brand>.yaml`, primary first."""
-    from pipeline.topics.assign import load_taxonomy
+    from pipeline.topics.taxonomy import load_taxonomy
 
     rows = _rows(REPO / "data" / "labels" / "topics-judge.jsonl")
     names = {

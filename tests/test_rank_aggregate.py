@@ -17,7 +17,7 @@ import pytest
 from pipeline.ranking.aggregate import PostStore, allocate
 from pipeline.ranking.rank import RankConfig, rank_posts
 from pipeline.ranking.run import rank_file
-from pipeline.topics.assign import TopicDiscoverer
+from pipeline.topics.discover import TopicDiscoverer
 from tests.test_rank import NO_DISCOVERY, base_records, post
 
 

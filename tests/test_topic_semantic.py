@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.models.bundle import ModelBundle
-from pipeline.topics.assign import Taxonomy, TopicAssigner, topic_token
+from pipeline.topics.assign import TopicAssigner
 from pipeline.topics.fast import FastTopicScorer
 from pipeline.topics.static import StaticTopicEmbedder, bundle_static_embedder, topic_assigner_for
+from pipeline.topics.taxonomy import Taxonomy
+from pipeline.topics.tokens import topic_token
 
 TAXONOMY = {
     "topics": [

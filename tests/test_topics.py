@@ -11,7 +11,10 @@ import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline.errors import ConfigError
-from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer, load_taxonomy, stem
+from pipeline.topics.assign import TopicAssigner
+from pipeline.topics.discover import TopicDiscoverer
+from pipeline.topics.taxonomy import OTHER_ID, Taxonomy, load_taxonomy
+from pipeline.topics.tokens import stem
 
 TAXONOMY_YAML = """
 topics:
@@ -228,7 +231,7 @@ def test_discovery_finds_planted_clusters_with_k_from_data() -> None:
 
 
 def test_topic_name_prefers_a_strong_phrase() -> None:
-    from pipeline.topics.assign import _topic_name
+    from pipeline.topics.discover import _topic_name
 
     terms = np.array(["number", "number porting", "porting", "sim"])
     order = np.array([0, 1, 2, 3])
@@ -353,7 +356,7 @@ def test_assigner_and_discoverer_with_encoder(taxonomy: Taxonomy, tiny_encoder_d
 def test_missing_extra_falls_back_with_a_message(
     taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import pipeline.topics.assign as topics_module
+    import pipeline.topics.tokens as topic_tokens
     from pipeline.extras import MissingExtraError
     from pipeline.topics import sentence_encoder
 
@@ -361,7 +364,7 @@ def test_missing_extra_falls_back_with_a_message(
         raise MissingExtraError(f"{feature} needs the '{module}' package: pip install 'voc-pipeline[{extra}]'")
 
     monkeypatch.setattr(sentence_encoder, "require", missing)
-    monkeypatch.setattr(topics_module, "_WARNED", set())
+    monkeypatch.setattr(topic_tokens, "_WARNED", set())
     assigner = TopicAssigner(taxonomy, encoder="all-MiniLM-L6-v2").fit()
     assert assigner.encoder_ is None
     assert assigner.assign(["lost my suitcase"])[0][0] == "lost-luggage"

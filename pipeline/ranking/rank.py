@@ -12,7 +12,7 @@ cannot climb the ranking. When the input has a numeric ``reach`` column, each po
 ``1 + ln(1 + reach)`` (``reach_weighting: log``; ``none`` switches it off); without it every post weighs 1.
 
 Posts whose topic is ``other`` and whose intent is a complaint or a question are first clustered into
-*discovered* topics (``discover``; see :class:`pipeline.topics.assign.TopicDiscoverer`), which are ranked with the
+*discovered* topics (``discover``; see :class:`pipeline.topics.discover.TopicDiscoverer`), which are ranked with the
 taxonomy topics. ``other`` itself is never ranked, but its posts stay in every total.
 
 The score: leave-topic-out impact
@@ -130,7 +130,9 @@ from pipeline.ranking.aggregate import (
     scan_stats,
     secondary_topics,
 )
-from pipeline.topics.assign import OTHER_ID, Taxonomy, TopicAssigner, TopicDiscoverer
+from pipeline.topics.assign import TopicAssigner
+from pipeline.topics.discover import TopicDiscoverer
+from pipeline.topics.taxonomy import OTHER_ID, Taxonomy
 
 if TYPE_CHECKING:
     from pipeline.topics.fast import FastTopicScorer
@@ -209,7 +211,7 @@ def assign_from_taxonomy(con: Any, assigner: FastTopicScorer | TopicAssigner) ->
     """Topics for the posts of ``con``'s ``posts`` view that have none, by ``assigner``
     (:func:`ranking_topic_assigner`, the one ``voc score --taxonomy`` uses): the primary topic and the others,
     one distinct text at a time (bounded memory). Both engines call it, the Ray engine once per shard."""
-    from pipeline.topics.assign import PROBLEM_INTENTS
+    from pipeline.topics.taxonomy import PROBLEM_INTENTS
 
     # Complaints and questions get voc score's lower no-topic bar: the two groups are assigned apart.
     problems = "(" + ", ".join(f"'{intent}'" for intent in sorted(PROBLEM_INTENTS)) + ")"

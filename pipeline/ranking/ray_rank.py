@@ -18,8 +18,9 @@ from pipeline.errors import InputError
 
 if TYPE_CHECKING:
     from pipeline.ranking.rank import RankConfig
-    from pipeline.topics.assign import Taxonomy, TopicAssigner
+    from pipeline.topics.assign import TopicAssigner
     from pipeline.topics.fast import FastTopicScorer
+    from pipeline.topics.taxonomy import Taxonomy
 
 
 class _Shard:

@@ -19,7 +19,7 @@ from pipeline.ranking.rank import (
     rank_source,
     write_ranking,
 )
-from pipeline.topics.assign import Taxonomy
+from pipeline.topics.taxonomy import Taxonomy
 
 
 def rank_file(
@@ -51,7 +51,7 @@ def rank_file(
     tasks, ``workers`` at a time (:func:`pipeline.ranking.ray_rank.rank_source_ray`), with the same result.
     """
     from pipeline.data.io import RejectedWriter
-    from pipeline.topics.assign import load_taxonomy
+    from pipeline.topics.taxonomy import load_taxonomy
 
     if engine not in ("local", "ray"):
         raise InputError(f"unknown --engine {engine!r}: use 'local' or 'ray'")

@@ -174,7 +174,7 @@ class BatchScorer:
 
     def score_with_proba(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The scored rows and, per task, the (n, n_classes) probabilities behind them."""
-        from pipeline.topics.assign import PROBLEM_INTENTS
+        from pipeline.topics.taxonomy import PROBLEM_INTENTS
 
         if not rows:
             return [], {}
@@ -208,8 +208,8 @@ def build_topic_assigner(bundle: Any, taxonomy: str | Path | None) -> Any:
     from pydantic import ValidationError
 
     from pipeline.errors import BundleError
-    from pipeline.topics.assign import Taxonomy, load_taxonomy
     from pipeline.topics.static import topic_assigner_for
+    from pipeline.topics.taxonomy import Taxonomy, load_taxonomy
 
     if taxonomy is not None:
         chosen = load_taxonomy(taxonomy)

@@ -29,8 +29,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline.models.fastpath import Growable, RaggedStore, TokenBatch, TokenTable, fastpath_enabled
-from pipeline.topics.assign import MARKERS, TopicAssigner, _is_content, _stop_words, stem, topic_token
+from pipeline.topics.assign import TopicAssigner
 from pipeline.topics.static import StaticTopicEmbedder
+from pipeline.topics.tokens import MARKERS, is_content, stem, stop_words, topic_token
 
 _BIGRAM_BASE = 1 << 31  # stem ids stay below this (the stem table is cleared with the token cache)
 
@@ -89,7 +90,7 @@ class FastTopicScorer:
         # float16: ~115 MB at the token table's bound of 150k tokens instead of 230 (each batch converts its own)
         self._vectors = np.zeros((0, self.embedder.dim if self.embedder else 0), dtype=np.float16)
         self._n_vectors = 0
-        self.stops = _stop_words()
+        self.stops = stop_words()
         self.n_topics = len(assigner.topic_ids_)
         # Phrases: seed-token ids, keys packed per phrase length.
         self.seed_ids = {token: i for i, token in enumerate(sorted(assigner.seed_tokens_))}
@@ -169,7 +170,7 @@ class FastTopicScorer:
             token = topic_token(raw)
             marker = token in MARKERS
             token_stem = stem(token)
-            content = _is_content(token, self.stops)
+            content = is_content(token, self.stops)
             self._marker.append(marker)
             self._seed.append(-1 if marker else self.seed_ids.get(token_stem, -1))
             self._content.append(content)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, InputError
-from pipeline.topics.assign import Taxonomy
+from pipeline.topics.taxonomy import Taxonomy
 
 CANT_TELL = "Can't Tell"
 

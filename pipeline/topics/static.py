@@ -20,7 +20,9 @@ import scipy.sparse as sp
 from pipeline.models.bundle import ModelBundle
 from pipeline.models.linear import TfidfStaticLogisticClassifier
 from pipeline.models.static_embeddings import NgramStaticFeaturiser, StaticEmbeddingFeaturiser
-from pipeline.topics.assign import Taxonomy, TopicAssigner, topic_token
+from pipeline.topics.assign import TopicAssigner
+from pipeline.topics.taxonomy import Taxonomy
+from pipeline.topics.tokens import topic_token
 
 _CACHE_LIMIT = 200_000
 

@@ -110,7 +110,7 @@ def run_training(
         config = load_config(config_path)
         base = config_path.resolve().parent
         if config.taxonomy:
-            from pipeline.topics.assign import load_taxonomy
+            from pipeline.topics.taxonomy import load_taxonomy
 
             taxonomy_path = base / config.taxonomy
             load_taxonomy(taxonomy_path)  # validate before hours of training, not after

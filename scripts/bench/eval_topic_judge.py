@@ -37,7 +37,7 @@ import yaml
 
 from pipeline.data.datasets import load_id_labels
 from pipeline.errors import VocError
-from pipeline.topics.assign import Taxonomy
+from pipeline.topics.taxonomy import Taxonomy
 
 NONE = "none"
 JUDGE = Path("data/labels/topics-judge.jsonl")

@@ -59,9 +59,11 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline.errors import VocError
 from pipeline.ranking.rank import RankConfig, rank_posts
-from pipeline.topics.assign import OTHER_ID, TopicAssigner, TopicDiscoverer, load_taxonomy
+from pipeline.topics.assign import TopicAssigner
+from pipeline.topics.discover import TopicDiscoverer
 from pipeline.topics.reasons import CANT_TELL, find_csv, load_tweets, reason_map, records_for_ranking
 from pipeline.topics.sentence_encoder import DEFAULT_MODEL, EXTRA, encoder_available
+from pipeline.topics.taxonomy import OTHER_ID, load_taxonomy
 
 TARGETS = {"accuracy": 0.70, "spearman": 0.95, "nmi": 0.30}
 

@@ -31,9 +31,12 @@ from scipy import sparse
 from scipy.stats import spearmanr
 
 from pipeline.ranking.rank import RankConfig, rank_posts
-from pipeline.topics.assign import MARKERS, TopicAssigner, load_taxonomy, stem, unit_rows
+from pipeline.topics.assign import TopicAssigner
 from pipeline.topics.reasons import CANT_TELL, find_csv, load_tweets, reason_map, records_for_ranking
 from pipeline.topics.sentence_encoder import DEFAULT_MODEL, encoder_available
+from pipeline.topics.taxonomy import load_taxonomy
+from pipeline.topics.tokens import MARKERS, stem
+from pipeline.topics.vectors import unit_rows
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -260,7 +263,8 @@ def variants(b: Bench) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
             )
         )
     # Corpus IDF in the word TF-IDF (posts' word features weighted by their corpus rarity), same spread as now.
-    from pipeline.topics.assign import content_stems, l2_rows
+    from pipeline.topics.tokens import content_stems
+    from pipeline.topics.vectors import l2_rows
 
     wa = TopicAssigner(b.taxonomy, weight_match=0, weight_char=0, weight_word=1.0).fit()
     feats = [wa._word_features(content_stems(t)) for t in b.normalised]
