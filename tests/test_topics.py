@@ -143,6 +143,20 @@ def test_a_taxonomy_of_topic_names_alone_matches_their_words(tmp_path: Path) -> 
     assert TopicAssigner.from_config(assigner.get_config()).fit().assign(posts) == assigner.assign(posts)
 
 
+def test_a_judging_word_in_a_label_is_no_seed(tmp_path: Path) -> None:
+    path = tmp_path / "judging.yaml"
+    path.write_text(
+        "topics:\n  - name: bad-service\n    label: Bad customer service\n  - name: delivery\n    label: Delivery\n",
+        encoding="utf-8",
+    )
+    taxonomy = load_taxonomy(path)
+    assigner = TopicAssigner(taxonomy).fit()
+    assert assigner.seeds_of(taxonomy.topics[0]) == ["bad customer service", "customer", "service"]
+    # "bad" says how the author judges something, not what: it must not pull a post into the problem-named topic.
+    topics = [t for t, _, _ in assigner.assign(["my parcel never came, bad", "bad delivery again"])]
+    assert topics == [OTHER_ID, "delivery"]
+
+
 def test_description_words_weigh_less_than_label_words(tmp_path: Path) -> None:
     path = tmp_path / "names.yaml"
     path.write_text(NAMES_ONLY_YAML, encoding="utf-8")

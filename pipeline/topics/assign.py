@@ -69,9 +69,12 @@ class TopicEmbedder(Protocol):
         ...
 
 
-# Words that name a kind of topic rather than its subject ("Billing issues", "Other problems"): never implicit seeds.
+# Words that name a kind of topic rather than its subject ("Billing issues", "Other problems") or judge it rather
+# than name it ("Bad flight experience", "Great staff"): never implicit seeds. A judging word would pull every post
+# that uses it into the topic, praise into a problem-named one included.
 _GENERIC_TOPIC_WORDS = frozenset(
     {"issue", "issues", "problem", "problems", "complaint", "complaints", "question", "questions", "other", "general"}
+    | {"experience", "bad", "poor", "terrible", "awful", "horrible", "worst", "good", "great", "excellent", "best"}
 )
 
 
