@@ -333,6 +333,59 @@ def _store_ranking(url: str, output: Path, result: dict[str, Any]) -> str:
 
 
 @app.command()
+def topics(
+    taxonomy: Annotated[Path, typer.Option("--taxonomy", "-t", help="Taxonomy YAML to check.")],
+    input_path: Annotated[
+        Optional[str],
+        typer.Option(
+            "--input", "-i", help="Also assign a sample of these posts (JSONL/CSV/Parquet), as voc score does."
+        ),
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", min=1, help="--input: how many posts, the first ones.")] = 2000,
+    model: ModelOption = None,
+    text_field: TextFieldOption = "text",
+) -> None:
+    """Check a taxonomy before a batch job: the seeds each topic is matched by, what would assign it better, and
+    with --input how a sample of posts is assigned."""
+    with handle_errors():
+        from pipeline.topics.assign import TopicAssigner
+        from pipeline.topics.check import check_taxonomy
+        from pipeline.topics.taxonomy import load_taxonomy
+
+        checks = check_taxonomy(TopicAssigner(load_taxonomy(taxonomy)))
+        thin = sum(c.written_seeds < 3 for c in checks)
+        typer.echo(f"{taxonomy}: {len(checks)} topics, {thin} with fewer than 3 written seeds (docs/topics.md)")
+        typer.echo("| topic | label | seeds in use | examples | notes |\n|---|---|---|---:|---|")
+        for c in checks:
+            implicit = (
+                ""
+                if c.written_seeds >= 3
+                else " (label and description words)"
+                if c.written_seeds
+                else " (from label and description)"
+            )
+            seeds = ", ".join(c.seeds) + implicit
+            typer.echo(f"| `{c.name}` | {c.label} | {seeds} | {c.examples} | {'; '.join(c.notes)} |")
+        if input_path is None:
+            return
+        from pipeline.scoring.preview import preview_topics
+        from pipeline.topics.taxonomy import OTHER_ID
+
+        preview = preview_topics(input_path, taxonomy, model=model, text_field=text_field, sample=sample)
+        typer.echo(
+            f"\n{preview.n_posts:,} posts of {input_path} (the first ones) as voc score assigns them; "
+            f"no topic: {preview.no_topic_share:.1%}"
+        )
+        typer.echo("| topic | posts | share | best-scoring post |\n|---|---:|---:|---|")
+        order = [c.name for c in checks] + sorted(set(preview.counts) - {c.name for c in checks} - {OTHER_ID})
+        for name in [*order, OTHER_ID]:
+            n = preview.counts.get(name, 0)
+            best = preview.examples.get(name, [])
+            shown = " ".join(best[0][1].split())[:100] if best else ""
+            typer.echo(f"| `{name}` | {n:,} | {n / preview.n_posts:.1%} | {shown} |")
+
+
+@app.command()
 def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory of the new model bundle.")],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Training config (YAML or JSON).")] = None,

@@ -72,9 +72,12 @@ class TopicEmbedder(Protocol):
 # Words that name a kind of topic rather than its subject ("Billing issues", "Other problems") or judge it rather
 # than name it ("Bad flight experience", "Great staff"): never implicit seeds. A judging word would pull every post
 # that uses it into the topic, praise into a problem-named one included.
-_GENERIC_TOPIC_WORDS = frozenset(
+KIND_WORDS = frozenset(
     {"issue", "issues", "problem", "problems", "complaint", "complaints", "question", "questions", "other", "general"}
-    | {"experience", "bad", "poor", "terrible", "awful", "horrible", "worst", "good", "great", "excellent", "best"}
+    | {"experience"}
+)
+JUDGING_WORDS = frozenset(
+    {"bad", "poor", "terrible", "awful", "horrible", "worst", "good", "great", "excellent", "best"}
 )
 
 
@@ -226,7 +229,7 @@ class TopicAssigner:
         stops = stop_words()
         for ti, seeds in enumerate(weighted_seeds):
             for seed, weight in seeds:
-                toks = tuple(stem(t) for t in self.normaliser_(seed).split() if t not in MARKERS)
+                toks = self.seed_key(seed)
                 if not toks or (len(toks) == 1 and not is_content(toks[0], stops)):
                     continue  # a lone stop word or punctuation would match everywhere
                 owners = phrase_topics.setdefault(toks, {})
@@ -367,13 +370,19 @@ class TopicAssigner:
         """
         return [seed for seed, _ in self._weighted_seeds(topic)]
 
+    def seed_key(self, seed: str) -> tuple[str, ...]:
+        """A seed phrase as the matcher looks for it: normalised, stemmed, markers dropped. Two seeds with one key
+        are one phrase (its evidence split between the topics that list it)."""
+        normaliser = self.normaliser or TweetNormaliser()  # what fit() reads posts with; usable before fit()
+        return tuple(stem(t) for t in normaliser(seed).split() if t not in MARKERS)
+
     def _weighted_seeds(self, topic: TaxonomyTopic) -> list[tuple[str, float]]:
         """:meth:`seeds_of` with each seed's weight: 1, or ``implicit_description_weight`` for a word that only
         the description gives."""
         seeds = [(seed, 1.0) for seed in topic.seeds]
         if len(seeds) >= self.implicit_seeds_below:
             return seeds
-        stops = stop_words() | _GENERIC_TOPIC_WORDS
+        stops = stop_words() | KIND_WORDS | JUDGING_WORDS
         normaliser = self.normaliser or TweetNormaliser()  # what fit() reads posts with; usable before fit()
 
         def content_words(text: str) -> list[str]:
