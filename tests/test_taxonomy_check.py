@@ -56,6 +56,7 @@ def test_voc_topics_checks_a_taxonomy_and_previews_a_sample(tiny_bundle_dir: Pat
         tmp_path / "posts.jsonl",
         [
             {"id": "1", "text": "my battery dies by noon"},
+            {"id": "blank", "text": "   "},
             {"id": "2", "text": "cracked screen after one day"},
             {"id": "3", "text": "how do I turn on dark mode"},
             {"id": "4", "text": "hello there"},
@@ -65,7 +66,8 @@ def test_voc_topics_checks_a_taxonomy_and_previews_a_sample(tiny_bundle_dir: Pat
     args = ["topics", "-t", str(taxonomy), "-i", str(posts), "-m", str(tiny_bundle_dir), "--sample", "4"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "4 posts of" in result.output  # the first four: the fifth is not read
+    assert "4 posts of" in result.output  # the first four usable ones: the last is not read
+    assert "1 unusable rows skipped" in result.output
     assert "| `battery` | 1 | 25.0% | my battery dies by noon |" in result.output
     assert "| `screen` | 1 | 25.0% | cracked screen after one day |" in result.output
     assert "| `other` | 1 | 25.0% | hello there |" in result.output

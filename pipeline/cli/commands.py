@@ -352,14 +352,15 @@ def topics(
         from pipeline.topics.check import check_taxonomy
         from pipeline.topics.taxonomy import load_taxonomy
 
-        checks = check_taxonomy(TopicAssigner(load_taxonomy(taxonomy)))
-        thin = sum(c.written_seeds < 3 for c in checks)
-        typer.echo(f"{taxonomy}: {len(checks)} topics, {thin} with fewer than 3 written seeds (docs/topics.md)")
+        assigner = TopicAssigner(load_taxonomy(taxonomy))
+        checks, enough = check_taxonomy(assigner), assigner.implicit_seeds_below
+        thin = sum(c.written_seeds < enough for c in checks)
+        typer.echo(f"{taxonomy}: {len(checks)} topics, {thin} with fewer than {enough} written seeds (docs/topics.md)")
         typer.echo("| topic | label | seeds in use | examples | notes |\n|---|---|---|---:|---|")
         for c in checks:
             implicit = (
                 ""
-                if c.written_seeds >= 3
+                if c.written_seeds >= enough
                 else " (label and description words)"
                 if c.written_seeds
                 else " (from label and description)"
@@ -375,6 +376,7 @@ def topics(
         typer.echo(
             f"\n{preview.n_posts:,} posts of {input_path} (the first ones) as voc score assigns them; "
             f"no topic: {preview.no_topic_share:.1%}"
+            + (f"; {preview.n_rejected:,} unusable rows skipped" if preview.n_rejected else "")
         )
         typer.echo("| topic | posts | share | best-scoring post |\n|---|---:|---:|---|")
         order = [c.name for c in checks] + sorted(set(preview.counts) - {c.name for c in checks} - {OTHER_ID})

@@ -21,6 +21,7 @@ class TopicPreview:
     """The primary topic of each post of the sample, counted, with the best-scoring posts of each topic."""
 
     n_posts: int
+    n_rejected: int = 0  # rows read before the sample was full that could not be scored (no text...)
     counts: Counter[str] = field(default_factory=Counter)  # topic id -> posts; OTHER_ID is "no topic"
     labels: dict[str, str] = field(default_factory=dict)
     examples: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # best first: (score, text)
@@ -44,14 +45,16 @@ def preview_topics(
         raise InputError("the sample needs at least one post")
     scorer = BatchScorer(model, taxonomy=taxonomy, carry_columns=False)
     rows: list[dict[str, object]] = []
+    rejected = 0
     for batch in read_posts(input_path, text_field=text_field, batch_size=min(sample, 5000)):
         rows.extend(batch.rows[: sample - len(rows)])
+        rejected += len(batch.rejected)
         if len(rows) >= sample:
             break
     if not rows:
         raise InputError(f"no usable posts in {input_path} (text field {text_field!r})")
     scored = scorer.score([{"id": row["id"], "text": row["text"]} for row in rows])
-    preview = TopicPreview(n_posts=len(scored))
+    preview = TopicPreview(n_posts=len(scored), n_rejected=rejected)
     candidates: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for post, row in zip(scored, rows):
         topic = str(post["topic"])
