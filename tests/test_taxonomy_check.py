@@ -79,3 +79,9 @@ def test_voc_topics_bad_taxonomy_is_one_error_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["topics", "-t", str(path)])
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: invalid taxonomy") and len(result.output.strip().splitlines()) == 1
+
+
+def test_voc_topics_missing_input_is_one_error_line_and_nothing_else(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["topics", "-t", str(_taxonomy(tmp_path)), "-i", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"error: input not found: {tmp_path / 'nope.jsonl'}"]

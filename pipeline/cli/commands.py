@@ -353,6 +353,10 @@ def topics(
         from pipeline.topics.taxonomy import load_taxonomy
 
         assigner = TopicAssigner(load_taxonomy(taxonomy))
+        if input_path is not None:
+            from pipeline.data.io import input_files
+
+            inputs = input_files(input_path)  # a wrong path fails before anything is printed
         checks, enough = check_taxonomy(assigner), assigner.implicit_seeds_below
         thin = sum(c.written_seeds < enough for c in checks)
         typer.echo(f"{taxonomy}: {len(checks)} topics, {thin} with fewer than {enough} written seeds (docs/topics.md)")
@@ -372,7 +376,7 @@ def topics(
         from pipeline.scoring.preview import preview_topics
         from pipeline.topics.taxonomy import OTHER_ID
 
-        preview = preview_topics(input_path, taxonomy, model=model, text_field=text_field, sample=sample)
+        preview = preview_topics(inputs, taxonomy, model=model, text_field=text_field, sample=sample)
         typer.echo(
             f"\n{preview.n_posts:,} posts of {input_path} (the first ones) as voc score assigns them; "
             f"no topic: {preview.no_topic_share:.1%}"

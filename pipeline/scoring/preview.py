@@ -23,7 +23,6 @@ class TopicPreview:
     n_posts: int
     n_rejected: int = 0  # rows read before the sample was full that could not be scored (no text...)
     counts: Counter[str] = field(default_factory=Counter)  # topic id -> posts; OTHER_ID is "no topic"
-    labels: dict[str, str] = field(default_factory=dict)
     examples: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # best first: (score, text)
 
     @property
@@ -43,7 +42,6 @@ def preview_topics(
     """Score the first ``sample`` usable posts of ``input_path`` with ``taxonomy`` as ``voc score`` does."""
     if sample < 1:
         raise InputError("the sample needs at least one post")
-    scorer = BatchScorer(model, taxonomy=taxonomy, carry_columns=False)
     rows: list[dict[str, object]] = []
     rejected = 0
     for batch in read_posts(input_path, text_field=text_field, batch_size=min(sample, 5000)):
@@ -53,13 +51,14 @@ def preview_topics(
             break
     if not rows:
         raise InputError(f"no usable posts in {input_path} (text field {text_field!r})")
+    # The posts first: a wrong path fails before the bundle is loaded.
+    scorer = BatchScorer(model, taxonomy=taxonomy, carry_columns=False)
     scored = scorer.score([{"id": row["id"], "text": row["text"]} for row in rows])
     preview = TopicPreview(n_posts=len(scored), n_rejected=rejected)
     candidates: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for post, row in zip(scored, rows):
         topic = str(post["topic"])
         preview.counts[topic] += 1
-        preview.labels[topic] = str(post["topic_label"])
         candidates[topic].append((float(post["topic_score"]), str(row["text"])))
     for topic, posts in candidates.items():
         # Highest score first; ties by text, so the preview does not depend on the order of the input.
