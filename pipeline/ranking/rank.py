@@ -103,7 +103,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
 from pipeline.data.io import write_text_atomic
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError, InputError, validation_message
 from pipeline.ranking.aggregate import (
     Example,
     Flags,
@@ -1064,9 +1064,7 @@ def load_rank_config(path: str | Path | None) -> RankConfig:
     try:
         return RankConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"]) or "file"
-        raise ConfigError(f"invalid ranking config {p}: {loc}: {first['msg']}") from None
+        raise ConfigError(validation_message("ranking config", p, exc)) from None
 
 
 def check_fields(input_path: str | Path, n_rows: int, presence: Presence, time_field: str, brand_field: str) -> None:

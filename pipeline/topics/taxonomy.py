@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, validation_message
 
 OTHER_ID = "other"
 OTHER_LABEL = "Other"
@@ -112,8 +112,4 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"]) or "file"
-        msg = str(first["msg"]).replace("\n", " ")
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"invalid taxonomy {p}: {loc}: {msg}{more}") from None
+        raise ConfigError(validation_message("taxonomy", p, exc)) from None

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline import INTENT_LABELS, SENTIMENT_LABELS
 from pipeline.data.sources import SourceConfig, is_weak_source
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, validation_message
 
 
 class StrictModel(BaseModel):
@@ -157,14 +157,6 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line naming the first offending key, for an `error:` message."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid config {source}: {where}: {first['msg']}{more}"
-
-
 def load_config(path: str | Path) -> TrainConfig:
     """Read and validate a training config (YAML or JSON)."""
     path = Path(path)
@@ -172,7 +164,7 @@ def load_config(path: str | Path) -> TrainConfig:
     try:
         config = TrainConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, str(path))) from None
+        raise ConfigError(validation_message("config", path, exc)) from None
     if config.intent is None and config.sentiment is None:
         raise ConfigError(f"invalid config {path}: it trains nothing (give `intent`, `sentiment` or both)")
     return config

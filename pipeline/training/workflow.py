@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.errors import ConfigError, InputError
-from pipeline.training.config import TrainConfig, format_validation_error, load_config
+from pipeline.errors import ConfigError, InputError, validation_message
+from pipeline.training.config import TrainConfig, load_config
 
 Log = Callable[[str], None]
 
@@ -36,7 +36,7 @@ def config_from_bundle(bundle_dir: Path) -> tuple[TrainConfig, Path, dict[str, A
     try:
         config = TrainConfig.model_validate(bundle.config)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, f"{bundle_dir}/config.json")) from None
+        raise ConfigError(validation_message("config", f"{bundle_dir}/config.json", exc)) from None
     recorded = (bundle.metadata.get("reproduce") or {}).get("config_dir_from_bundle")
     base = (bundle_dir / recorded).resolve() if recorded else Path.cwd()
     if not base.is_dir():
