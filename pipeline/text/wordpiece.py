@@ -15,8 +15,6 @@ from pipeline.text.scope import split_mark
 
 # Normaliser markers (pipeline.text.normalise) in the natural forms a pretrained vocabulary knows; token by token,
 # so that a post's vector is a sum of per-token vectors.
-# Normaliser markers (pipeline.text.normalise) in the natural forms a pretrained vocabulary knows; token by token,
-# so that a post's vector is a sum of per-token vectors.
 # Identity placeholders (pipeline.text.identity) have no vector: which group a post names moves no static feature.
 _TOKEN_VIEW = {"xxuser": "@user", "xxurl": "http", "xxhashtag": "#", "xxcaps": "", "n't": "not"} | {
     placeholder: "" for placeholder in PLACEHOLDERS
