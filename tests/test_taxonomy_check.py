@@ -36,8 +36,14 @@ def _taxonomy(tmp_path: Path) -> Path:
 
 def test_check_names_the_seeds_in_use_and_what_works_against_them(tmp_path: Path) -> None:
     checks = {c.name: c for c in check_taxonomy(TopicAssigner(load_taxonomy(_taxonomy(tmp_path))))}
-    assert checks["battery"].seeds == ("battery life", "battery", "life")
-    assert checks["battery"].written_seeds == 0 and "0 seeds written" in checks["battery"].notes[0]
+    battery = checks["battery"]
+    # The label's words, then the seeds of the library aspect it names (pipeline.topics.library).
+    assert battery.seeds[:3] == ("battery life", "battery", "life")
+    assert battery.borrowed_from == ("battery-life",)
+    assert battery.borrowed_seeds == battery.seeds[3:] and "dies fast" in battery.borrowed_seeds
+    assert battery.written_seeds == 0 and "0 seeds written" in battery.notes[0]
+    assert "with the aspect library's seeds" in battery.notes[0]
+    assert checks["screen"].borrowed_from == () and checks["screen"].borrowed_seeds == ()
     assert checks["screen"].seeds == ("cracked screen", "screen", "display")
     # "display" marks two topics, and "Bad" judges instead of naming an aspect.
     assert any("shares seeds with display-settings" in n for n in checks["screen"].notes)
@@ -51,7 +57,8 @@ def test_voc_topics_checks_a_taxonomy_and_previews_a_sample(tiny_bundle_dir: Pat
     result = runner.invoke(app, ["topics", "-t", str(taxonomy)])
     assert result.exit_code == 0, result.output
     assert "3 topics, 1 with fewer than 3 written seeds" in result.output
-    assert "battery life, battery, life (from label and description)" in result.output
+    assert "battery life, battery, life (from label and description) + " in result.output
+    assert "from the aspect library (battery-life): " in result.output
     posts = write_jsonl(
         tmp_path / "posts.jsonl",
         [

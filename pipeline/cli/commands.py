@@ -369,7 +369,14 @@ def topics(
                 if c.written_seeds
                 else " (from label and description)"
             )
-            seeds = ", ".join(c.seeds) + implicit
+            own = [s for s in c.seeds if s not in c.borrowed_seeds]
+            library = (
+                f" + {len(c.borrowed_seeds)} from the aspect library ({', '.join(c.borrowed_from)}): "
+                + ", ".join(c.borrowed_seeds)
+                if c.borrowed_from
+                else ""
+            )
+            seeds = ", ".join(own) + implicit + library
             typer.echo(f"| `{c.name}` | {c.label} | {seeds} | {c.examples} | {'; '.join(c.notes)} |")
         if input_path is None:
             return

@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -54,6 +55,7 @@ from scipy import sparse
 from pipeline.errors import ConfigError
 from pipeline.text.normalise import TweetNormaliser, normaliser_from_config
 from pipeline.text.spacy_import import import_spacy
+from pipeline.topics.library import AspectMatch, default_library
 from pipeline.topics.taxonomy import OTHER_ID, OTHER_LABEL, Taxonomy, TaxonomyTopic
 from pipeline.topics.tokens import MARKERS, content_stems, is_content, stem, stop_words, topic_token, warn_once
 from pipeline.topics.vectors import centred_unit, l2_rows, lsa_space, nearest_neighbours, unit_rows
@@ -115,6 +117,7 @@ class TopicAssigner:
         max_topics: int = 3,
         implicit_seeds_below: int = 3,
         implicit_description_weight: float = 0.25,
+        library_seed_weight: float = 0.5,
     ) -> None:
         self.taxonomy = taxonomy
         # No topic below min_score; for posts the caller marks as problems (complaints and questions, which
@@ -154,6 +157,9 @@ class TopicAssigner:
         # The evidence of a seed taken from a description's words, against 1 for written and label seeds: a
         # description also names things every topic of the brand shares ("burritos", "bowls").
         self.implicit_description_weight = implicit_description_weight
+        # The evidence of a seed borrowed from the aspect library (pipeline.topics.library) by a topic with fewer
+        # than implicit_seeds_below seeds of its own, against 1 for a written seed; 0: no borrowing.
+        self.library_seed_weight = library_seed_weight
 
     # -- configuration -----------------------------------------------------------------------------------
 
@@ -183,6 +189,7 @@ class TopicAssigner:
             "max_topics": self.max_topics,
             "implicit_seeds_below": self.implicit_seeds_below,
             "implicit_description_weight": self.implicit_description_weight,
+            "library_seed_weight": self.library_seed_weight,
             "embedder": self.embedder.name if self.embedder is not None else None,
         }
 
@@ -214,7 +221,7 @@ class TopicAssigner:
         from spacy.tokens import Doc
         from spacy.vocab import Vocab
 
-        self.normaliser_ = self.normaliser or TweetNormaliser()
+        self.normaliser_ = self._reader()
         topics = self.taxonomy.topics
         self.topic_ids_ = [t.name for t in topics]
         self.topic_labels_ = [t.label for t in topics]
@@ -359,7 +366,7 @@ class TopicAssigner:
         head.fit(unit_rows(x - self.post_centre_), y, sample_weight=weight)
         return head
 
-    def seeds_of(self, topic: TaxonomyTopic) -> list[str]:
+    def seeds_of(self, topic: TaxonomyTopic, *, borrow: bool = True) -> list[str]:
         """The seed phrases the assigner uses for ``topic``: its own, and where it lists fewer than
         ``implicit_seeds_below``, its label and the content words of its label and description too.
 
@@ -368,22 +375,67 @@ class TopicAssigner:
         its own seeds keeps exactly those: generic label words ("service", "app") added to written seeds cost the
         topic judge 2 points.
         """
-        return [seed for seed, _ in self._weighted_seeds(topic)]
+        return [seed for seed, _ in self._weighted_seeds(topic, borrow=borrow)]
+
+    def borrowed_aspects(self, topic: TaxonomyTopic) -> list[AspectMatch]:
+        """The aspects of the library (:mod:`pipeline.topics.library`) whose seeds ``topic`` borrows: none when it
+        lists ``implicit_seeds_below`` seeds or more, when borrowing is off (``library_seed_weight`` 0) or when the
+        taxonomy turns the library off (``aspect_library: false``)."""
+        if (
+            len(topic.seeds) >= self.implicit_seeds_below
+            or not self.library_seed_weight
+            or not self.taxonomy.aspect_library
+        ):
+            return []
+        library, key = default_library(), self._label_key()
+        industries: frozenset[str] | None = getattr(self, "_industries", None)
+        if industries is None:
+            self._industries = industries = library.industries_of([t.label for t in self.taxonomy.topics], key)
+        return library.match(topic.label, key, industries)
+
+    def _label_key(self) -> Callable[[str], frozenset[str]]:
+        """A label's content words, stemmed, as :meth:`borrowed_aspects` compares labels with the library's aliases;
+        one function per assigner (the library keeps the aliases it read with the last one)."""
+        key: Callable[[str], frozenset[str]] | None = getattr(self, "_label_key_fn", None)
+        if key is None:
+            stops = stop_words() | KIND_WORDS | JUDGING_WORDS
+            normaliser = self._reader()
+
+            @lru_cache(maxsize=4096)
+            def label_key(text: str) -> frozenset[str]:
+                return frozenset(stem(w) for w in normaliser(text).split() if len(w) > 1 and is_content(w, stops))
+
+            self._label_key_fn = key = label_key
+        return key
+
+    def borrowed_seeds(self, topic: TaxonomyTopic) -> list[str]:
+        """The seed phrases of :meth:`borrowed_aspects`, each once."""
+        return list(dict.fromkeys(seed for m in self.borrowed_aspects(topic) for seed in m.aspect.seeds))
+
+    def _reader(self) -> TweetNormaliser:
+        """What the assigner reads posts and seeds with, before and after :meth:`fit`: the given normaliser, else one
+        default normaliser per assigner (building one loads a tokenizer: a tenth of a second)."""
+        if self.normaliser is not None:
+            return self.normaliser
+        default: TweetNormaliser | None = getattr(self, "_default_normaliser", None)
+        if default is None:
+            self._default_normaliser = default = TweetNormaliser()
+        return default
 
     def seed_key(self, seed: str) -> tuple[str, ...]:
         """A seed phrase as the matcher looks for it: normalised, stemmed, markers dropped. Two seeds with one key
         are one phrase (its evidence split between the topics that list it)."""
-        normaliser = self.normaliser or TweetNormaliser()  # what fit() reads posts with; usable before fit()
+        normaliser = self._reader()
         return tuple(stem(t) for t in normaliser(seed).split() if t not in MARKERS)
 
-    def _weighted_seeds(self, topic: TaxonomyTopic) -> list[tuple[str, float]]:
+    def _weighted_seeds(self, topic: TaxonomyTopic, *, borrow: bool = True) -> list[tuple[str, float]]:
         """:meth:`seeds_of` with each seed's weight: 1, or ``implicit_description_weight`` for a word that only
         the description gives."""
         seeds = [(seed, 1.0) for seed in topic.seeds]
         if len(seeds) >= self.implicit_seeds_below:
             return seeds
         stops = stop_words() | KIND_WORDS | JUDGING_WORDS
-        normaliser = self.normaliser or TweetNormaliser()  # what fit() reads posts with; usable before fit()
+        normaliser = self._reader()
 
         def content_words(text: str) -> list[str]:
             return [w for w in normaliser(text).split() if len(w) > 2 and is_content(w, stops)]
@@ -391,6 +443,8 @@ class TopicAssigner:
         label_words = content_words(topic.label)
         implicit = [(topic.label.lower(), 1.0), *((w, 1.0) for w in label_words)]
         implicit += [(w, self.implicit_description_weight) for w in content_words(topic.description)]
+        if borrow:
+            implicit += [(seed, self.library_seed_weight) for seed in self.borrowed_seeds(topic)]
         seen = {s.lower() for s in topic.seeds}
         for phrase, weight in implicit:
             if phrase not in seen:

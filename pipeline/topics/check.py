@@ -3,8 +3,9 @@
 The assigner reads a topic through its seed phrases first: on the cross-industry topic judge, labels alone
 give 0.48 accuracy, labels and descriptions 0.55, and 3-10 written seeds a topic 0.62 (``docs/topics.md``,
 "Writing a taxonomy"). :func:`check_taxonomy` says, per topic, which seeds the assigner will use (the written
-ones, or the label and description words that stand in for them) and what in the file works against it: too
-few seeds, a seed that several topics share, a label that judges instead of naming an aspect.
+ones, or the label and description words and the aspect library's seeds that stand in for them) and what in the
+file works against it: too few seeds, a seed that several topics share, a label that judges instead of naming an
+aspect.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class TopicCheck:
     label: str
     written_seeds: int
     seeds: tuple[str, ...]  # the phrases the assigner matches: the written seeds, else label and description words
+    borrowed_from: tuple[str, ...]  # aspects of the library whose seeds it borrows (pipeline.topics.library)
+    borrowed_seeds: tuple[str, ...]  # the seeds in use that come from them
     examples: int
     notes: tuple[str, ...]  # what would make the topic assign better; empty when nothing stands out
 
@@ -40,10 +43,13 @@ def check_taxonomy(assigner: TopicAssigner) -> list[TopicCheck]:
     checks = []
     for topic in topics:
         notes = []
+        borrowed = assigner.borrowed_aspects(topic)
+        seeds, own = assigner.seeds_of(topic), set(assigner.seeds_of(topic, borrow=False))
         if len(topic.seeds) < assigner.implicit_seeds_below:
             notes.append(
-                f"{len(topic.seeds)} seeds written: label and description words stand in; a few phrases customers "
-                "use for it assign better"
+                f"{len(topic.seeds)} seeds written: label and description words stand in"
+                + (", with the aspect library's seeds" if borrowed else "")
+                + "; a few phrases customers use for it assign better"
             )
         shared = sorted(
             {other for seed in topic.seeds for other in owners.get(assigner.seed_key(seed), set())} - {topic.name}
@@ -60,7 +66,9 @@ def check_taxonomy(assigner: TopicAssigner) -> list[TopicCheck]:
                 name=topic.name,
                 label=topic.label,
                 written_seeds=len(topic.seeds),
-                seeds=tuple(assigner.seeds_of(topic)),
+                seeds=tuple(seeds),
+                borrowed_from=tuple(m.aspect.name for m in borrowed),
+                borrowed_seeds=tuple(s for s in seeds if s not in own),
                 examples=len(topic.examples),
                 notes=tuple(notes),
             )

@@ -63,6 +63,9 @@ class Taxonomy(BaseModel):
     # of the throughput (docs/topics.md). Needs the topics-embed extra; without it the static vectors are used,
     # with one line on stderr. Set here, in the file both commands read, so a post gets the same topic from both.
     encoder: str | None = Field(default=None, min_length=1)
+    # Topics with fewer than three seeds of their own borrow seed phrases from the aspect library for the aspects
+    # their labels name (pipeline.topics.library, docs/topics.md); false: only the taxonomy's own words.
+    aspect_library: bool = True
 
     @model_validator(mode="after")
     def _unique(self) -> Taxonomy:

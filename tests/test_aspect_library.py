@@ -1,0 +1,111 @@
+"""The aspect library (pipeline.topics.library): which aspects a topic label names, and what a taxonomy of topic
+names gains from their seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.errors import ConfigError
+from pipeline.topics.assign import TopicAssigner
+from pipeline.topics.library import AspectLibrary, default_library
+from pipeline.topics.taxonomy import OTHER_ID, Taxonomy
+
+runner = CliRunner()
+
+
+def _names_only(*labels: str, **extra: object) -> Taxonomy:
+    topics = [{"name": f"t{i}", "label": label} for i, label in enumerate(labels)]
+    return Taxonomy.model_validate({"topics": topics, **extra})
+
+
+def _borrowed(taxonomy: Taxonomy) -> dict[str, list[str]]:
+    assigner = TopicAssigner(taxonomy)
+    return {t.label: [m.aspect.name for m in assigner.borrowed_aspects(t)] for t in taxonomy.topics}
+
+
+def test_the_shipped_library_is_valid_and_every_alias_finds_its_own_aspect() -> None:
+    library = default_library()
+    assert len(library.aspects) >= 200
+    assigner = TopicAssigner(_names_only("x"))
+    key = assigner._label_key()
+    for aspect in library.aspects:
+        assert len(aspect.seeds) >= 5, aspect.name
+        for alias in aspect.aliases:
+            if not key(alias):
+                continue  # an alias of stop words only names nothing
+            found = [m.aspect.name for m in library.match(alias, key)]
+            assert aspect.name in found, (alias, found)
+
+
+def test_a_label_borrows_the_aspects_it_names_part_by_part() -> None:
+    borrowed = _borrowed(
+        _names_only("Cancelled flights", "Lost luggage", "Prices, promotions and rewards", "Snacks and things")
+    )
+    # Word forms meet ("Cancelled flights" / "flight cancelled"), a compound label borrows once per part, and a
+    # label the library does not know borrows nothing.
+    assert borrowed["Cancelled flights"] == ["flight-cancellation"]
+    assert borrowed["Lost luggage"] == ["lost-luggage"]
+    assert borrowed["Prices, promotions and rewards"] == ["pricing", "promo-codes", "loyalty-rewards"]
+    assert borrowed["Snacks and things"] == []
+
+
+def test_the_taxonomy_s_industry_decides_what_an_ambiguous_name_means() -> None:
+    airline = _borrowed(_names_only("Upgrades", "Late flight", "Lost luggage", "Cancelled flight"))
+    telecom = _borrowed(_names_only("Upgrades", "Dropped calls", "Slow internet", "Number porting"))
+    assert airline["Upgrades"] == ["seat-assignment"]
+    assert telecom["Upgrades"] == ["phone-upgrade-order"]
+
+
+def test_written_seeds_and_the_off_switches_borrow_nothing() -> None:
+    written = Taxonomy.model_validate(
+        {"topics": [{"name": "late", "label": "Late flight", "seeds": ["delayed", "late", "gate"]}]}
+    )
+    assert _borrowed(written) == {"Late flight": []}
+    assert _borrowed(_names_only("Late flight", aspect_library=False)) == {"Late flight": []}
+    taxonomy = _names_only("Late flight")
+    assert TopicAssigner(taxonomy, library_seed_weight=0).borrowed_aspects(taxonomy.topics[0]) == []
+    with_library = TopicAssigner(taxonomy).fit()
+    assert "delayed" in with_library.seeds_of(taxonomy.topics[0])
+    assert "delayed" not in TopicAssigner(taxonomy, library_seed_weight=0).fit().seeds_of(taxonomy.topics[0])
+
+
+def test_a_names_only_taxonomy_assigns_posts_by_the_borrowed_phrases() -> None:
+    taxonomy = _names_only("Late flight", "Lost luggage", "Customer service")
+    posts = ["sitting on the tarmac for two hours now", "my suitcase never made it to baggage claim"]
+    with_library = TopicAssigner(taxonomy).fit()
+    without = TopicAssigner(taxonomy, library_seed_weight=0).fit()
+    assert [t for t, _, _ in with_library.assign(posts)] == ["t0", "t1"]
+    assert [t for t, _, _ in without.assign(posts)] == [OTHER_ID, OTHER_ID]
+    # The borrowed seeds weigh library_seed_weight of a written seed's evidence.
+    half = with_library._match_scores([["tarmac"]])[0, 0]
+    full = TopicAssigner(taxonomy, library_seed_weight=1.0).fit()._match_scores([["tarmac"]])[0, 0]
+    assert half == pytest.approx(full / 2)
+    rebuilt = TopicAssigner.from_config(with_library.get_config()).fit()
+    assert rebuilt.assign(posts) == with_library.assign(posts)
+
+
+def test_a_broken_library_file_is_one_error_line() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid aspect library aspects\.yaml: aspects\.0\.seeds"):
+        AspectLibrary.from_yaml("aspects:\n  - name: a\n    aliases: [x]\n    seeds: []\n")
+    with pytest.raises(ConfigError, match="duplicate aspect names a"):
+        AspectLibrary.from_yaml(
+            "aspects:\n  - {name: a, aliases: [x], seeds: [y]}\n  - {name: a, aliases: [z], seeds: [w]}\n"
+        )
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        AspectLibrary.from_yaml("aspects: [")
+
+
+def test_voc_topics_lists_the_borrowed_seeds(tmp_path: Path) -> None:
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text("topics:\n  - {name: late, label: Late flight}\n", encoding="utf-8")
+    result = runner.invoke(app, ["topics", "-t", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "from the aspect library (flight-delay): delayed" in result.output
+    path.write_text("aspect_library: false\ntopics:\n  - {name: late, label: Late flight}\n", encoding="utf-8")
+    result = runner.invoke(app, ["topics", "-t", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "aspect library" not in result.output
