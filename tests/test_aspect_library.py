@@ -65,12 +65,20 @@ def test_written_seeds_and_the_off_switches_borrow_nothing() -> None:
         {"topics": [{"name": "late", "label": "Late flight", "seeds": ["delayed", "late", "gate"]}]}
     )
     assert _borrowed(written) == {"Late flight": []}
+    assert TopicAssigner(written).fit().seeds_of(written.topics[0]) == ["delayed", "late", "gate"]
     assert _borrowed(_names_only("Late flight", aspect_library=False)) == {"Late flight": []}
     taxonomy = _names_only("Late flight")
     assert TopicAssigner(taxonomy, library_seed_weight=0).borrowed_aspects(taxonomy.topics[0]) == []
     with_library = TopicAssigner(taxonomy).fit()
     assert "delayed" in with_library.seeds_of(taxonomy.topics[0])
     assert "delayed" not in TopicAssigner(taxonomy, library_seed_weight=0).fit().seeds_of(taxonomy.topics[0])
+
+
+def test_an_aspect_two_topics_name_lends_to_neither() -> None:
+    # Its seeds would not tell praise from problems: what separates the two is in their own words.
+    borrowed = _borrowed(_names_only("Bad customer support", "Great customer support", "Refunds"))
+    assert borrowed == {"Bad customer support": [], "Great customer support": [], "Refunds": ["refund"]}
+    assert _borrowed(_names_only("Bad customer support", "Refunds"))["Bad customer support"] == ["customer-service"]
 
 
 def test_a_names_only_taxonomy_assigns_posts_by_the_borrowed_phrases() -> None:

@@ -148,7 +148,7 @@ def test_a_taxonomy_of_topic_names_alone_matches_their_words(tmp_path: Path) -> 
     posts = ["my battery is dead by noon every day", "the screen is cracked", "billing sent me the wrong amount"]
     assert [t for t, _, _ in assigner.assign(posts)] == ["battery", "screen", "billing"]
     # Without them the seed matcher has nothing to match, and a plain problem post falls under the no-topic bar.
-    without = TopicAssigner(names_only, implicit_seeds_below=0).fit()
+    without = TopicAssigner(names_only, implicit_seeds_below=0, library_seed_weight=0).fit()
     assert without.phrases_ == []
     assert [t for t, _, _ in without.assign(posts)].count(OTHER_ID) >= 1
     assert TopicAssigner.from_config(assigner.get_config()).fit().assign(posts) == assigner.assign(posts)

@@ -157,8 +157,8 @@ class TopicAssigner:
         # The evidence of a seed taken from a description's words, against 1 for written and label seeds: a
         # description also names things every topic of the brand shares ("burritos", "bowls").
         self.implicit_description_weight = implicit_description_weight
-        # The evidence of a seed borrowed from the aspect library (pipeline.topics.library) by a topic with fewer
-        # than implicit_seeds_below seeds of its own, against 1 for a written seed; 0: no borrowing.
+        # The evidence of a seed borrowed from the aspect library (pipeline.topics.library), against 1 for a
+        # written seed; 0: no borrowing.
         self.library_seed_weight = library_seed_weight
 
     # -- configuration -----------------------------------------------------------------------------------
@@ -368,30 +368,45 @@ class TopicAssigner:
 
     def seeds_of(self, topic: TaxonomyTopic, *, borrow: bool = True) -> list[str]:
         """The seed phrases the assigner uses for ``topic``: its own, and where it lists fewer than
-        ``implicit_seeds_below``, its label and the content words of its label and description too.
+        ``implicit_seeds_below``, its label and the content words of its label and description, then (``borrow``)
+        the seeds of the library aspects its label names (:meth:`borrowed_aspects`).
 
         A taxonomy written from topic names alone ("Lost luggage", "Late flight") otherwise gives the seed
         matcher, most of a post's score, nothing to match (docs/topics.md measures what they add). A topic with
         its own seeds keeps exactly those: generic label words ("service", "app") added to written seeds cost the
-        topic judge 2 points.
+        topic judge 2 points, and the library's phrases gained little and diluted the topic's document.
         """
         return [seed for seed, _ in self._weighted_seeds(topic, borrow=borrow)]
 
     def borrowed_aspects(self, topic: TaxonomyTopic) -> list[AspectMatch]:
-        """The aspects of the library (:mod:`pipeline.topics.library`) whose seeds ``topic`` borrows: none when it
-        lists ``implicit_seeds_below`` seeds or more, when borrowing is off (``library_seed_weight`` 0) or when the
-        taxonomy turns the library off (``aspect_library: false``)."""
+        """The aspects of the library (:mod:`pipeline.topics.library`) whose seeds ``topic`` borrows: the ones its
+        label names; none when it lists ``implicit_seeds_below`` seeds or more (the user's seeds are used as
+        written), when borrowing is off (``library_seed_weight`` 0) or when the taxonomy turns the library off
+        (``aspect_library: false``)."""
         if (
             len(topic.seeds) >= self.implicit_seeds_below
             or not self.library_seed_weight
             or not self.taxonomy.aspect_library
         ):
             return []
-        library, key = default_library(), self._label_key()
-        industries: frozenset[str] | None = getattr(self, "_industries", None)
-        if industries is None:
-            self._industries = industries = library.industries_of([t.label for t in self.taxonomy.topics], key)
-        return library.match(topic.label, key, industries)
+        return self._borrowing().get(topic.name, [])
+
+    def _borrowing(self) -> dict[str, list[AspectMatch]]:
+        """The borrowed aspects of each topic with fewer than ``implicit_seeds_below`` seeds, computed once per
+        assigner: the aspects its label names, less those that another such topic's label names too (their seeds
+        would not tell the two apart: "Bad customer support" and "Great customer support" both name customer
+        service)."""
+        borrowing: dict[str, list[AspectMatch]] | None = getattr(self, "_borrowed", None)
+        if borrowing is None:
+            library, key = default_library(), self._label_key()
+            topics = self.taxonomy.topics
+            industries = library.industries_of([t.label for t in topics], key)
+            thin = [t for t in topics if len(t.seeds) < self.implicit_seeds_below]
+            matches = {t.name: library.match(t.label, key, industries) for t in thin}
+            claims = Counter(m.aspect.name for found in matches.values() for m in found)
+            borrowing = {name: [m for m in found if claims[m.aspect.name] == 1] for name, found in matches.items()}
+            self._borrowed = borrowing
+        return borrowing
 
     def _label_key(self) -> Callable[[str], frozenset[str]]:
         """A label's content words, stemmed, as :meth:`borrowed_aspects` compares labels with the library's aliases;
@@ -429,20 +444,20 @@ class TopicAssigner:
         return tuple(stem(t) for t in normaliser(seed).split() if t not in MARKERS)
 
     def _weighted_seeds(self, topic: TaxonomyTopic, *, borrow: bool = True) -> list[tuple[str, float]]:
-        """:meth:`seeds_of` with each seed's weight: 1, or ``implicit_description_weight`` for a word that only
-        the description gives."""
+        """:meth:`seeds_of` with each seed's weight: 1, ``implicit_description_weight`` for a word that only the
+        description gives, ``library_seed_weight`` for a borrowed seed."""
         seeds = [(seed, 1.0) for seed in topic.seeds]
-        if len(seeds) >= self.implicit_seeds_below:
-            return seeds
-        stops = stop_words() | KIND_WORDS | JUDGING_WORDS
-        normaliser = self._reader()
+        implicit: list[tuple[str, float]] = []
+        if len(seeds) < self.implicit_seeds_below:
+            stops = stop_words() | KIND_WORDS | JUDGING_WORDS
+            normaliser = self._reader()
 
-        def content_words(text: str) -> list[str]:
-            return [w for w in normaliser(text).split() if len(w) > 2 and is_content(w, stops)]
+            def content_words(text: str) -> list[str]:
+                return [w for w in normaliser(text).split() if len(w) > 2 and is_content(w, stops)]
 
-        label_words = content_words(topic.label)
-        implicit = [(topic.label.lower(), 1.0), *((w, 1.0) for w in label_words)]
-        implicit += [(w, self.implicit_description_weight) for w in content_words(topic.description)]
+            label_words = content_words(topic.label)
+            implicit += [(topic.label.lower(), 1.0), *((w, 1.0) for w in label_words)]
+            implicit += [(w, self.implicit_description_weight) for w in content_words(topic.description)]
         if borrow:
             implicit += [(seed, self.library_seed_weight) for seed in self.borrowed_seeds(topic)]
         seen = {s.lower() for s in topic.seeds}

@@ -6,8 +6,8 @@ customer-care aspects across industries (``pipeline/resources/aspects.yaml``), e
 gives it (``aliases``) and the short phrases customers write about it (``seeds``), written from general
 knowledge and independently of the project's judges (``docs/topics.md`` says how and what it adds). A topic
 that lists fewer seeds than the assigner's ``implicit_seeds_below`` borrows the seeds of the aspects its label
-names, at a lower weight than written seeds: a user's own seeds always win, and ``aspect_library: false`` in a
-taxonomy turns borrowing off.
+names, at half the weight of a written seed (``library_seed_weight``): a user's own seeds always win, and
+``aspect_library: false`` in a taxonomy turns borrowing off.
 
 A label is read in parts ("Prices, promotions and rewards": three parts), and each part borrows from the
 aspects with an alias whose content words it contains, preferring the alias that covers most of the part.
