@@ -81,6 +81,26 @@ def test_stem_is_consistent_across_forms() -> None:
     assert stem("bring") == "bring"
 
 
+def test_a_noun_in_ing_is_not_its_verb() -> None:
+    # "packaging" is not a "package", a phone "charging" not a bill's "charges".
+    assert stem("packaging") == "packaging" != stem("package") == stem("packages")
+    assert stem("charging") == "charging" != stem("charged")
+    assert stem("settings") == stem("setting") == "setting"
+    assert stem("shipping") == stem("ships")  # the same meaning: stemmed as before
+    taxonomy = Taxonomy.model_validate(
+        {
+            "aspect_library": False,
+            "topics": [
+                {"name": "packaging", "label": "Packaging", "seeds": ["packaging", "box", "bubble wrap"]},
+                {"name": "delivery", "label": "Delivery", "seeds": ["carrier", "courier", "delivered"]},
+            ],
+        }
+    )
+    assigner = TopicAssigner(taxonomy).fit()
+    assert assigner.assign(["my package is held by the carrier"])[0][0] == "delivery"
+    assert assigner.assign(["the packaging was ripped open"])[0][0] == "packaging"
+
+
 def test_assign_obvious_posts(taxonomy: Taxonomy) -> None:
     assigner = TopicAssigner(taxonomy).fit()
     posts = [

@@ -33,6 +33,16 @@ MARKERS = frozenset({"xxcaps", "xxhashtag"})
 _NO_UNDOUBLE = frozenset("aeiouy")
 
 
+# Nouns in -ing whose meaning is not their verb's, kept whole: "packaging" is not a "package" ("my package is held
+# by the carrier" is about delivery), "settings" not "set", "toppings" not "top", a phone "charging" not a bill's
+# "charges".
+LEXICAL_ING = frozenset(
+    {"packaging", "clothing", "housing", "parking", "building", "setting", "topping", "filling", "dressing"}
+    | {"seasoning", "frosting", "icing", "bedding", "lighting", "flooring", "morning", "evening", "wedding"}
+    | {"meeting", "ceiling", "charging", "listing", "heading"}
+)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A small, deterministic suffix stripper (a rough lemma substitute; not a linguistic stemmer).
@@ -42,6 +52,8 @@ def stem(word: str) -> str:
     """
     if len(word) <= 3 or not word.isalpha():
         return word
+    if word in LEXICAL_ING or (word.endswith("s") and word[:-1] in LEXICAL_ING):
+        return word[:-1] if word.endswith("s") else word
     w = word
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
