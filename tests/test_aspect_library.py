@@ -117,3 +117,21 @@ def test_voc_topics_lists_the_borrowed_seeds(tmp_path: Path) -> None:
     result = runner.invoke(app, ["topics", "-t", str(path)])
     assert result.exit_code == 0, result.output
     assert "aspect library" not in result.output
+
+
+def test_a_topic_without_description_is_read_from_what_it_borrowed() -> None:
+    taxonomy = Taxonomy.model_validate(
+        {
+            "topics": [
+                {"name": "late", "label": "Late flight"},
+                {"name": "bags", "label": "Lost luggage", "description": "bags that never came"},
+                {"name": "misc", "label": "Snacks and things"},
+            ]
+        }
+    )
+    assigner = TopicAssigner(taxonomy)
+    late = assigner.topic_text(taxonomy.topics[0])
+    assert late.startswith("Late flight: late flight, flight delay") and "delayed" in late
+    assert assigner.topic_text(taxonomy.topics[1]) == "Lost luggage: bags that never came"
+    assert assigner.topic_text(taxonomy.topics[2]) == "Snacks and things"
+    assert TopicAssigner(taxonomy, library_seed_weight=0).topic_text(taxonomy.topics[0]) == "Late flight"

@@ -78,6 +78,9 @@ KIND_WORDS = frozenset(
     {"issue", "issues", "problem", "problems", "complaint", "complaints", "question", "questions", "other", "general"}
     | {"experience"}
 )
+# A topic without a description has its vector read from its label, the borrowed aspects' names and this many of
+# each aspect's first seeds (TopicAssigner.topic_text; chosen on the topic judge's dev half, docs/topics.md).
+BORROWED_DESCRIPTION_SEEDS = 6
 JUDGING_WORDS = frozenset(
     {"bad", "poor", "terrible", "awful", "horrible", "worst", "good", "great", "excellent", "best"}
 )
@@ -302,7 +305,7 @@ class TopicAssigner:
         if not self.weight_embedding:
             return
         topics = self.taxonomy.topics
-        texts = [f"{t.label}: {t.description}" if t.description else t.label for t in topics]
+        texts = [self.topic_text(t) for t in topics]
         owners = list(range(len(topics)))
         kinds = [0] * len(topics)  # 0 description, 1 seed, 2 example
         for ti, (t, seeds) in enumerate(zip(topics, self.seeds_)):
@@ -407,6 +410,20 @@ class TopicAssigner:
             borrowing = {name: [m for m in found if claims[m.aspect.name] == 1] for name, found in matches.items()}
             self._borrowed = borrowing
         return borrowing
+
+    def topic_text(self, topic: TaxonomyTopic) -> str:
+        """What the topic's vector is read from: ``label: description``; without a description, the label and what
+        it borrowed from the aspect library (the aspects' names and first seeds), else the label alone. A label of
+        two words is a weak vector: "Late flight: flight delay, delayed flight, ..., hours late" says what it means.
+        """
+        if topic.description:
+            return f"{topic.label}: {topic.description}"
+        words = [
+            phrase
+            for match in self.borrowed_aspects(topic)
+            for phrase in (*match.aspect.aliases, *match.aspect.seeds[:BORROWED_DESCRIPTION_SEEDS])
+        ]
+        return f"{topic.label}: {', '.join(words)}" if words else topic.label
 
     def _label_key(self) -> Callable[[str], frozenset[str]]:
         """A label's content words, stemmed, as :meth:`borrowed_aspects` compares labels with the library's aliases;
