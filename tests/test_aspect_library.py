@@ -135,3 +135,24 @@ def test_a_topic_without_description_is_read_from_what_it_borrowed() -> None:
     assert assigner.topic_text(taxonomy.topics[1]) == "Lost luggage: bags that never came"
     assert assigner.topic_text(taxonomy.topics[2]) == "Snacks and things"
     assert TopicAssigner(taxonomy, library_seed_weight=0).topic_text(taxonomy.topics[0]) == "Late flight"
+
+
+def test_a_phrase_goes_to_the_topic_that_names_its_aspect_most_precisely() -> None:
+    # "Baggage" names the umbrella aspect of bags by one word, "Lost luggage" its own aspect by two: a phrase both
+    # aspects list stays with the more precise name.
+    taxonomy = _names_only("Late flight", "Baggage", "Lost luggage")
+    assigner = TopicAssigner(taxonomy)
+    baggage, lost = assigner.borrowed_seeds(taxonomy.topics[1]), assigner.borrowed_seeds(taxonomy.topics[2])
+    assert baggage and lost
+    # Both aspects list phrases about a missing bag; each such phrase is kept by one topic only.
+    assert not set(baggage) & set(lost)
+    assert "lost bag" in lost
+
+
+def test_a_word_most_labels_share_names_the_domain_and_lends_nothing() -> None:
+    # "flight" is in three other labels: it says the taxonomy is about flying, not which topic a post is about.
+    airline = _names_only("Bad flight", "Late flight", "Cancelled flight", "Flight booking", "Lost luggage")
+    assert _borrowed(airline)["Bad flight"] == []
+    assert _borrowed(airline)["Late flight"] == ["flight-delay"]
+    # Alone, "Flights" names an aspect.
+    assert _borrowed(_names_only("Flights", "Lost luggage", "Refunds"))["Flights"] == ["flights-general"]

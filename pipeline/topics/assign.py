@@ -405,7 +405,18 @@ class TopicAssigner:
             topics = self.taxonomy.topics
             industries = library.industries_of([t.label for t in topics], key)
             thin = [t for t in topics if len(t.seeds) < self.implicit_seeds_below]
-            matches = {t.name: library.match(t.label, key, industries) for t in thin}
+            labels = {t.name: key(t.label) for t in topics}
+
+            def names_the_domain(topic: str, match: AspectMatch) -> bool:
+                # A word several other labels share names what the whole taxonomy is about ("flight" in an airline's
+                # "Late flight", "Cancelled flight", "Flight booking"), not one topic.
+                words = key(match.alias)
+                return sum(words <= label for name, label in labels.items() if name != topic) >= 2
+
+            matches = {
+                t.name: [m for m in library.match(t.label, key, industries) if not names_the_domain(t.name, m)]
+                for t in thin
+            }
             claims = Counter(m.aspect.name for found in matches.values() for m in found)
             borrowing = {name: [m for m in found if claims[m.aspect.name] == 1] for name, found in matches.items()}
             self._borrowed = borrowing
@@ -441,8 +452,47 @@ class TopicAssigner:
         return key
 
     def borrowed_seeds(self, topic: TaxonomyTopic) -> list[str]:
-        """The seed phrases of :meth:`borrowed_aspects`, each once."""
-        return list(dict.fromkeys(seed for m in self.borrowed_aspects(topic) for seed in m.aspect.seeds))
+        """The seed phrases of :meth:`borrowed_aspects`, each once, less those another topic claims first.
+
+        A phrase another topic has of its own (written, or a word of its label or description) stays that topic's;
+        a phrase two topics borrow goes to the one whose label named its aspect more precisely ("Late flight" by
+        the alias "late flight", not "Bad flight experience" by "flight"), or to both when they tie.
+        """
+        if not self.borrowed_aspects(topic):
+            return []
+        seeds: dict[str, list[str]] | None = getattr(self, "_borrowed_phrases", None)
+        if seeds is None:
+            self._borrowed_phrases = seeds = self._assign_borrowed_phrases()
+        return seeds.get(topic.name, [])
+
+    def _assign_borrowed_phrases(self) -> dict[str, list[str]]:
+        key = self._label_key()
+        owned: dict[tuple[str, ...], set[str]] = {}
+        for t in self.taxonomy.topics:
+            for seed in self.seeds_of(t, borrow=False):
+                owned.setdefault(self.seed_key(seed), set()).add(t.name)
+        claims: dict[tuple[str, ...], dict[str, int]] = {}
+        candidates: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for name, matches in self._borrowing().items():
+            for match in matches:
+                precision = len(key(match.alias))
+                for seed in match.aspect.seeds:
+                    seed_key = self.seed_key(seed)
+                    by_topic = claims.setdefault(seed_key, {})
+                    by_topic[name] = max(by_topic.get(name, 0), precision)
+                    candidates.setdefault(name, []).append((seed, seed_key))
+        out: dict[str, list[str]] = {}
+        for name, phrases in candidates.items():
+            kept = []
+            for seed, seed_key in phrases:
+                if owned.get(seed_key, set()) - {name}:
+                    continue  # another topic's own phrase
+                by_topic = claims[seed_key]
+                if by_topic[name] < max(by_topic.values()):
+                    continue  # named more precisely by another topic's label
+                kept.append(seed)
+            out[name] = list(dict.fromkeys(kept))
+        return out
 
     def _reader(self) -> TweetNormaliser:
         """What the assigner reads posts and seeds with, before and after :meth:`fit`: the given normaliser, else one

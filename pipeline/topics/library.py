@@ -181,7 +181,10 @@ class AspectLibrary:
         if not best:
             return []
         top = max((c, s) for c, s, _, _ in best)
-        return sorted((b for b in best if (b[0], b[1]) == top), key=lambda b: b[2])
+        # Among equals, an alias written exactly as the part first ("Stores": the aspect named "stores" before
+        # those with "store" among their names), then library order.
+        written = part.strip().lower()
+        return sorted((b for b in best if (b[0], b[1]) == top), key=lambda b: (b[3] != written, b[2]))
 
     def _index(
         self, key: Callable[[str], frozenset[str]]
