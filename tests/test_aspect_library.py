@@ -113,6 +113,11 @@ def test_voc_topics_lists_the_borrowed_seeds(tmp_path: Path) -> None:
     result = runner.invoke(app, ["topics", "-t", str(path)])
     assert result.exit_code == 0, result.output
     assert "from the aspect library (flight-delay): delayed" in result.output
+    assert "no aspect of the library matches" not in result.output
+    path.write_text("topics:\n  - {name: misc, label: Snacks and things}\n", encoding="utf-8")
+    result = runner.invoke(app, ["topics", "-t", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "no aspect of the library matches this label" in result.output
     path.write_text("aspect_library: false\ntopics:\n  - {name: late, label: Late flight}\n", encoding="utf-8")
     result = runner.invoke(app, ["topics", "-t", str(path)])
     assert result.exit_code == 0, result.output

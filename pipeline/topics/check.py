@@ -51,6 +51,8 @@ def check_taxonomy(assigner: TopicAssigner) -> list[TopicCheck]:
                 + (", with the aspect library's seeds" if borrowed else "")
                 + "; a few phrases customers use for it assign better"
             )
+            if not borrowed and assigner.library_seed_weight and assigner.taxonomy.aspect_library:
+                notes.append("no aspect of the library matches this label: its own words are all it has")
         shared = sorted(
             {other for seed in topic.seeds for other in owners.get(assigner.seed_key(seed), set())} - {topic.name}
         )
