@@ -3,6 +3,7 @@ names gains from their seeds."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def test_the_shipped_library_is_valid_and_every_alias_finds_its_own_aspect() -> 
     library = default_library()
     assert len(library.aspects) >= 200
     assigner = TopicAssigner(_names_only("x"))
-    key = assigner._label_key()
+    key = assigner._label_key
     for aspect in library.aspects:
         assert len(aspect.seeds) >= 5, aspect.name
         for alias in aspect.aliases:
@@ -94,6 +95,8 @@ def test_a_names_only_taxonomy_assigns_posts_by_the_borrowed_phrases() -> None:
     assert half == pytest.approx(full / 2)
     rebuilt = TopicAssigner.from_config(with_library.get_config()).fit()
     assert rebuilt.assign(posts) == with_library.assign(posts)
+    # A fitted assigner that borrowed still pickles (worker processes), and scores the same after.
+    assert pickle.loads(pickle.dumps(with_library)).assign(posts) == with_library.assign(posts)
 
 
 def test_a_broken_library_file_is_one_error_line() -> None:

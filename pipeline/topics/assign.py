@@ -44,8 +44,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,6 +84,26 @@ BORROWED_DESCRIPTION_SEEDS = 6
 JUDGING_WORDS = frozenset(
     {"bad", "poor", "terrible", "awful", "horrible", "worst", "good", "great", "excellent", "best"}
 )
+
+
+class LabelKey:
+    """A label or alias as the stems of its content words (kind and judging words left out), cached: how the
+    assigner compares a topic's label with the aspect library's aliases. A class, not a closure, so that a fitted
+    assigner still pickles."""
+
+    def __init__(self, normaliser: TweetNormaliser) -> None:
+        self.normaliser = normaliser
+        self.stops = stop_words() | KIND_WORDS | JUDGING_WORDS
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def __call__(self, text: str) -> frozenset[str]:
+        key = self._cache.get(text)
+        if key is None:
+            words = self.normaliser(text).split()
+            key = frozenset(stem(w) for w in words if len(w) > 1 and is_content(w, self.stops))
+            if len(self._cache) < 20_000:
+                self._cache[text] = key
+        return key
 
 
 class TopicAssigner:
@@ -224,7 +244,7 @@ class TopicAssigner:
         from spacy.tokens import Doc
         from spacy.vocab import Vocab
 
-        self.normaliser_ = self._reader()
+        self.normaliser_ = self._reader
         topics = self.taxonomy.topics
         self.topic_ids_ = [t.name for t in topics]
         self.topic_labels_ = [t.label for t in topics]
@@ -386,41 +406,33 @@ class TopicAssigner:
         label names; none when it lists ``implicit_seeds_below`` seeds or more (the user's seeds are used as
         written), when borrowing is off (``library_seed_weight`` 0) or when the taxonomy turns the library off
         (``aspect_library: false``)."""
-        if (
-            len(topic.seeds) >= self.implicit_seeds_below
-            or not self.library_seed_weight
-            or not self.taxonomy.aspect_library
-        ):
+        if not self.library_seed_weight or not self.taxonomy.aspect_library:
             return []
-        return self._borrowing().get(topic.name, [])
+        return self._borrowing.get(topic.name, [])
 
+    @cached_property
     def _borrowing(self) -> dict[str, list[AspectMatch]]:
-        """The borrowed aspects of each topic with fewer than ``implicit_seeds_below`` seeds, computed once per
-        assigner: the aspects its label names, less those that another such topic's label names too (their seeds
-        would not tell the two apart: "Bad customer support" and "Great customer support" both name customer
-        service)."""
-        borrowing: dict[str, list[AspectMatch]] | None = getattr(self, "_borrowed", None)
-        if borrowing is None:
-            library, key = default_library(), self._label_key()
-            topics = self.taxonomy.topics
-            industries = library.industries_of([t.label for t in topics], key)
-            thin = [t for t in topics if len(t.seeds) < self.implicit_seeds_below]
-            labels = {t.name: key(t.label) for t in topics}
+        """The borrowed aspects of each topic with fewer than ``implicit_seeds_below`` seeds: the aspects its label
+        names, less those that another such topic's label names too (their seeds would not tell the two apart: "Bad
+        customer support" and "Great customer support" both name customer service)."""
+        library, key = default_library(), self._label_key
+        topics = self.taxonomy.topics
+        industries = library.industries_of([t.label for t in topics], key)
+        thin = [t for t in topics if len(t.seeds) < self.implicit_seeds_below]
+        labels = {t.name: key(t.label) for t in topics}
 
-            def names_the_domain(topic: str, match: AspectMatch) -> bool:
-                # A word several other labels share names what the whole taxonomy is about ("flight" in an airline's
-                # "Late flight", "Cancelled flight", "Flight booking"), not one topic.
-                words = key(match.alias)
-                return sum(words <= label for name, label in labels.items() if name != topic) >= 2
+        def names_the_domain(topic: str, match: AspectMatch) -> bool:
+            # A word several other labels share names what the whole taxonomy is about ("flight" in an airline's
+            # "Late flight", "Cancelled flight", "Flight booking"), not one topic.
+            words = key(match.alias)
+            return sum(words <= label for name, label in labels.items() if name != topic) >= 2
 
-            matches = {
-                t.name: [m for m in library.match(t.label, key, industries) if not names_the_domain(t.name, m)]
-                for t in thin
-            }
-            claims = Counter(m.aspect.name for found in matches.values() for m in found)
-            borrowing = {name: [m for m in found if claims[m.aspect.name] == 1] for name, found in matches.items()}
-            self._borrowed = borrowing
-        return borrowing
+        matches = {
+            t.name: [m for m in library.match(t.label, key, industries) if not names_the_domain(t.name, m)]
+            for t in thin
+        }
+        claims = Counter(m.aspect.name for found in matches.values() for m in found)
+        return {name: [m for m in found if claims[m.aspect.name] == 1] for name, found in matches.items()}
 
     def topic_text(self, topic: TaxonomyTopic) -> str:
         """What the topic's vector is read from: ``label: description``; without a description, the label and what
@@ -436,20 +448,11 @@ class TopicAssigner:
         ]
         return f"{topic.label}: {', '.join(words)}" if words else topic.label
 
-    def _label_key(self) -> Callable[[str], frozenset[str]]:
-        """A label's content words, stemmed, as :meth:`borrowed_aspects` compares labels with the library's aliases;
-        one function per assigner (the library keeps the aliases it read with the last one)."""
-        key: Callable[[str], frozenset[str]] | None = getattr(self, "_label_key_fn", None)
-        if key is None:
-            stops = stop_words() | KIND_WORDS | JUDGING_WORDS
-            normaliser = self._reader()
-
-            @lru_cache(maxsize=4096)
-            def label_key(text: str) -> frozenset[str]:
-                return frozenset(stem(w) for w in normaliser(text).split() if len(w) > 1 and is_content(w, stops))
-
-            self._label_key_fn = key = label_key
-        return key
+    @cached_property
+    def _label_key(self) -> LabelKey:
+        """How :meth:`borrowed_aspects` reads labels and the library's aliases; one per assigner (the library keeps
+        the aliases it read with the last one)."""
+        return LabelKey(self._reader)
 
     def borrowed_seeds(self, topic: TaxonomyTopic) -> list[str]:
         """The seed phrases of :meth:`borrowed_aspects`, each once, less those another topic claims first.
@@ -460,20 +463,19 @@ class TopicAssigner:
         """
         if not self.borrowed_aspects(topic):
             return []
-        seeds: dict[str, list[str]] | None = getattr(self, "_borrowed_phrases", None)
-        if seeds is None:
-            self._borrowed_phrases = seeds = self._assign_borrowed_phrases()
-        return seeds.get(topic.name, [])
+        return self._borrowed_phrases.get(topic.name, [])
 
-    def _assign_borrowed_phrases(self) -> dict[str, list[str]]:
-        key = self._label_key()
+    @cached_property
+    def _borrowed_phrases(self) -> dict[str, list[str]]:
+        """:meth:`borrowed_seeds` of every borrowing topic."""
+        key = self._label_key
         owned: dict[tuple[str, ...], set[str]] = {}
         for t in self.taxonomy.topics:
             for seed in self.seeds_of(t, borrow=False):
                 owned.setdefault(self.seed_key(seed), set()).add(t.name)
         claims: dict[tuple[str, ...], dict[str, int]] = {}
         candidates: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for name, matches in self._borrowing().items():
+        for name, matches in self._borrowing.items():
             for match in matches:
                 precision = len(key(match.alias))
                 for seed in match.aspect.seeds:
@@ -494,20 +496,16 @@ class TopicAssigner:
             out[name] = list(dict.fromkeys(kept))
         return out
 
+    @cached_property
     def _reader(self) -> TweetNormaliser:
         """What the assigner reads posts and seeds with, before and after :meth:`fit`: the given normaliser, else one
         default normaliser per assigner (building one loads a tokenizer: a tenth of a second)."""
-        if self.normaliser is not None:
-            return self.normaliser
-        default: TweetNormaliser | None = getattr(self, "_default_normaliser", None)
-        if default is None:
-            self._default_normaliser = default = TweetNormaliser()
-        return default
+        return self.normaliser or TweetNormaliser()
 
     def seed_key(self, seed: str) -> tuple[str, ...]:
         """A seed phrase as the matcher looks for it: normalised, stemmed, markers dropped. Two seeds with one key
         are one phrase (its evidence split between the topics that list it)."""
-        normaliser = self._reader()
+        normaliser = self._reader
         return tuple(stem(t) for t in normaliser(seed).split() if t not in MARKERS)
 
     def _weighted_seeds(self, topic: TaxonomyTopic, *, borrow: bool = True) -> list[tuple[str, float]]:
@@ -517,7 +515,7 @@ class TopicAssigner:
         implicit: list[tuple[str, float]] = []
         if len(seeds) < self.implicit_seeds_below:
             stops = stop_words() | KIND_WORDS | JUDGING_WORDS
-            normaliser = self._reader()
+            normaliser = self._reader
 
             def content_words(text: str) -> list[str]:
                 return [w for w in normaliser(text).split() if len(w) > 2 and is_content(w, stops)]
